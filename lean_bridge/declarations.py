@@ -1,0 +1,203 @@
+"""Top-level commands of a Lean file: where each declaration starts, ends and is named."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lean_lexer import is_ident_char, mask_non_code
+
+DECL_KEYWORDS = frozenset(
+    [
+        "theorem",
+        "lemma",
+        "def",
+        "example",
+        "instance",
+        "abbrev",
+        "opaque",
+        "structure",
+        "class",
+        "inductive",
+        "axiom",
+    ]
+)
+MODIFIERS = frozenset(
+    ["private", "protected", "noncomputable", "partial", "unsafe", "nonrec", "public"]
+)
+OTHER_COMMANDS = frozenset(
+    [
+        "import",
+        "open",
+        "namespace",
+        "section",
+        "end",
+        "variable",
+        "universe",
+        "set_option",
+        "attribute",
+        "mutual",
+        "macro",
+        "macro_rules",
+        "syntax",
+        "notation",
+        "infix",
+        "infixl",
+        "infixr",
+        "prefix",
+        "postfix",
+        "elab",
+        "elab_rules",
+        "initialize",
+        "deriving",
+        "export",
+        "omit",
+        "include",
+        "local",
+        "scoped",
+    ]
+)
+_WORD = re.compile(r"[^\s(\[{:]+")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    kind: str
+    name: str | None
+    start: int  # first character of the command, docstring and attributes included
+    keyword_start: int
+    name_start: int
+    name_end: int
+    end: int  # end of the command, trailing whitespace excluded
+    assign: int | None  # offset of the top-level ``:=`` (``None`` for pattern-matching defs)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.kind
+
+    def statement(self, text: str) -> str:
+        """The declaration up to and including ``:=``; what a model must not change."""
+        stop = self.assign + 2 if self.assign is not None else self.end
+        return text[self.start : stop]
+
+
+def _first_word(masked: str, offset: int) -> str:
+    m = _WORD.match(masked, offset)
+    return m.group(0) if m else ""
+
+
+def _command_starts(masked: str) -> list[int]:
+    starts = []
+    offset = 0
+    for line in masked.split("\n"):
+        if line and not line[0].isspace():
+            word = _first_word(line, 0)
+            if (
+                word in DECL_KEYWORDS
+                or word in MODIFIERS
+                or word in OTHER_COMMANDS
+                or line.startswith(("@[", "#"))
+            ):
+                starts.append(offset)
+        offset += len(line) + 1
+    return starts
+
+
+def _extend_over_docstring(text: str, masked: str, start: int) -> int:
+    """Move ``start`` back over a ``/-- … -/`` docstring that directly precedes it."""
+    j = start
+    while j > 0 and text[j - 1].isspace():
+        j -= 1
+    if j >= 2 and text[j - 2 : j] == "-/":
+        opening = text.rfind("/--", 0, j)
+        if opening >= 0 and masked[opening:j].strip() == "":
+            return opening
+    return start
+
+
+def _top_level_assign(masked: str, start: int, end: int) -> int | None:
+    depth = 0
+    i = start
+    while i < end:
+        ch = masked[i]
+        if ch in "([{⟨":
+            depth += 1
+        elif ch in ")]}⟩":
+            depth -= 1
+        elif depth == 0 and masked.startswith(":=", i):
+            return i
+        elif depth == 0 and ch == "|" and i > 0 and masked[i - 1] == "\n":
+            return None
+        i += 1
+    return None
+
+
+def find_declarations(text: str, masked: str | None = None) -> list[Declaration]:
+    masked = mask_non_code(text) if masked is None else masked
+    starts = _command_starts(masked)
+    decls: list[Declaration] = []
+    # Group attribute/modifier lines with the keyword that follows them.
+    i = 0
+    while i < len(starts):
+        group_start = starts[i]
+        pos = group_start
+        # Skip the attributes and modifiers of this command.
+        while True:
+            while pos < len(masked) and masked[pos].isspace():
+                pos += 1
+            if masked.startswith("@[", pos):
+                depth, pos = 1, pos + 2
+                while pos < len(masked) and depth:
+                    depth += {"[": 1, "]": -1}.get(masked[pos], 0)
+                    pos += 1
+                continue
+            word = _first_word(masked, pos)
+            if word not in MODIFIERS:
+                break
+            pos += len(word)
+        kind = _first_word(masked, pos)
+        # the command group may span several "starts" (attribute line, then keyword line)
+        j = i + 1
+        while j < len(starts) and starts[j] <= pos:
+            j += 1
+        next_start = starts[j] if j < len(starts) else len(text)
+        if kind in DECL_KEYWORDS:
+            keyword_start = pos
+            k = pos + len(kind)
+            while k < len(masked) and masked[k] in " \t":
+                k += 1
+            name_start = k
+            while k < len(masked) and (is_ident_char(masked[k]) or masked[k] in ".«»"):
+                k += 1
+            name = text[name_start:k] or None
+            if kind == "instance" and name is not None and name.startswith(("(", "[")):
+                name = None
+            if name is None:
+                name_start, k = keyword_start, keyword_start + len(kind)
+            end = next_start
+            if j < len(starts):
+                end = _extend_over_docstring(text, masked, next_start)
+            while end > keyword_start and text[end - 1].isspace():
+                end -= 1
+            start = _extend_over_docstring(text, masked, group_start)
+            decls.append(
+                Declaration(
+                    kind=kind,
+                    name=name,
+                    start=start,
+                    keyword_start=keyword_start,
+                    name_start=name_start,
+                    name_end=k,
+                    end=end,
+                    assign=_top_level_assign(masked, k, end),
+                )
+            )
+        i = j
+    return decls
+
+
+def enclosing_declaration(decls: list[Declaration], offset: int) -> Declaration | None:
+    for decl in decls:
+        if decl.start <= offset <= decl.end:
+            return decl
+    return None

@@ -1,0 +1,79 @@
+"""``lean-sidecar``: serve (the language server) and the command-line tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from typing import Any
+
+from . import __version__
+from .settings import Settings, load_settings
+
+
+def _common_settings_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--endpoint", action="append", dest="endpoints", help="OpenAI-compatible base URL (repeatable)")
+    p.add_argument("--model", help="served model name")
+    p.add_argument("--model-family", dest="model_family", help="prompt dialect (kimina, deepseek-v2-cot, goedel-v2, …)")
+    p.add_argument("--lake-path", dest="lake_path")
+    p.add_argument("--repl-path", dest="repl_path")
+    p.add_argument("--log-level", dest="log_level")
+
+
+def _settings_from(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
+    keys = ("endpoints", "model", "model_family", "lake_path", "repl_path", "log_level")
+    cli = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    return load_settings({**cli, **(extra or {})})
+
+
+def _setup_logging(level: str, to_stderr: bool = True) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        stream=sys.stderr if to_stderr else None,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
+    settings = _settings_from(args, extra)
+    _setup_logging(settings.log_level)
+    from .app import build_server
+    from .transport import serve_stdio, serve_tcp
+
+    server = build_server(settings)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        serve_tcp(server, host or "127.0.0.1", int(port))
+    else:
+        serve_stdio(server)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lean-sidecar", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lean-sidecar {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--upstream", metavar='"CMD ARGS..."', help="command of Lean's server")
+    _common_settings_flags(serve)
+    serve.set_defaults(func=cmd_serve)
+    try:
+        from .fill_cli import add_fill_parser
+    except ImportError:
+        pass
+    else:
+        add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

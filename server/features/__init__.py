@@ -1,0 +1,14 @@
+"""Each module adds one editor-facing feature to the sidecar."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..app import SidecarServer
+
+
+def register_all(server: SidecarServer) -> None:
+    from . import holes_request
+
+    holes_request.register(server)

@@ -1,0 +1,39 @@
+"""``leanSidecar/holes``: the proof holes of a document at its current, Lean-finished version."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+if TYPE_CHECKING:
+    from ..app import SidecarServer
+
+HOLES_METHOD = "leanSidecar/holes"
+CONTENT_MODIFIED = -32801
+
+
+class _ContentModified(JsonRpcException):
+    code = CONTENT_MODIFIED
+
+
+def register(server: SidecarServer) -> None:
+    @server.feature(HOLES_METHOD)
+    async def holes(ls: SidecarServer, params: Any) -> dict[str, Any]:
+        from ..app import as_dict
+
+        uri = (as_dict(params).get("textDocument") or {}).get("uri")
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams("expected {textDocument: {uri}}")
+        doc = ls.documents.get(uri)
+        if doc is None:
+            raise _ContentModified(f"document is not open: {uri}")
+        while True:
+            try:
+                snapshot = await doc.current_holes()
+            except LookupError as exc:
+                raise _ContentModified(str(exc)) from exc
+            if snapshot.version == doc.version:
+                return snapshot.to_json()
+            await asyncio.sleep(0)

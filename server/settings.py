@@ -1,0 +1,144 @@
+"""The one typed settings model, fed by defaults, environment, CLI flags and the editor.
+
+Precedence (later wins, key by key): defaults < ``LEAN_SIDECAR_*`` environment variables <
+command-line flags < LSP ``initializationOptions`` < ``workspace/configuration`` (section
+``leanSidecar``). Every field is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "LEAN_SIDECAR_"
+ModelFamily = Literal["auto", "kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"]
+
+DEFAULT_TACTICS = [
+    "rfl", "decide", "norm_num", "simp", "omega", "linarith", "nlinarith", "positivity",
+    "aesop", "exact?",
+]
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lean-sidecar" / "proofs.sqlite"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    # Lean
+    upstream: list[str] | None = Field(None, description="Command of Lean's server; default `lake serve --` or `lean --server`.")
+    lake_path: str = Field("lake", description="The `lake` executable the REPL is started with.")
+    repl_path: str | None = Field(None, description="A built Lean REPL directory (skips cloning and building it).")
+    # Endpoints
+    endpoints: list[str] = Field(default_factory=list, description="OpenAI-compatible base URLs, first healthy one used.")
+    api_key: SecretStr | None = Field(None, description="Bearer token for the endpoints. Never logged.")
+    model: str | None = Field(None, description="Served model name; default: the endpoint's first model.")
+    model_family: ModelFamily = Field("auto", description="Prompt dialect; `auto` guesses from the model name.")
+    temperature: float = Field(0.6, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(8192, gt=0)
+    samples_per_request: int = Field(4, gt=0, le=256, description="`n` of one request.")
+    request_timeout: float = Field(300.0, gt=0, description="Seconds for one endpoint request.")
+    max_retries: int = Field(2, ge=0)
+    endpoint_concurrency: int = Field(4, gt=0, description="Endpoint requests in flight at once.")
+    # Search
+    tactics: list[str] = Field(default_factory=lambda: list(DEFAULT_TACTICS))
+    budget_samples: int = Field(16, ge=0, description="Model samples per hole.")
+    budget_seconds: float = Field(120.0, gt=0, description="Wall time per hole.")
+    allow_native_decide: bool = Field(False, description="Accept proofs that depend on Lean.ofReduceBool.")
+    # Verification
+    repl_pool_size: int = Field(2, gt=0)
+    repl_memory_mb: int | None = Field(8192, description="Address-space limit per REPL process.")
+    repl_timeout: float = Field(60.0, gt=0, description="Seconds per REPL command.")
+    # Storage and logs
+    cache_path: Path = Field(default_factory=_default_cache)
+    log_level: str = Field("INFO")
+
+    @field_validator("endpoints", mode="before")
+    @classmethod
+    def _endpoints(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("endpoints")
+    @classmethod
+    def _strip_slash(cls, v: list[str]) -> list[str]:
+        return [u.rstrip("/") for u in v]
+
+    def merged(self, overrides: Mapping[str, Any], source: str) -> Settings:
+        """A copy with ``overrides`` applied; unknown or invalid keys are reported, not fatal."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            name = _field_name(key)
+            if name is None:
+                log.warning("%s: unknown setting %r ignored", source, key)
+                continue
+            if value is None:
+                continue
+            trial = {**data, name: value}
+            try:
+                Settings.model_validate(trial)
+            except ValidationError as exc:
+                log.warning("%s: invalid value for %s ignored: %s", source, name,
+                            exc.errors()[0].get("msg"))
+                continue
+            data = trial
+        return Settings.model_validate(data)
+
+    def redacted(self) -> dict[str, Any]:
+        """What may be logged or shown: secrets are masked by SecretStr."""
+        return json.loads(self.model_dump_json())
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _field_name(key: str) -> str | None:
+    name = _camel_to_snake(key).replace("-", "_")
+    return name if name in Settings.model_fields else None
+
+
+def _parse_env_value(name: str, raw: str) -> Any:
+    annotation = str(Settings.model_fields[name].annotation)
+    if "list" in annotation:
+        raw = raw.strip()
+        if raw.startswith("["):
+            return json.loads(raw)
+        if name == "upstream":
+            return raw.split()
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if env is None else env
+    out: dict[str, Any] = {}
+    for key, raw in env.items():
+        if key.startswith(ENV_PREFIX):
+            name = key[len(ENV_PREFIX):].lower()
+            if name in Settings.model_fields:
+                try:
+                    out[name] = _parse_env_value(name, raw)
+                except ValueError:
+                    log.warning("environment: cannot parse %s", key)
+            else:
+                log.warning("environment: unknown setting %s ignored", key)
+    return out
+
+
+def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    settings = Settings().merged(from_environment(env), "environment")
+    if cli:
+        settings = settings.merged(cli, "command line")
+    return settings
