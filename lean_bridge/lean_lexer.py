@@ -16,60 +16,62 @@ def is_ident_start(ch: str) -> bool:
 _RAW_STRING = re.compile(r'r(#*)"')
 
 
+_INTERESTING = re.compile(r"--|/-|\"|'|«|(?<![\w'!?])r#*\"")
+
+
 def mask_non_code(text: str) -> str:
     """Return ``text`` with comments and string/char literals blanked out.
 
     Length and newlines are preserved, so offsets into the result are offsets into ``text``.
     Nested block comments (``/- /- -/ -/``) are handled as Lean does.
     """
-    out = list(text)
+    pieces: list[str] = []
     n = len(text)
-    i = 0
+    i = 0  # everything before i is already in pieces
 
     def blank(a: int, b: int) -> None:
-        for k in range(a, min(b, n)):
-            if out[k] != "\n":
-                out[k] = " "
+        pieces.append(re.sub(r"[^\n]", " ", text[a:b]))
 
-    while i < n:
-        ch = text[i]
-        if ch == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            blank(i, j)
-            i = j
-        elif ch == "/" and text.startswith("/-", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
+    pos = 0
+    while True:
+        m = _INTERESTING.search(text, pos)
+        if m is None:
+            break
+        start = m.start()
+        tok = m.group(0)
+        if tok == "--":
+            end = text.find("\n", start)
+            end = n if end < 0 else end
+        elif tok == "/-":
+            depth, end = 1, start + 2
+            while depth and end < n:
+                nxt_open = text.find("/-", end)
+                nxt_close = text.find("-/", end)
+                if nxt_close < 0:
+                    end = n
+                    break
+                if 0 <= nxt_open < nxt_close:
+                    depth, end = depth + 1, nxt_open + 2
                 else:
-                    j += 1
-            blank(i, j)
-            i = j
-        elif ch == '"' or (
-            ch == "r" and (i == 0 or not is_ident_char(text[i - 1])) and _RAW_STRING.match(text, i)
-        ):
-            j = _string_end(text, i)
-            blank(i, j)
-            i = j
-        elif ch == "'" and (i == 0 or not is_ident_char(text[i - 1])):
-            j = _char_literal_end(text, i)
-            if j > i:
-                blank(i, j)
-                i = j
-            else:
-                i += 1
-        elif ch == "«":
-            j = text.find("»", i)
-            j = n if j < 0 else j + 1
-            blank(i, j)  # an escaped identifier is never a keyword
-            i = j
+                    depth, end = depth - 1, nxt_close + 2
+        elif tok == "'":
+            if start > 0 and is_ident_char(text[start - 1]):
+                pos = start + 1
+                continue
+            end = _char_literal_end(text, start)
+            if end == start:
+                pos = start + 1
+                continue
+        elif tok == "«":
+            end = text.find("»", start)
+            end = n if end < 0 else end + 1
         else:
-            i += 1
-    return "".join(out)
+            end = _string_end(text, start)
+        pieces.append(text[i:start])
+        blank(start, end)
+        i = pos = end
+    pieces.append(text[i:])
+    return "".join(pieces)
 
 
 def _string_end(text: str, i: int) -> int:

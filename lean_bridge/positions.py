@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 
@@ -36,19 +37,13 @@ class LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
+        i = text.find("\n")
+        while i >= 0:
+            self.line_starts.append(i + 1)
+            i = text.find("\n", i + 1)
 
     def line_of(self, offset: int) -> int:
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return bisect.bisect_right(self.line_starts, offset) - 1
 
     def pos(self, offset: int) -> Pos:
         line = self.line_of(offset)

@@ -19,6 +19,7 @@ class HoleSnapshot:
     model: TextModel
     holes: list[Hole]
     stale_imports: bool = False
+    error: str | None = None  # why no holes were computed for this version
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -337,6 +337,13 @@ class Proxy:
             return
         if doc.version != version:
             return
+        limit = self.server.settings.max_document_mb
+        if len(text) > limit * 1024 * 1024:
+            doc.processing = False
+            doc.publish(HoleSnapshot(version, TextModel(""), [], error=(
+                f"document is {len(text) / 2**20:.1f} MB, over the max_document_mb limit of "
+                f"{limit:g} MB: lean-sidecar does not search it (Lean still checks it)")))
+            return
         model = TextModel(text)
 
         async def plain_goal(pos: Pos) -> str | None:

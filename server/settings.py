@@ -61,6 +61,7 @@ class Settings(BaseModel):
     repl_pool_size: int = Field(2, gt=0)
     repl_memory_mb: int | None = Field(8192, description="Address-space limit per REPL process.")
     repl_timeout: float = Field(60.0, gt=0, description="Seconds per REPL command.")
+    max_document_mb: float = Field(4.0, gt=0, description="Larger documents are passed to Lean but not searched.")
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")

@@ -18,6 +18,10 @@ class _ContentModified(JsonRpcException):
     code = CONTENT_MODIFIED
 
 
+class _RequestFailed(JsonRpcException):
+    code = -32803
+
+
 def register(server: SidecarServer) -> None:
     @server.feature(HOLES_METHOD)
     async def holes(ls: SidecarServer, params: Any) -> dict[str, Any]:
@@ -34,6 +38,8 @@ def register(server: SidecarServer) -> None:
                 snapshot = await doc.current_holes()
             except LookupError as exc:
                 raise _ContentModified(str(exc)) from exc
+            if snapshot.error is not None:
+                raise _RequestFailed(snapshot.error)
             if snapshot.version == doc.version:
                 return snapshot.to_json()
             await asyncio.sleep(0)

@@ -252,7 +252,11 @@ class StandInLean:
         elif self.shutdown:
             self.reply(msg_id, error={"code": -32600, "message": "Request received after 'shutdown' request."})
         else:
-            await self.request(msg_id, method, params)
+            try:
+                await self.request(msg_id, method, params)
+            except (KeyError, TypeError, ValueError):
+                self.reply(msg_id, error={"code": -32602,
+                                          "message": f"Cannot parse request params: {json.dumps(params)}"})
 
     async def request(self, msg_id: Any, method: str, params: dict[str, Any]) -> None:
         uri = (params.get("textDocument") or {}).get("uri") or params.get("uri")
