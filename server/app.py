@@ -34,7 +34,9 @@ class SidecarServer(LanguageServer):
         self.features: list[Any] = []  # feature modules add their hooks here
 
     # ---- initialize -----------------------------------------------------------------------
-    def initialize_self(self, params: types.InitializeParams | None, raw: dict[str, Any]) -> dict[str, Any]:
+    def initialize_self(
+        self, params: types.InitializeParams | None, raw: dict[str, Any]
+    ) -> dict[str, Any]:
         """Run pygls' own initialize (workspace, capabilities) and return its result as JSON."""
         options = raw.get("initializationOptions")
         if isinstance(options, dict):
@@ -68,6 +70,10 @@ class SidecarServer(LanguageServer):
     def owns_action(self, action: Any) -> bool:
         data = action.get("data") if isinstance(action, dict) else None
         return isinstance(data, dict) and "leanSidecar" in data
+
+    def answers(self, method: str) -> bool:
+        """Whether a feature adds to Lean's answer (otherwise the request is only forwarded)."""
+        return any(method in getattr(f, "methods", ()) for f in self.features)
 
     async def own_answer(self, method: str, params: Any) -> Any:
         answers = [await f.answer(method, params) for f in self.features if hasattr(f, "answer")]
@@ -119,8 +125,10 @@ def as_dict(params: Any) -> dict[str, Any]:
     if hasattr(params, "_asdict"):
         return {k: as_dict(v) if hasattr(v, "_asdict") else v for k, v in params._asdict().items()}
     if hasattr(params, "__dict__"):
-        return {k: as_dict(v) if hasattr(v, "__dict__") or hasattr(v, "_asdict") else v
-                for k, v in vars(params).items()}
+        return {
+            k: as_dict(v) if hasattr(v, "__dict__") or hasattr(v, "_asdict") else v
+            for k, v in vars(params).items()
+        }
     return {}
 
 

@@ -13,9 +13,18 @@ from .settings import Settings, load_settings
 
 
 def _common_settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--endpoint", action="append", dest="endpoints", help="OpenAI-compatible base URL (repeatable)")
+    p.add_argument(
+        "--endpoint",
+        action="append",
+        dest="endpoints",
+        help="OpenAI-compatible base URL (repeatable)",
+    )
     p.add_argument("--model", help="served model name")
-    p.add_argument("--model-family", dest="model_family", help="prompt dialect (kimina, deepseek-v2-cot, goedel-v2, …)")
+    p.add_argument(
+        "--model-family",
+        dest="model_family",
+        help="prompt dialect (kimina, deepseek-v2-cot, goedel-v2, …)",
+    )
     p.add_argument("--lake-path", dest="lake_path")
     p.add_argument("--repl-path", dest="repl_path")
     p.add_argument("--log-level", dest="log_level")
@@ -61,12 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--upstream", metavar='"CMD ARGS..."', help="command of Lean's server")
     _common_settings_flags(serve)
     serve.set_defaults(func=cmd_serve)
-    try:
-        from .fill_cli import add_fill_parser
-    except ImportError:
-        pass
-    else:
-        add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
     return parser
 
 

@@ -3,6 +3,9 @@ sidecar itself handles (lsprotocol's converters would drop Lean's extension fiel
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,15 +19,31 @@ log = logging.getLogger(__name__)
 
 # Handled by the sidecar alone (pygls structures them, Lean never sees them).
 OWN_METHODS = frozenset(
-    {"workspace/executeCommand", "workspace/didChangeConfiguration", "window/workDoneProgress/cancel",
-     "$/setTrace", "$/progress"}
+    {
+        "workspace/executeCommand",
+        "workspace/didChangeConfiguration",
+        "window/workDoneProgress/cancel",
+        "$/setTrace",
+        "$/progress",
+    }
 )
 OWN_PREFIX = "leanSidecar/"
 # Seen by both: forwarded raw to Lean and structured for the sidecar's own use.
 SHARED_METHODS = frozenset(
-    {"initialize", "initialized", "shutdown", "exit", "textDocument/didOpen",
-     "textDocument/didChange", "textDocument/didClose", "textDocument/didSave",
-     "textDocument/codeAction", "textDocument/hover", "codeAction/resolve", "$/cancelRequest"}
+    {
+        "initialize",
+        "initialized",
+        "shutdown",
+        "exit",
+        "textDocument/didOpen",
+        "textDocument/didChange",
+        "textDocument/didClose",
+        "textDocument/didSave",
+        "textDocument/codeAction",
+        "textDocument/hover",
+        "codeAction/resolve",
+        "$/cancelRequest",
+    }
 )
 
 
@@ -79,10 +98,16 @@ class SidecarProtocol(LanguageServerProtocol):
             self.proxy.from_editor(message.raw, message.structured)
         elif isinstance(message, Invalid):
             log.warning("invalid params for %s: %s", message.raw.get("method"), message.error)
-            self.send_raw({
-                "jsonrpc": "2.0", "id": message.raw.get("id"),
-                "error": {"code": -32602, "message": f"Invalid params for {message.raw.get('method')}"},
-            })
+            self.send_raw(
+                {
+                    "jsonrpc": "2.0",
+                    "id": message.raw.get("id"),
+                    "error": {
+                        "code": -32602,
+                        "message": f"Invalid params for {message.raw.get('method')}",
+                    },
+                }
+            )
         elif hasattr(message, "jsonrpc"):
             super().handle_message(message)
         else:
@@ -95,4 +120,13 @@ class SidecarProtocol(LanguageServerProtocol):
             super().handle_message(structured)
 
     def send_raw(self, message: dict[str, Any]) -> None:
-        self._send_data(message)
+        """Write a message as it is: the hot path of everything Lean sends to the editor."""
+        if self.writer is None:
+            return
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            res = self.writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            if inspect.isawaitable(res):
+                self._pending_write = asyncio.ensure_future(res)
+        except (BrokenPipeError, ConnectionError) as exc:
+            log.error("lost the editor's connection: %s", exc)

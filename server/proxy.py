@@ -66,7 +66,10 @@ class Proxy:
         elif method == "initialize":
             self._spawn(self._initialize(raw, structured))
         elif method in ("textDocument/codeAction", "textDocument/hover"):
-            self._merge_request(raw, structured)
+            if self.server.answers(method):
+                self._merge_request(raw, structured)
+            else:
+                self._forward(raw)
         elif method == "codeAction/resolve" and self.server.owns_action(raw.get("params")):
             self.server.protocol.handle_structured(structured)
         elif method == "$/cancelRequest":
@@ -91,7 +94,9 @@ class Proxy:
             return
         editor_id = raw["id"]
         if self.upstream is None or not self.upstream.alive:
-            self._fail_editor_request(editor_id, "Lean's server is not running (restarting)", result)
+            self._fail_editor_request(
+                editor_id, "Lean's server is not running (restarting)", result
+            )
             return
         upstream_id = self.upstream.next_id()
         self._forwarded[upstream_id] = Forwarded(editor_id, str(raw.get("method")), result)
@@ -108,7 +113,7 @@ class Proxy:
             log.warning("could not send %s to Lean: %s", message.get("method"), exc)
 
     def _answer_to_lean(self, raw: Message) -> None:
-        upstream_id = self._lean_requests.pop(raw.get("id"), None)
+        upstream_id = self._lean_requests.pop(str(raw.get("id")), None)
         if upstream_id is None:
             log.warning("answer to an unknown Lean request %r dropped", raw.get("id"))
             return
@@ -126,7 +131,10 @@ class Proxy:
             self.server.protocol.handle_structured(structured)
 
     def _fail_editor_request(
-        self, editor_id: Any, message: str, result: asyncio.Future[Message] | None = None,
+        self,
+        editor_id: Any,
+        message: str,
+        result: asyncio.Future[Message] | None = None,
         code: int = REQUEST_FAILED,
     ) -> None:
         error = {"jsonrpc": "2.0", "id": editor_id, "error": {"code": code, "message": message}}
@@ -166,10 +174,13 @@ class Proxy:
             merged = self.server.merge_answer(method, lean_result, ours)
             self.server.protocol.send_raw({"jsonrpc": "2.0", "id": editor_id, "result": merged})
         except asyncio.CancelledError:
-            self.server.protocol.send_raw({
-                "jsonrpc": "2.0", "id": editor_id,
-                "error": {"code": REQUEST_CANCELLED, "message": "Request cancelled"},
-            })
+            self.server.protocol.send_raw(
+                {
+                    "jsonrpc": "2.0",
+                    "id": editor_id,
+                    "error": {"code": REQUEST_CANCELLED, "message": "Request cancelled"},
+                }
+            )
 
     # ---- Lean -> editor -------------------------------------------------------------------
     def _from_lean(self, message: Message) -> None:
@@ -223,8 +234,9 @@ class Proxy:
     async def _initialize(self, raw: Message, structured: Any) -> None:
         editor_id = raw.get("id")
         self.init_params = raw.get("params") or {}
-        ours = self.server.initialize_self(structured.params if structured is not None else None,
-                                           self.init_params)
+        ours = self.server.initialize_self(
+            structured.params if structured is not None else None, self.init_params
+        )
         try:
             lean_result = await self._start_upstream()
             self.lean_capabilities = lean_result.get("capabilities") or {}
@@ -243,7 +255,8 @@ class Proxy:
     def _on_upstream_exit(self, code: int | None) -> None:
         for upstream_id, forwarded in list(self._forwarded.items()):
             self._fail_editor_request(
-                forwarded.editor_id, f"Lean's server exited (code {code}); restarting it",
+                forwarded.editor_id,
+                f"Lean's server exited (code {code}); restarting it",
                 forwarded.result,
             )
             self._forwarded.pop(upstream_id, None)
@@ -255,11 +268,12 @@ class Proxy:
         lived = time.monotonic() - self._started_at
         if lived > 30:
             self._restarts = 0
-        delay = min(30.0, 0.25 * (2 ** self._restarts))
+        delay = min(30.0, 0.25 * (2**self._restarts))
         self._restarts += 1
         self.server.show_message(
             types.MessageType.Warning,
-            f"lean-sidecar: Lean's server stopped (exit code {code}); restarting it in {delay:.1f} s.",
+            f"lean-sidecar: Lean's server stopped (exit code {code}); "
+            f"restarting it in {delay:.1f} s.",
         )
         self._spawn(self._restart(delay))
 
@@ -277,11 +291,18 @@ class Proxy:
         self.restart_count += 1
         for doc in self.server.documents:
             text_doc = self.server.workspace.get_text_document(doc.uri)
-            self.upstream.notify("textDocument/didOpen", {
-                "textDocument": {"uri": doc.uri, "languageId": text_doc.language_id or "lean4",
-                                 "version": doc.version, "text": text_doc.source},
-                "dependencyBuildMode": "never",
-            })
+            self.upstream.notify(
+                "textDocument/didOpen",
+                {
+                    "textDocument": {
+                        "uri": doc.uri,
+                        "languageId": text_doc.language_id or "lean4",
+                        "version": doc.version,
+                        "text": text_doc.source,
+                    },
+                    "dependencyBuildMode": "never",
+                },
+            )
             doc.diagnostics.version = None
             self._schedule_refresh(doc)
         self.ready.set()
@@ -310,9 +331,10 @@ class Proxy:
         if method == "textDocument/didOpen":
             doc = docs.open(uri, version)
         else:
-            doc = docs.get(uri)
-            if doc is None or not params.get("contentChanges"):
+            existing = docs.get(uri)
+            if existing is None or not params.get("contentChanges"):
                 return  # Lean ignores both too
+            doc = existing
             doc.version = version
         doc.processing = True
         self._schedule_refresh(doc)
@@ -330,8 +352,9 @@ class Proxy:
         if upstream is None:
             return
         try:
-            await upstream.request("textDocument/waitForDiagnostics",
-                                   {"uri": doc.uri, "version": version})
+            await upstream.request(
+                "textDocument/waitForDiagnostics", {"uri": doc.uri, "version": version}
+            )
         except UpstreamError as exc:
             log.info("waitForDiagnostics(%s, v%d) failed: %s", doc.uri, version, exc)
             return
@@ -340,9 +363,18 @@ class Proxy:
         limit = self.server.settings.max_document_mb
         if len(text) > limit * 1024 * 1024:
             doc.processing = False
-            doc.publish(HoleSnapshot(version, TextModel(""), [], error=(
-                f"document is {len(text) / 2**20:.1f} MB, over the max_document_mb limit of "
-                f"{limit:g} MB: lean-sidecar does not search it (Lean still checks it)")))
+            doc.publish(
+                HoleSnapshot(
+                    version,
+                    TextModel(""),
+                    [],
+                    error=(
+                        f"document is {len(text) / 2**20:.1f} MB, over the "
+                        f"max_document_mb limit of "
+                        f"{limit:g} MB: lean-sidecar does not search it (Lean still checks it)"
+                    ),
+                )
+            )
             return
         model = TextModel(text)
 
@@ -355,7 +387,9 @@ class Proxy:
             result = await self._goal_request("$/lean/plainTermGoal", doc.uri, pos)
             return str(result["goal"]) if isinstance(result, dict) and "goal" in result else None
 
-        holes = await collect_holes(model, doc.diagnostics.for_version(version), plain_goal, term_goal)
+        holes = await collect_holes(
+            model, doc.diagnostics.for_version(version), plain_goal, term_goal
+        )
         if doc.version != version:
             return
         doc.processing = False
@@ -389,4 +423,3 @@ class Proxy:
 def _log_task_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.error("background task failed", exc_info=exc)
-

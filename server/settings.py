@@ -20,11 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LEAN_SIDECAR_"
-ModelFamily = Literal["auto", "kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"]
+ModelFamily = Literal[
+    "auto", "kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"
+]
 
 DEFAULT_TACTICS = [
-    "rfl", "decide", "norm_num", "simp", "omega", "linarith", "nlinarith", "positivity",
-    "aesop", "exact?",
+    "rfl",
+    "decide",
+    "norm_num",
+    "simp",
+    "omega",
+    "linarith",
+    "nlinarith",
+    "positivity",
+    "aesop",
+    "exact?",
 ]
 
 
@@ -37,14 +47,26 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     # Lean
-    upstream: list[str] | None = Field(None, description="Command of Lean's server; default `lake serve --` or `lean --server`.")
+    upstream: list[str] | None = Field(
+        None, description="Command of Lean's server; default `lake serve --` or `lean --server`."
+    )
     lake_path: str = Field("lake", description="The `lake` executable the REPL is started with.")
-    repl_path: str | None = Field(None, description="A built Lean REPL directory (skips cloning and building it).")
+    repl_path: str | None = Field(
+        None, description="A built Lean REPL directory (skips cloning and building it)."
+    )
     # Endpoints
-    endpoints: list[str] = Field(default_factory=list, description="OpenAI-compatible base URLs, first healthy one used.")
-    api_key: SecretStr | None = Field(None, description="Bearer token for the endpoints. Never logged.")
-    model: str | None = Field(None, description="Served model name; default: the endpoint's first model.")
-    model_family: ModelFamily = Field("auto", description="Prompt dialect; `auto` guesses from the model name.")
+    endpoints: list[str] = Field(
+        default_factory=list, description="OpenAI-compatible base URLs, first healthy one used."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer token for the endpoints. Never logged."
+    )
+    model: str | None = Field(
+        None, description="Served model name; default: the endpoint's first model."
+    )
+    model_family: ModelFamily = Field(
+        "auto", description="Prompt dialect; `auto` guesses from the model name."
+    )
     temperature: float = Field(0.6, ge=0, le=2)
     top_p: float = Field(0.95, gt=0, le=1)
     max_tokens: int = Field(8192, gt=0)
@@ -56,12 +78,16 @@ class Settings(BaseModel):
     tactics: list[str] = Field(default_factory=lambda: list(DEFAULT_TACTICS))
     budget_samples: int = Field(16, ge=0, description="Model samples per hole.")
     budget_seconds: float = Field(120.0, gt=0, description="Wall time per hole.")
-    allow_native_decide: bool = Field(False, description="Accept proofs that depend on Lean.ofReduceBool.")
+    allow_native_decide: bool = Field(
+        False, description="Accept proofs that depend on Lean.ofReduceBool."
+    )
     # Verification
     repl_pool_size: int = Field(2, gt=0)
     repl_memory_mb: int | None = Field(8192, description="Address-space limit per REPL process.")
     repl_timeout: float = Field(60.0, gt=0, description="Seconds per REPL command.")
-    max_document_mb: float = Field(4.0, gt=0, description="Larger documents are passed to Lean but not searched.")
+    max_document_mb: float = Field(
+        4.0, gt=0, description="Larger documents are passed to Lean but not searched."
+    )
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
@@ -90,15 +116,17 @@ class Settings(BaseModel):
             try:
                 Settings.model_validate(trial)
             except ValidationError as exc:
-                log.warning("%s: invalid value for %s ignored: %s", source, name,
-                            exc.errors()[0].get("msg"))
+                log.warning(
+                    "%s: invalid value for %s ignored: %s", source, name, exc.errors()[0].get("msg")
+                )
                 continue
             data = trial
         return Settings.model_validate(data)
 
     def redacted(self) -> dict[str, Any]:
         """What may be logged or shown: secrets are masked by SecretStr."""
-        return json.loads(self.model_dump_json())
+        data: dict[str, Any] = json.loads(self.model_dump_json())
+        return data
 
 
 def _camel_to_snake(name: str) -> str:
@@ -127,7 +155,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in env.items():
         if key.startswith(ENV_PREFIX):
-            name = key[len(ENV_PREFIX):].lower()
+            name = key[len(ENV_PREFIX) :].lower()
             if name in Settings.model_fields:
                 try:
                     out[name] = _parse_env_value(name, raw)
@@ -138,7 +166,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return out
 
 
-def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     settings = Settings().merged(from_environment(env), "environment")
     if cli:
         settings = settings.merged(cli, "command line")

@@ -4,6 +4,7 @@ default stdin reader), so the proxy adds as little latency as it can."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import threading
@@ -29,13 +30,19 @@ class _PipeWriter:
         self._transport.close()
 
 
-async def _serve(server: SidecarServer, reader: asyncio.StreamReader,
-                 writer: asyncio.WriteTransport) -> None:
+async def _serve(
+    server: SidecarServer, reader: asyncio.StreamReader, writer: asyncio.WriteTransport
+) -> None:
     server._stop_event = threading.Event()
     server.protocol.set_writer(_PipeWriter(writer))
     try:
-        await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
-                        logger=log, error_handler=server.report_server_error)
+        await run_async(
+            stop_event=server._stop_event,
+            reader=reader,
+            protocol=server.protocol,
+            logger=log,
+            error_handler=server.report_server_error,
+        )
     finally:
         await server.proxy.stop()
 
@@ -49,10 +56,8 @@ async def _stdio(server: SidecarServer) -> None:
 
 
 def serve_stdio(server: SidecarServer) -> None:
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit, BrokenPipeError):
         asyncio.run(_stdio(server))
-    except (KeyboardInterrupt, SystemExit, BrokenPipeError):
-        pass
 
 
 def serve_tcp(server: SidecarServer, host: str, port: int) -> None:
@@ -68,7 +73,5 @@ def serve_tcp(server: SidecarServer, host: str, port: int) -> None:
         async with srv:
             await done.wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         asyncio.run(main())
-    except (KeyboardInterrupt, SystemExit):
-        pass

@@ -21,8 +21,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-async def initialize(client: LanguageClient, root: Path, *, lean_caps: dict[str, Any] | None = None,
-                     options: dict[str, Any] | None = None) -> types.InitializeResult:
+async def initialize(
+    client: LanguageClient,
+    root: Path,
+    *,
+    lean_caps: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> types.InitializeResult:
     caps = client_capabilities("visual-studio-code")
     if types.CLIENT_REGISTER_CAPABILITY not in client.protocol.fm.features:
         client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda _params: None)
@@ -38,17 +43,28 @@ async def initialize(client: LanguageClient, root: Path, *, lean_caps: dict[str,
 
 def open_doc(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-        uri=uri, language_id="lean4", version=version,
-        text=path.read_text(encoding="utf-8") if text is None else text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(
+                uri=uri,
+                language_id="lean4",
+                version=version,
+                text=path.read_text(encoding="utf-8") if text is None else text,
+            )
+        )
+    )
     return uri
 
 
 async def holes(client: LanguageClient, uri: str, timeout: float = 20) -> dict[str, Any]:
     result = await asyncio.wait_for(
-        client.protocol.send_request_async("leanSidecar/holes", {"textDocument": {"uri": uri}}), timeout)
+        client.protocol.send_request_async("leanSidecar/holes", {"textDocument": {"uri": uri}}),
+        timeout,
+    )
     return plain(result)  # type: ignore[no-any-return]
 
 
 async def raw_request(client: LanguageClient, method: str, params: Any, timeout: float = 20) -> Any:
-    return plain(await asyncio.wait_for(client.protocol.send_request_async(method, params), timeout))
+    return plain(
+        await asyncio.wait_for(client.protocol.send_request_async(method, params), timeout)
+    )

@@ -14,7 +14,9 @@ FACTS = PROJECT / "holes_facts.json"
 HOLES_FILE = PROJECT / "Holes.lean"
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=sidecar_command(standin_lean_command(FACTS))))
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=sidecar_command(standin_lean_command(FACTS)))
+)
 async def client(lsp_client: LanguageClient):
     await initialize(lsp_client, PROJECT)
     yield
@@ -42,7 +44,11 @@ async def test_every_kind_of_sorry_with_range_and_goal(client: LanguageClient) -
         ("tactic_mode", "a b : Nat\nh : a ≤ b\n⊢ a < b + 1", "  sorry\n"),
         ("with_have", "x : Nat\nh : 0 < x\n⊢ 1 ≤ x", "by sorry\n  calc"),
         ("with_have", "x : Nat\nh : 0 < x\nhx : 1 ≤ x\n⊢ x ≤ x * x", "x * x := by sorry"),
-        ("by_cases_demo", "case pos\np : Prop\ninst✝ : Decidable p\nhp : p\n⊢ p ∨ ¬p", "pos => sorry"),
+        (
+            "by_cases_demo",
+            "case pos\np : Prop\ninst✝ : Decidable p\nhp : p\n⊢ p ∨ ¬p",
+            "pos => sorry",
+        ),
         ("fib", "n m : Nat\n⊢ Nat", "fib m + sorry"),
         ("origin", "⊢ Nat", "y := sorry"),
         ("wide_𝔸", 's : String\n⊢ "𝔸" ++ s = "𝔸" ++ s', "by sorry -- a sorry"),
@@ -58,7 +64,10 @@ async def test_every_kind_of_sorry_with_range_and_goal(client: LanguageClient) -
     # The 𝔸 before the hole is one code point but two UTF-16 units.
     wide = sorries[-1]["range"]["start"]
     line_text = text.split("\n")[wide["line"]]
-    assert line_text.index("sorry") + line_text[: line_text.index("sorry")].count("𝔸") == wide["character"]
+    assert (
+        line_text.index("sorry") + line_text[: line_text.index("sorry")].count("𝔸")
+        == wide["character"]
+    )
 
 
 async def test_failing_tactic_is_a_hole_with_message_and_goal(client: LanguageClient) -> None:
@@ -82,22 +91,41 @@ async def test_holes_follow_edits(client: LanguageClient) -> None:
     text = HOLES_FILE.read_text(encoding="utf-8")
     line, col = _find(text, ":= sorry")
     # Replace the term-mode sorry by a proof, then insert two lines at the top.
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(types.Position(line, col + 3), types.Position(line, col + 8)), text="by simp")]))
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="-- one\n-- two\n")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(line, col + 3), types.Position(line, col + 8)),
+                    text="by simp",
+                )
+            ],
+        )
+    )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                    text="-- one\n-- two\n",
+                )
+            ],
+        )
+    )
     second = await holes(client, uri)
     assert second["version"] == 3
     assert len(second["holes"]) == n - 1
     assert all(h["declaration"] != "term_mode" for h in second["holes"])
-    before = {(h["declaration"], h["range"]["start"]["character"]): h["range"]["start"]["line"]
-              for h in first["holes"]}
+    before = {
+        (h["declaration"], h["range"]["start"]["character"]): h["range"]["start"]["line"]
+        for h in first["holes"]
+    }
     for h in second["holes"]:
-        assert h["range"]["start"]["line"] == before[(h["declaration"], h["range"]["start"]["character"])] + 2
+        assert (
+            h["range"]["start"]["line"]
+            == before[(h["declaration"], h["range"]["start"]["character"])] + 2
+        )
 
 
 async def test_unknown_document_is_an_error_not_a_hang(client: LanguageClient) -> None:

@@ -50,17 +50,28 @@ class RawClient:
                     if m.get("id") == msg_id and "method" not in m:
                         return m
                 await asyncio.sleep(0.01)
+
         return await asyncio.wait_for(wait(), timeout)
 
 
 async def start() -> RawClient:
     cmd = sidecar_command(standin_lean_command(FACTS))
     proc = await asyncio.create_subprocess_exec(
-        *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, limit=64 * 2**20)
+        *cmd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        limit=64 * 2**20,
+    )
     client = RawClient(proc)
-    client.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                 "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
+        }
+    )
     assert "result" in await client.answer(1)
     client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
     return client
@@ -69,32 +80,73 @@ async def start() -> RawClient:
 async def test_garbage_never_kills_the_server() -> None:
     client = await start()
     uri = (PROJECT / "M.lean").as_uri()
-    client.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": uri, "languageId": "lean4", "version": 1, "text": "theorem t : True := by\n  sorry\n"}}})
-    client.write(b"Content-Length: 9\r\n\r\n{not json")          # broken JSON body
-    client.write(b"X-Nonsense: 1\r\n\r\n")                       # a header block without length
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "lean4",
+                    "version": 1,
+                    "text": "theorem t : True := by\n  sorry\n",
+                }
+            },
+        }
+    )
+    client.write(b"Content-Length: 9\r\n\r\n{not json")  # broken JSON body
+    client.write(b"X-Nonsense: 1\r\n\r\n")  # a header block without length
     body = b"[1, 2, 3]"
     client.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # JSON, but not an object
     client.send({"jsonrpc": "2.0", "id": 2, "method": "leanSidecar/noSuchMethod", "params": {}})
     client.send({"jsonrpc": "2.0", "id": 3, "method": "garbageMethod", "params": {}})
-    client.send({"jsonrpc": "2.0", "id": 4, "method": "textDocument/codeAction",
-                 "params": {"textDocument": {"uri": uri}}})          # no range
-    client.send({"jsonrpc": "2.0", "id": 5, "method": "$/lean/plainGoal",
-                 "params": {"textDocument": {"uri": uri}, "position": {"line": 99999, "character": 99999}}})
-    client.send({"jsonrpc": "2.0", "id": 6, "method": "textDocument/hover",
-                 "params": {"textDocument": {"uri": uri}, "position": {"line": -5, "character": 3}}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "textDocument/codeAction",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )  # no range
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "$/lean/plainGoal",
+            "params": {
+                "textDocument": {"uri": uri},
+                "position": {"line": 99999, "character": 99999},
+            },
+        }
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 6,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": -5, "character": 3}},
+        }
+    )
     client.send({"jsonrpc": "2.0", "id": 7, "method": "leanSidecar/holes", "params": {"nope": 1}})
     client.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"garbage": True}})
     assert (await client.answer(2))["error"]["code"] == -32601
-    assert (await client.answer(3))["error"]["message"] == "No request handler found for 'garbageMethod'"
+    assert (await client.answer(3))["error"][
+        "message"
+    ] == "No request handler found for 'garbageMethod'"
     assert "error" in await client.answer(4)
     assert (await client.answer(5))["result"] is None
     sixth = await client.answer(6)  # answered (Lean clamps the line), not dropped
     assert "result" in sixth or "error" in sixth
     assert (await client.answer(7))["error"]["code"] == -32602
     # Still alive and still right:
-    client.send({"jsonrpc": "2.0", "id": 8, "method": "leanSidecar/holes",
-                 "params": {"textDocument": {"uri": uri}}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 8,
+            "method": "leanSidecar/holes",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
     holes = (await client.answer(8))["result"]
     assert [h["kind"] for h in holes["holes"]] == ["sorry"]
     assert client.proc.returncode is None
@@ -109,14 +161,33 @@ async def test_ten_megabyte_document_gets_a_clear_error() -> None:
     uri = (PROJECT / "Big.lean").as_uri()
     text = "theorem t (n : Nat) : n + 0 = n := by\n  simp\n" * 240_000
     assert len(text) > 10 * 2**20
-    client.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": uri, "languageId": "lean4", "version": 1, "text": text}}})
-    client.send({"jsonrpc": "2.0", "id": 2, "method": "leanSidecar/holes",
-                 "params": {"textDocument": {"uri": uri}}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "lean4", "version": 1, "text": text}
+            },
+        }
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "leanSidecar/holes",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
     answer = await client.answer(2, timeout=120)
     assert "max_document_mb" in answer["error"]["message"]
-    client.send({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover",
-                 "params": {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}},
+        }
+    )
     assert "Lean hover" in (await client.answer(3, timeout=60))["result"]["contents"]["value"]
     client.proc.kill()
     await client.proc.wait()

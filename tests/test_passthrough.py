@@ -22,10 +22,12 @@ PIDFILE = Path(tempfile.gettempdir()) / f"lean-sidecar-standin-{os.getpid()}.pid
 LOG = Path(tempfile.gettempdir()) / f"lean-sidecar-standin-{os.getpid()}.log"
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(
-    server_command=sidecar_command(standin_lean_command(FACTS)),
-    server_env={**os.environ, "STANDIN_PIDFILE": str(PIDFILE), "STANDIN_LOG": str(LOG)},
-))
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=sidecar_command(standin_lean_command(FACTS)),
+        server_env={**os.environ, "STANDIN_PIDFILE": str(PIDFILE), "STANDIN_LOG": str(LOG)},
+    )
+)
 async def client(lsp_client: LanguageClient):
     PIDFILE.unlink(missing_ok=True)
     LOG.unlink(missing_ok=True)
@@ -48,20 +50,26 @@ async def test_initialize_advertises_the_union(client: LanguageClient) -> None:
     assert caps.execute_command_provider is not None
 
 
-async def test_lean_code_action_and_hover_arrive_through_the_sidecar(client: LanguageClient) -> None:
+async def test_lean_code_action_and_hover_arrive_through_the_sidecar(
+    client: LanguageClient,
+) -> None:
     text = "theorem t (n : Nat) : n ≤ n := by\n  exact?\n"
     uri = open_doc(client, PROJECT / "TryThis.lean", text)
     await holes(client, uri)
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri),
-        range=types.Range(types.Position(1, 2), types.Position(1, 2)),
-        context=types.CodeActionContext(diagnostics=[])))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            range=types.Range(types.Position(1, 2), types.Position(1, 2)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
     lean_actions = [a for a in actions if a.title.startswith("Try this")]
     assert [a.title for a in lean_actions] == ["Try this: exact Nat.le_refl n"]
     change = lean_actions[0].edit.document_changes[0]
     assert change.text_document.version == 1  # Lean's versioned edit, unchanged
-    hover = await client.text_document_hover_async(types.HoverParams(
-        types.TextDocumentIdentifier(uri), types.Position(0, 8)))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 8))
+    )
     assert "Lean hover" in hover.contents.value
 
 
@@ -70,21 +78,39 @@ async def test_lean_extensions_and_rpc_pass_through(client: LanguageClient) -> N
     await holes(client, uri)
     text = HOLES_FILE.read_text(encoding="utf-8")
     line = text.split("\n").index("  sorry")
-    goal = await raw_request(client, "$/lean/plainGoal",
-                             {"textDocument": {"uri": uri}, "position": {"line": line, "character": 2}})
+    goal = await raw_request(
+        client,
+        "$/lean/plainGoal",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": 2}},
+    )
     assert goal["goals"] == ["a b : Nat\nh : a ≤ b\n⊢ a < b + 1"]
     assert goal["rendered"].startswith("```lean\n")
     session = await raw_request(client, "$/lean/rpc/connect", {"uri": uri})
     assert isinstance(session["sessionId"], str) and session["sessionId"].isdigit()
-    goals = await raw_request(client, "$/lean/rpc/call", {
-        "textDocument": {"uri": uri}, "position": {"line": line, "character": 2},
-        "sessionId": session["sessionId"], "method": "Lean.Widget.getInteractiveGoals",
-        "params": {"textDocument": {"uri": uri}, "position": {"line": line, "character": 2}}})
+    goals = await raw_request(
+        client,
+        "$/lean/rpc/call",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": line, "character": 2},
+            "sessionId": session["sessionId"],
+            "method": "Lean.Widget.getInteractiveGoals",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": line, "character": 2}},
+        },
+    )
     assert goals["goals"][0]["type"]["text"].endswith("⊢ a < b + 1")
     with pytest.raises(Exception, match="No RPC method"):
-        await raw_request(client, "$/lean/rpc/call", {
-            "textDocument": {"uri": uri}, "position": {"line": 0, "character": 0},
-            "sessionId": session["sessionId"], "method": "No.Such.method", "params": {}})
+        await raw_request(
+            client,
+            "$/lean/rpc/call",
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": 0, "character": 0},
+                "sessionId": session["sessionId"],
+                "method": "No.Such.method",
+                "params": {},
+            },
+        )
 
 
 async def test_lean_extension_fields_reach_the_editor(client: LanguageClient) -> None:
@@ -116,10 +142,17 @@ async def test_killed_upstream_is_restarted_and_answers_again(client: LanguageCl
     os.kill(pid, signal.SIGKILL)
     # An edit while Lean is down must not be lost: it is replayed at its latest version.
     await asyncio.sleep(0.05)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="-- edited\n")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                    text="-- edited\n",
+                )
+            ],
+        )
+    )
     second = await holes(client, uri, timeout=20)
     assert second["version"] == 2
     assert len(second["holes"]) == len(first["holes"])
@@ -128,6 +161,7 @@ async def test_killed_upstream_is_restarted_and_answers_again(client: LanguageCl
     assert len(pids) == 2 and pids[1] != pids[0]
     shown = [m.message for m in client.messages]
     assert sum("restarting" in m for m in shown) == 1
-    hover = await client.text_document_hover_async(types.HoverParams(
-        types.TextDocumentIdentifier(uri), types.Position(4, 9)))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(4, 9))
+    )
     assert hover is not None and "Lean hover" in hover.contents.value

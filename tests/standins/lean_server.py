@@ -30,8 +30,11 @@ import re
 import sys
 from typing import Any
 
-DECL_RE = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable)\s+)*"
-                     r"(theorem|lemma|def|example|instance|abbrev)\b[ \t]*([^\s:(\[{]*)", re.M)
+DECL_RE = re.compile(
+    r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable)\s+)*"
+    r"(theorem|lemma|def|example|instance|abbrev)\b[ \t]*([^\s:(\[{]*)",
+    re.M,
+)
 SORRY_RE = re.compile(r"(?<![\w.'])sorry(?![\w'])")
 
 
@@ -72,6 +75,7 @@ def apply_change(text: str, change: dict[str, Any]) -> str:
 def blank_comments(text: str) -> str:
     def blank(m: re.Match[str]) -> str:
         return re.sub(r"[^\n]", " ", m.group(0))
+
     text = re.sub(r"/-.*?-/", blank, text, flags=re.S)
     text = re.sub(r'"(?:[^"\\\n]|\\.)*"', blank, text)
     return re.sub(r"--[^\n]*", blank, text)
@@ -84,7 +88,9 @@ class Elaboration:
         code = blank_comments(text)
         decls = list(DECL_RE.finditer(code))
         self.diagnostics: list[dict[str, Any]] = []
-        self.goal_points: list[tuple[int, int, list[str] | None, str | None]] = []  # start,end,goals,term
+        self.goal_points: list[
+            tuple[int, int, list[str] | None, str | None]
+        ] = []  # start,end,goals,term
         self.decl_spans: list[tuple[int, int, str]] = []
         sorry_msg = facts.get("sorryMessage", "declaration uses `sorry`")
         for k, m in enumerate(decls):
@@ -92,7 +98,7 @@ class Elaboration:
             name = m.group(2) or m.group(1)
             self.decl_spans.append((m.start(), end, name))
             info = facts.get("declarations", {}).get(name, {})
-            body = code[m.end():end]
+            body = code[m.end() : end]
             has_error = False
             for err in info.get("errors", []):
                 hit = re.search(r"(?<![\w.])" + re.escape(err["match"]) + r"(?![\w'])", body)
@@ -102,13 +108,22 @@ class Elaboration:
                 a = m.end() + hit.start()
                 b = m.end() + hit.end()
                 rng = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
-                self.diagnostics.append({"source": "Lean 4", "severity": 1, "range": rng,
-                                         "message": err["message"], "fullRange": rng})
-                self.goal_points.append((a, b, [err.get("goal", "")] if err.get("goal") else None, None))
+                self.diagnostics.append(
+                    {
+                        "source": "Lean 4",
+                        "severity": 1,
+                        "range": rng,
+                        "message": err["message"],
+                        "fullRange": rng,
+                    }
+                )
+                self.goal_points.append(
+                    (a, b, [err.get("goal", "")] if err.get("goal") else None, None)
+                )
             sorries = list(SORRY_RE.finditer(body))
             for i, s in enumerate(sorries):
                 a, b = m.end() + s.start(), m.end() + s.end()
-                spec = (info.get("sorries") or [])
+                spec = info.get("sorries") or []
                 spec = spec[i] if i < len(spec) else {}
                 goal = spec.get("goal")
                 if spec.get("term"):
@@ -119,22 +134,37 @@ class Elaboration:
                 name_start = m.start(2) if m.group(2) else m.start(1)
                 name_end = m.end(2) if m.group(2) else m.end(1)
                 rng = {"start": index_to_pos(text, name_start), "end": index_to_pos(text, name_end)}
-                self.diagnostics.append({"source": "Lean 4", "severity": 2, "range": rng,
-                                         "message": sorry_msg, "fullRange": rng})
+                self.diagnostics.append(
+                    {
+                        "source": "Lean 4",
+                        "severity": 2,
+                        "range": rng,
+                        "message": sorry_msg,
+                        "fullRange": rng,
+                    }
+                )
 
     def plain_goal(self, idx: int) -> dict[str, Any] | None:
         for a, b, goals, _term in self.goal_points:
             if a <= idx <= b and goals is not None:
                 if idx > a:  # strictly inside a tactic: the goals *after* it
                     return {"goals": [], "rendered": "no goals"}
-                return {"goals": goals, "rendered": "\n---\n".join(f"```lean\n{g}\n```" for g in goals)}
+                return {
+                    "goals": goals,
+                    "rendered": "\n---\n".join(f"```lean\n{g}\n```" for g in goals),
+                }
         return None
 
     def term_goal(self, idx: int) -> dict[str, Any] | None:
         for a, b, _goals, term in self.goal_points:
             if a <= idx <= b and term is not None:
-                return {"goal": term, "range": {"start": index_to_pos(self.text, a),
-                                                "end": index_to_pos(self.text, b)}}
+                return {
+                    "goal": term,
+                    "range": {
+                        "start": index_to_pos(self.text, a),
+                        "end": index_to_pos(self.text, b),
+                    },
+                }
         return None
 
 
@@ -171,25 +201,55 @@ class StandInLean:
         doc = self.docs[uri]
         version, text = doc["version"], doc["text"]
         eof = index_to_pos(text, len(text))
-        self.notify("$/lean/fileProgress", {"textDocument": {"uri": uri, "version": version},
-                    "processing": [{"range": {"start": {"line": 0, "character": 0}, "end": eof}, "kind": 1}]})
+        self.notify(
+            "$/lean/fileProgress",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "processing": [
+                    {"range": {"start": {"line": 0, "character": 0}, "end": eof}, "kind": 1}
+                ],
+            },
+        )
         await asyncio.sleep(self.delay)
         elab = Elaboration(text, self.facts)
         diags = elab.diagnostics
         half = len(diags) // 2
         if self.incremental and diags:
-            self.notify("textDocument/publishDiagnostics", {"uri": uri, "version": version,
-                        "diagnostics": diags[:half], "isIncremental": False})
+            self.notify(
+                "textDocument/publishDiagnostics",
+                {
+                    "uri": uri,
+                    "version": version,
+                    "diagnostics": diags[:half],
+                    "isIncremental": False,
+                },
+            )
         elif diags[:half]:
-            self.notify("textDocument/publishDiagnostics", {"uri": uri, "version": version, "diagnostics": diags[:half]})
+            self.notify(
+                "textDocument/publishDiagnostics",
+                {"uri": uri, "version": version, "diagnostics": diags[:half]},
+            )
         # Lean >= 4.22: the empty progress report may come before the last diagnostics.
-        self.notify("$/lean/fileProgress", {"textDocument": {"uri": uri, "version": version}, "processing": []})
+        self.notify(
+            "$/lean/fileProgress",
+            {"textDocument": {"uri": uri, "version": version}, "processing": []},
+        )
         await asyncio.sleep(self.delay / 2)
         if self.incremental:
-            self.notify("textDocument/publishDiagnostics", {"uri": uri, "version": version,
-                        "diagnostics": diags[half:], "isIncremental": bool(diags)})
+            self.notify(
+                "textDocument/publishDiagnostics",
+                {
+                    "uri": uri,
+                    "version": version,
+                    "diagnostics": diags[half:],
+                    "isIncremental": bool(diags),
+                },
+            )
         else:
-            self.notify("textDocument/publishDiagnostics", {"uri": uri, "version": version, "diagnostics": diags})
+            self.notify(
+                "textDocument/publishDiagnostics",
+                {"uri": uri, "version": version, "diagnostics": diags},
+            )
         doc["elab"] = elab
         doc["done"].set()
 
@@ -212,13 +272,31 @@ class StandInLean:
         if method is None:
             return  # an answer to our registerCapability
         if method == "initialize":
-            caps = ((params.get("capabilities") or {}).get("lean") or {})
+            caps = (params.get("capabilities") or {}).get("lean") or {}
             self.incremental = bool(caps.get("incrementalDiagnosticSupport"))
             self.reply(msg_id, INITIALIZE_RESULT)
         elif method == "initialized":
-            self.send({"jsonrpc": "2.0", "id": "register_lean_watcher", "method": "client/registerCapability",
-                       "params": {"registrations": [{"id": "lean_watcher", "method": "workspace/didChangeWatchedFiles",
-                                  "registerOptions": {"watchers": [{"globPattern": "**/*.lean"}, {"globPattern": "**/*.ilean"}]}}]}})
+            self.send(
+                {
+                    "jsonrpc": "2.0",
+                    "id": "register_lean_watcher",
+                    "method": "client/registerCapability",
+                    "params": {
+                        "registrations": [
+                            {
+                                "id": "lean_watcher",
+                                "method": "workspace/didChangeWatchedFiles",
+                                "registerOptions": {
+                                    "watchers": [
+                                        {"globPattern": "**/*.lean"},
+                                        {"globPattern": "**/*.ilean"},
+                                    ]
+                                },
+                            }
+                        ]
+                    },
+                }
+            )
         elif method == "shutdown":
             self.shutdown = True
             self.reply(msg_id, None)
@@ -227,7 +305,10 @@ class StandInLean:
             os._exit(0)
         elif method == "textDocument/didOpen":
             td = params["textDocument"]
-            self.docs[td["uri"]] = {"text": td["text"].replace("\r\n", "\n"), "version": td.get("version", 0)}
+            self.docs[td["uri"]] = {
+                "text": td["text"].replace("\r\n", "\n"),
+                "version": td.get("version", 0),
+            }
             self.schedule(td["uri"])
         elif method == "textDocument/didChange":
             uri = params["textDocument"]["uri"]
@@ -244,32 +325,59 @@ class StandInLean:
             if doc and doc.get("task"):
                 doc["task"].cancel()
             self.notify("textDocument/publishDiagnostics", {"uri": uri, "diagnostics": []})
-        elif method in ("textDocument/didSave", "$/cancelRequest", "$/lean/rpc/keepAlive",
-                        "$/lean/rpc/release", "workspace/didChangeWatchedFiles", "$/setTrace"):
-            return
-        elif msg_id is None:
+        elif (
+            method
+            in (
+                "textDocument/didSave",
+                "$/cancelRequest",
+                "$/lean/rpc/keepAlive",
+                "$/lean/rpc/release",
+                "workspace/didChangeWatchedFiles",
+                "$/setTrace",
+            )
+            or msg_id is None
+        ):
             return
         elif self.shutdown:
-            self.reply(msg_id, error={"code": -32600, "message": "Request received after 'shutdown' request."})
+            self.reply(
+                msg_id,
+                error={"code": -32600, "message": "Request received after 'shutdown' request."},
+            )
         else:
             try:
                 await self.request(msg_id, method, params)
             except (KeyError, TypeError, ValueError):
-                self.reply(msg_id, error={"code": -32602,
-                                          "message": f"Cannot parse request params: {json.dumps(params)}"})
+                self.reply(
+                    msg_id,
+                    error={
+                        "code": -32602,
+                        "message": f"Cannot parse request params: {json.dumps(params)}",
+                    },
+                )
 
     async def request(self, msg_id: Any, method: str, params: dict[str, Any]) -> None:
         uri = (params.get("textDocument") or {}).get("uri") or params.get("uri")
         handlers = {
-            "textDocument/waitForDiagnostics", "$/lean/plainGoal", "$/lean/plainTermGoal",
-            "textDocument/codeAction", "textDocument/hover", "$/lean/rpc/connect", "$/lean/rpc/call",
+            "textDocument/waitForDiagnostics",
+            "$/lean/plainGoal",
+            "$/lean/plainTermGoal",
+            "textDocument/codeAction",
+            "textDocument/hover",
+            "$/lean/rpc/connect",
+            "$/lean/rpc/call",
         }
         if method not in handlers:
-            self.reply(msg_id, error={"code": -32601, "message": f"No request handler found for '{method}'"})
+            self.reply(
+                msg_id,
+                error={"code": -32601, "message": f"No request handler found for '{method}'"},
+            )
             return
         doc = self.docs.get(uri)
         if doc is None:
-            self.reply(msg_id, error={"code": -32801, "message": f"Cannot process request to closed file '{uri}'"})
+            self.reply(
+                msg_id,
+                error={"code": -32801, "message": f"Cannot process request to closed file '{uri}'"},
+            )
             return
         if method == "textDocument/waitForDiagnostics":
             while doc["version"] < params.get("version", 0):
@@ -283,7 +391,13 @@ class StandInLean:
         if method in ("$/lean/plainGoal", "$/lean/plainTermGoal", "textDocument/hover"):
             pos = params.get("position") or {}
             if not isinstance(pos.get("line"), int) or not isinstance(pos.get("character"), int):
-                self.reply(msg_id, error={"code": -32602, "message": f"Cannot parse request params: {json.dumps(params)}"})
+                self.reply(
+                    msg_id,
+                    error={
+                        "code": -32602,
+                        "message": f"Cannot parse request params: {json.dumps(params)}",
+                    },
+                )
                 return
             idx = pos_to_index(text, pos)
             if method == "$/lean/plainGoal":
@@ -299,8 +413,19 @@ class StandInLean:
                 if m is None:
                     self.reply(msg_id, None)
                 else:
-                    self.reply(msg_id, {"contents": {"kind": "markdown", "value": f"```lean\n{m.group(0)}\n```\n\nLean hover"},
-                                        "range": {"start": index_to_pos(text, m.start()), "end": index_to_pos(text, m.end())}})
+                    self.reply(
+                        msg_id,
+                        {
+                            "contents": {
+                                "kind": "markdown",
+                                "value": f"```lean\n{m.group(0)}\n```\n\nLean hover",
+                            },
+                            "range": {
+                                "start": index_to_pos(text, m.start()),
+                                "end": index_to_pos(text, m.end()),
+                            },
+                        },
+                    )
         elif method == "textDocument/codeAction":
             rng = params["range"]
             lines = range(rng["start"]["line"], rng["end"]["line"] + 1)
@@ -310,9 +435,21 @@ class StandInLean:
                     start = index_to_pos(text, hit.start())
                     if start["line"] in lines:
                         edit_range = {"start": start, "end": index_to_pos(text, hit.end())}
-                        actions.append({"title": f"Try this: {suggestion}", "kind": "quickfix", "isPreferred": True,
-                                        "edit": {"documentChanges": [{"textDocument": {"uri": uri, "version": doc["version"]},
-                                                 "edits": [{"range": edit_range, "newText": suggestion}]}]}})
+                        actions.append(
+                            {
+                                "title": f"Try this: {suggestion}",
+                                "kind": "quickfix",
+                                "isPreferred": True,
+                                "edit": {
+                                    "documentChanges": [
+                                        {
+                                            "textDocument": {"uri": uri, "version": doc["version"]},
+                                            "edits": [{"range": edit_range, "newText": suggestion}],
+                                        }
+                                    ]
+                                },
+                            }
+                        )
             self.reply(msg_id, actions)
         elif method == "$/lean/rpc/connect":
             sid = str(random.getrandbits(63))
@@ -324,26 +461,65 @@ class StandInLean:
             elif params.get("method") == "Lean.Widget.getInteractiveGoals":
                 idx = pos_to_index(text, params.get("position") or {"line": 0, "character": 0})
                 goal = elab.plain_goal(idx)
-                self.reply(msg_id, {"goals": [{"type": {"text": g}, "hyps": []} for g in (goal or {}).get("goals", [])]})
+                self.reply(
+                    msg_id,
+                    {
+                        "goals": [
+                            {"type": {"text": g}, "hyps": []} for g in (goal or {}).get("goals", [])
+                        ]
+                    },
+                )
             else:
-                self.reply(msg_id, error={"code": -32601, "message": f"No RPC method '{params.get('method')}' found"})
+                self.reply(
+                    msg_id,
+                    error={
+                        "code": -32601,
+                        "message": f"No RPC method '{params.get('method')}' found",
+                    },
+                )
 
 
 INITIALIZE_RESULT = {
     "serverInfo": {"name": "Lean 4 Server", "version": "0.3.0"},
     "capabilities": {
-        "textDocumentSync": {"openClose": True, "change": 2, "willSave": False, "willSaveWaitUntil": False,
-                             "save": {"includeText": True}},
+        "textDocumentSync": {
+            "openClose": True,
+            "change": 2,
+            "willSave": False,
+            "willSaveWaitUntil": False,
+            "save": {"includeText": True},
+        },
         "completionProvider": {"triggerCharacters": ["."], "resolveProvider": True},
-        "hoverProvider": True, "declarationProvider": True, "definitionProvider": True,
-        "typeDefinitionProvider": True, "referencesProvider": True, "callHierarchyProvider": True,
-        "renameProvider": {"prepareProvider": True}, "workspaceSymbolProvider": True,
-        "documentHighlightProvider": True, "documentSymbolProvider": True, "foldingRangeProvider": True,
-        "semanticTokensProvider": {"legend": {"tokenTypes": ["keyword", "variable", "leanSorryLike"],
-                                              "tokenModifiers": ["declaration"]}, "full": True, "range": True},
-        "codeActionProvider": {"resolveProvider": True, "codeActionKinds": ["quickfix", "refactor", "source.organizeImports"]},
-        "inlayHintProvider": {"resolveProvider": False}, "signatureHelpProvider": {}, "colorProvider": {},
-        "experimental": {"moduleHierarchyProvider": {}, "rpcProvider": {"highlightMatchesProvider": {}, "rpcWireFormat": "v1"}},
+        "hoverProvider": True,
+        "declarationProvider": True,
+        "definitionProvider": True,
+        "typeDefinitionProvider": True,
+        "referencesProvider": True,
+        "callHierarchyProvider": True,
+        "renameProvider": {"prepareProvider": True},
+        "workspaceSymbolProvider": True,
+        "documentHighlightProvider": True,
+        "documentSymbolProvider": True,
+        "foldingRangeProvider": True,
+        "semanticTokensProvider": {
+            "legend": {
+                "tokenTypes": ["keyword", "variable", "leanSorryLike"],
+                "tokenModifiers": ["declaration"],
+            },
+            "full": True,
+            "range": True,
+        },
+        "codeActionProvider": {
+            "resolveProvider": True,
+            "codeActionKinds": ["quickfix", "refactor", "source.organizeImports"],
+        },
+        "inlayHintProvider": {"resolveProvider": False},
+        "signatureHelpProvider": {},
+        "colorProvider": {},
+        "experimental": {
+            "moduleHierarchyProvider": {},
+            "rpcProvider": {"highlightMatchesProvider": {}, "rpcWireFormat": "v1"},
+        },
     },
 }
 
@@ -368,8 +544,13 @@ async def read_frames(server: StandInLean) -> None:
         body = await reader.readexactly(length)
         msg = json.loads(body)
         task = asyncio.ensure_future(server.handle(msg))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
-                               or sys.stderr.write(f"stand-in error: {t.exception()!r}\n"))
+        task.add_done_callback(
+            lambda t: (
+                t.cancelled()
+                or t.exception() is None
+                or sys.stderr.write(f"stand-in error: {t.exception()!r}\n")
+            )
+        )
 
 
 def main() -> None:
