@@ -1,0 +1,47 @@
+"""The typed settings model: precedence, validation, secrets, documentation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings, load_settings
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+
+
+def test_precedence_env_then_cli_then_editor() -> None:
+    env = {
+        "LEAN_SIDECAR_MODEL": "env-model",
+        "LEAN_SIDECAR_BUDGET_SAMPLES": "3",
+        "LEAN_SIDECAR_TACTICS": "rfl, simp",
+        "LEAN_SIDECAR_UPSTREAM": "lake serve -- -Dx=1",
+    }
+    s = load_settings({"model": "cli-model"}, env)
+    assert (s.model, s.budget_samples, s.tactics) == ("cli-model", 3, ["rfl", "simp"])
+    assert s.upstream == ["lake", "serve", "--", "-Dx=1"]
+    s = s.merged({"budgetSamples": 7, "endpoints": "http://gpu:8000/"}, "initializationOptions")
+    assert s.budget_samples == 7 and s.endpoints == ["http://gpu:8000"]
+
+
+def test_invalid_and_unknown_values_are_reported_and_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        s = Settings().merged({"temperature": 9, "noSuchKey": 1, "topP": 0.5}, "lsp")
+    assert s.temperature == 0.6 and s.top_p == 0.5
+    assert "noSuchKey" in caplog.text and "temperature" in caplog.text
+
+
+def test_api_key_never_printed(caplog: pytest.LogCaptureFixture) -> None:
+    s = load_settings(None, {"LEAN_SIDECAR_API_KEY": "sk-very-secret"})
+    assert s.api_key is not None and s.api_key.get_secret_value() == "sk-very-secret"
+    assert "sk-very-secret" not in repr(s) and "sk-very-secret" not in str(s.redacted())
+
+
+def test_every_setting_is_documented() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"LEAN_SIDECAR_{name.upper()}" in doc, name
