@@ -54,6 +54,7 @@ class Proxy:
         self._started_at = 0.0
         self.restart_count = 0
         self.ready = asyncio.Event()
+        self.start_error: str | None = None  # why Lean's server is not running, if it is not
 
     # ---- editor -> Lean -------------------------------------------------------------------
     def is_lean_request_id(self, msg_id: Any) -> bool:
@@ -242,6 +243,7 @@ class Proxy:
             self.lean_capabilities = lean_result.get("capabilities") or {}
         except (UpstreamError, OSError) as exc:
             log.error("Lean's server did not start: %s", exc)
+            self.start_error = f"Lean's server did not start: {exc}"
             lean_result = {}
             self.server.show_message(
                 types.MessageType.Error,
@@ -285,7 +287,9 @@ class Proxy:
             await self._start_upstream()
         except (UpstreamError, OSError) as exc:
             log.error("restarting Lean's server failed: %s", exc)
+            self.start_error = f"Lean's server keeps failing to start: {exc}"
             return  # its exit callback schedules the next attempt
+        self.start_error = None
         assert self.upstream is not None
         self.upstream.notify("initialized", {})
         self.restart_count += 1
@@ -344,6 +348,19 @@ class Proxy:
             doc.refresh_task.cancel()
         text = self.server.workspace.get_text_document(doc.uri).source
         doc.refresh_task = self._spawn(self._refresh(doc, doc.version, text))
+
+    async def wait_running(self, timeout: float) -> None:
+        """Wait for Lean's server to be up; raise UpstreamError rather than wait forever."""
+        if self.start_error is not None and not self.ready.is_set():
+            raise UpstreamError(self.start_error, REQUEST_FAILED)
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise UpstreamError(
+                self.start_error or "Lean's server is not running", REQUEST_FAILED
+            ) from None
+        if self.upstream is None or not self.upstream.alive:
+            raise UpstreamError(self.start_error or "Lean's server is not running", REQUEST_FAILED)
 
     async def _refresh(self, doc: DocState, version: int, text: str) -> None:
         """Wait until Lean has finished ``version``, then ask it for the goal at every hole."""

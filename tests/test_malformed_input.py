@@ -191,3 +191,62 @@ async def test_ten_megabyte_document_gets_a_clear_error() -> None:
     assert "Lean hover" in (await client.answer(3, timeout=60))["result"]["contents"]["value"]
     client.proc.kill()
     await client.proc.wait()
+
+
+async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
+    import sys
+
+    cmd = [sys.executable, "-m", "server", "serve", "--upstream", "/nonexistent/lean --server"]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    client = RawClient(proc)
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
+        }
+    )
+    assert "textDocumentSync" in (await client.answer(1))["result"]["capabilities"]
+    uri = (PROJECT / "X.lean").as_uri()
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "lean4",
+                    "version": 1,
+                    "text": "example : True := sorry\n",
+                }
+            },
+        }
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "leanSidecar/holes",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}},
+        }
+    )
+    assert "did not start" in (await client.answer(2, timeout=10))["error"]["message"]
+    assert (await client.answer(3, timeout=10))["error"]["code"] == -32803
+    shown = [m for m in client.inbox if m.get("method") == "window/showMessage"]
+    assert shown and "did not start" in shown[0]["params"]["message"]
+    proc.kill()
+    await proc.wait()

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
+from lean_bridge.upstream import UpstreamError
+
 if TYPE_CHECKING:
     from ..app import SidecarServer
 
 HOLES_METHOD = "leanSidecar/holes"
+UPSTREAM_WAIT = 60.0  # seconds to wait for a restarting Lean before answering with an error
 CONTENT_MODIFIED = -32801
 
 
@@ -33,6 +36,10 @@ def register(server: SidecarServer) -> None:
         doc = ls.documents.get(uri)
         if doc is None:
             raise _ContentModified(f"document is not open: {uri}")
+        try:
+            await ls.proxy.wait_running(UPSTREAM_WAIT)
+        except UpstreamError as exc:
+            raise _RequestFailed(str(exc)) from exc
         while True:
             try:
                 snapshot = await doc.current_holes()
