@@ -12,22 +12,76 @@ import re
 from dataclasses import dataclass
 
 # Words that can run code, change the trusted base, or hide a hole.
-BANNED_WORDS = (
-    "#eval #exit #print #check #reduce #synth #help #guard_msgs #lint "
-    "run_cmd run_tac run_elab run_meta by_elab "
-    "axiom unsafe implemented_by extern export opaque "
-    "macro syntax elab notation macro_rules elab_rules infix infixl infixr prefix postfix "
-    "initialize builtin_initialize declare_syntax_cat "
-    "sorry admit sorryAx "
-    "import attribute "
-    "native_decide ofReduceBool reduceBool trustCompiler "
-    "exact? apply? rw? hint"
-).split()
+BANNED_WORDS = [
+    "#eval",
+    "#exit",
+    "#print",
+    "#check",
+    "#reduce",
+    "#synth",
+    "#help",
+    "#guard_msgs",
+    "#lint",
+    "run_cmd",
+    "run_tac",
+    "run_elab",
+    "run_meta",
+    "by_elab",
+    "axiom",
+    "unsafe",
+    "implemented_by",
+    "extern",
+    "export",
+    "opaque",
+    "macro",
+    "syntax",
+    "elab",
+    "notation",
+    "macro_rules",
+    "elab_rules",
+    "infix",
+    "infixl",
+    "infixr",
+    "prefix",
+    "postfix",
+    "initialize",
+    "builtin_initialize",
+    "declare_syntax_cat",
+    "sorry",
+    "admit",
+    "sorryAx",
+    "import",
+    "attribute",
+    "native_decide",
+    "ofReduceBool",
+    "reduceBool",
+    "trustCompiler",
+    "exact?",
+    "apply?",
+    "rw?",
+    "hint",
+]
 # Commands that would end the declaration the hole is in.
-COMMAND_WORDS = (
-    "theorem lemma def example instance abbrev structure class inductive namespace section end "
-    "open universe variable attribute mutual deriving"
-).split()
+COMMAND_WORDS = [
+    "theorem",
+    "lemma",
+    "def",
+    "example",
+    "instance",
+    "abbrev",
+    "structure",
+    "class",
+    "inductive",
+    "namespace",
+    "section",
+    "end",
+    "open",
+    "universe",
+    "variable",
+    "attribute",
+    "mutual",
+    "deriving",
+]
 SAFE_OPTIONS = frozenset(
     {
         "maxHeartbeats",
