@@ -1,0 +1,222 @@
+"""A pool of Lean REPL processes (through lean-interact), each reusing the environment of a
+file's prefix: the prefix is elaborated once per text, pickled, and unpickled by the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class ReplUnavailable(Exception):
+    """The REPL cannot be prepared here; the message says why and what to set."""
+
+
+@dataclass
+class ReplSettings:
+    project_dir: Path | None
+    repl_path: Path | None
+    lake_path: str = "lake"
+    pool_size: int = 2
+    memory_mb: int | None = None
+    timeout: float = 60.0
+
+
+@dataclass
+class CommandResult:
+    env: int | None
+    messages: list[dict[str, Any]]
+    sorries: list[dict[str, Any]]
+    error: str | None = None  # the REPL's own error ({"message": ...}), a timeout or a crash
+    seconds: float = 0.0
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("severity") == "error"]
+
+
+@dataclass
+class _Slot:
+    index: int
+    server: Any
+    envs: dict[str, int] = field(default_factory=dict)
+
+
+def _toolchain(directory: Path) -> str | None:
+    f = directory / "lean-toolchain"
+    return f.read_text().strip() if f.exists() else None
+
+
+class ReplPool:
+    def __init__(self, settings: ReplSettings) -> None:
+        self.settings = settings
+        self._config: Any = None
+        self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
+        self._slots: list[_Slot] = []
+        self._prefix_locks: dict[str, asyncio.Lock] = {}
+        self._pickles = Path(tempfile.mkdtemp(prefix="lean-sidecar-envs-"))
+        self.prefix_elaborations = 0
+        self.commands_run = 0
+        self.replaced = 0
+        self._started = False
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def _make_config(self) -> Any:
+        try:
+            from lean_interact import LeanREPLConfig, LocalProject
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise ReplUnavailable(f"lean-interact is not installed: {exc}") from exc
+        s = self.settings
+        project = (
+            LocalProject(directory=str(s.project_dir), auto_build=False) if s.project_dir else None
+        )
+        if s.repl_path is not None:
+            want = _toolchain(s.project_dir) if s.project_dir else None
+            have = _toolchain(s.repl_path)
+            if want and have and want != have:
+                raise ReplUnavailable(
+                    f"the REPL at {s.repl_path} is built for {have}, but the project uses {want}; "
+                    "build a REPL for the project's toolchain and set repl_path to it"
+                )
+        try:
+            return LeanREPLConfig(
+                project=project,
+                local_repl_path=str(s.repl_path) if s.repl_path else None,
+                build_repl=s.repl_path is None,
+                lake_path=s.lake_path,
+                memory_hard_limit_mb=s.memory_mb,
+            )
+        except Exception as exc:
+            version = _toolchain(s.project_dir) if s.project_dir else "unknown"
+            raise ReplUnavailable(
+                f"cannot prepare a Lean REPL for {version}: {type(exc).__name__}: {exc}. "
+                "Set repl_path to a built leanprover-community/repl for this toolchain "
+                "(offline machines cannot clone or build one)"
+            ) from exc
+
+    def _new_server(self) -> Any:
+        from lean_interact import LeanServer
+
+        return LeanServer(self._config)
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._config = await asyncio.to_thread(self._make_config)
+        for i in range(self.settings.pool_size):
+            try:
+                server = await asyncio.to_thread(self._new_server)
+            except Exception as exc:
+                raise ReplUnavailable(f"the Lean REPL did not start: {exc}") from exc
+            slot = _Slot(i, server)
+            self._slots.append(slot)
+            self._idle.put_nowait(slot)
+        self._started = True
+
+    async def close(self) -> None:
+        for slot in self._slots:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(slot.server.kill)
+        self._slots.clear()
+        shutil.rmtree(self._pickles, ignore_errors=True)
+        self._started = False
+
+    # ---- running commands -------------------------------------------------------------------
+    async def _run(self, slot: _Slot, request: Any, timeout: float) -> CommandResult:
+        t0 = time.perf_counter()
+        self.commands_run += 1
+        try:
+            resp = await asyncio.to_thread(slot.server.run, request, timeout=timeout)
+        except (
+            TimeoutError,
+            ConnectionAbortedError,
+            BrokenPipeError,
+            ChildProcessError,
+            OSError,
+        ) as exc:
+            await self._replace(slot)
+            kind = "timed out" if isinstance(exc, TimeoutError) else "died"
+            return CommandResult(
+                None,
+                [],
+                [],
+                f"the Lean REPL {kind}: {exc}".splitlines()[0],
+                time.perf_counter() - t0,
+            )
+        seconds = time.perf_counter() - t0
+        if (
+            hasattr(resp, "message")
+            and not hasattr(resp, "env")
+            and not hasattr(resp, "proof_state")
+        ):
+            return CommandResult(None, [], [], str(resp.message), seconds)
+        data = resp.model_dump(by_alias=True, exclude_none=True)
+        return CommandResult(
+            data.get("env"), data.get("messages") or [], data.get("sorries") or [], None, seconds
+        )
+
+    async def _replace(self, slot: _Slot) -> None:
+        """A REPL that timed out or died is replaced; its environments are gone with it."""
+        self.replaced += 1
+        slot.envs.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(slot.server.kill)
+        try:
+            slot.server = await asyncio.to_thread(self._new_server)
+        except Exception:
+            log.exception("could not replace a Lean REPL")
+
+    async def _prefix_env(self, slot: _Slot, prefix: str) -> tuple[int | None, str | None]:
+        from lean_interact import Command, PickleEnvironment, UnpickleEnvironment
+
+        if not prefix.strip():
+            return None, None
+        key = hashlib.sha256(prefix.encode()).hexdigest()
+        if key in slot.envs:
+            return slot.envs[key], None
+        lock = self._prefix_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            pickle = self._pickles / f"{key}.olean"
+            if pickle.exists():
+                res = await self._run(
+                    slot, UnpickleEnvironment(unpickle_env_from=str(pickle)), self.settings.timeout
+                )
+            else:
+                self.prefix_elaborations += 1
+                res = await self._run(slot, Command(cmd=prefix), self.settings.timeout * 4)
+                if res.env is not None:
+                    saved = await self._run(
+                        slot,
+                        PickleEnvironment(env=res.env, pickle_to=str(pickle)),
+                        self.settings.timeout,
+                    )
+                    if saved.error:
+                        log.warning("could not pickle a prefix environment: %s", saved.error)
+            if res.env is None:
+                return None, res.error or "the file's prefix did not elaborate"
+            slot.envs[key] = res.env
+            return res.env, None
+
+    async def command(self, prefix: str, cmd: str, timeout: float | None = None) -> CommandResult:
+        """Run ``cmd`` in the environment of ``prefix`` (elaborated once per prefix text)."""
+        from lean_interact import Command
+
+        await self.start()
+        slot = await self._idle.get()
+        try:
+            env, err = await self._prefix_env(slot, prefix)
+            if err is not None:
+                return CommandResult(None, [], [], err)
+            return await self._run(
+                slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
+            )
+        finally:
+            self._idle.put_nowait(slot)
