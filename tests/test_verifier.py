@@ -147,5 +147,5 @@ async def test_a_hanging_or_dying_repl_is_replaced(pool: ReplPool) -> None:
 async def test_mismatched_repl_toolchain_is_a_clear_error(tmp_path: Path) -> None:
     lake, repl = make_toolchain(tmp_path / "tc", FACTS, lean_version="v4.9.0")
     p = ReplPool(ReplSettings(project_dir=PROJECT, repl_path=repl, lake_path=str(lake)))
-    with pytest.raises(ReplUnavailable, match="v4.9.0.*v4.24.0"):
+    with pytest.raises(ReplUnavailable, match=r"v4\.9\.0.*v4\.24\.0"):
         await p.start()

@@ -128,7 +128,7 @@ class Repl:
                         "data": self.facts.get("sorryMessage", "declaration uses `sorry`"),
                     }
                 )
-                decls[name] = ["sorryAx"] + STANDARD
+                decls[name] = ["sorryAx", *STANDARD]
             elif info is None or body in info.get("accepted", []):
                 decls[name] = (info or {}).get("axioms", {}).get(body, STANDARD)
             else:
