@@ -65,10 +65,11 @@ class Verifier:
         if errors:
             return Verdict(False, "Lean reports errors", errors=errors, seconds=result.seconds)
         # Sorries may remain only at the declaration's *other* holes, never in the candidate.
-        shift = lambda a: a if a < site.start else a + delta  # noqa: E731
-        others = [
-            (shift(a) - site.decl.start, shift(b) - site.decl.start) for a, b in site.other_holes
-        ]
+
+        def shift(a: int) -> int:
+            return (a if a < site.start else a + delta) - site.decl.start
+
+        others = [(shift(a), shift(b)) for a, b in site.other_holes]
         for s in result.sorries:
             if not any(_inside(s.get("pos"), decl_text, span) for span in others):
                 return Verdict(
