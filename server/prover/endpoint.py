@@ -163,7 +163,8 @@ class EndpointClient:
             self.urls = remaining + [u for u in self.urls if u in tried]
 
     async def _once(self, url: str, request: GenerationRequest) -> Generation:
-        model = request.model or (self._models.get(url) or [None])[0]
+        served = self._models.get(url) or []
+        model = request.model or (served[0] if served else None)
         if model is None:
             raise EndpointError(f"{url} serves no model")
         path = "chat/completions" if request.kind == "chat" else "completions"
