@@ -1,0 +1,63 @@
+"""From a model's answer to a tactic script for the hole, refusing answers that changed the
+statement (a model must not weaken what it proves)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lean_bridge.declarations import find_declarations
+from lean_bridge.hole_fill import dedent_script
+from lean_bridge.lean_lexer import mask_non_code
+
+from .endpoint import Sample
+from .task import ProofTask
+
+_BLOCK = re.compile(r"```lean4?[ \t]*\n(.*?)```", re.S)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    script: str | None
+    reason: str | None = None
+
+
+def final_code_block(sample: Sample, completion_prefix: str | None = None) -> str | None:
+    """The last ``lean4`` block of the answer (after any thinking); for a raw completion, the
+    prompt's open block plus the text up to the closing fence."""
+    if completion_prefix is not None:
+        return completion_prefix + sample.text.split("```", 1)[0]
+    for source in (sample.text, sample.reasoning):
+        blocks = _BLOCK.findall(source)
+        if blocks:
+            return str(blocks[-1])
+    return None
+
+
+def _signature(code: str) -> str:
+    """A statement compared without comments, whitespace, or the declaration's name."""
+    code = mask_non_code(code)
+    m = re.search(r"(?<![\w.])(?:(?:theorem|lemma)\s+[^\s:(\[{]+|example)\s*(.*)", code, re.S)
+    body = m.group(1) if m else code
+    return " ".join(body.split())
+
+
+def extract_script(task: ProofTask, code: str) -> Extracted:
+    decls = [d for d in find_declarations(code) if d.kind in ("theorem", "lemma", "example")]
+    want = _signature(task.statement.rsplit(":=", 1)[0])
+    for d in reversed(decls):
+        if d.assign is None:
+            continue
+        if _signature(code[d.keyword_start : d.assign]) != want:
+            continue
+        body = code[d.assign + 2 : d.end].strip()
+        if not body:
+            return Extracted(None, "empty proof")
+        if body.startswith("by"):
+            script = dedent_script(body[2:].lstrip(" \t").lstrip("\n") or "skip")
+        else:
+            script = "exact " + " ".join(body.split())
+        return Extracted(script)
+    if decls:
+        return Extracted(None, "the answer changes the statement")
+    return Extracted(None, "no theorem in the answer")
