@@ -8,8 +8,8 @@ from dataclasses import dataclass
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 
-_DEPENDS = re.compile(r"'(?P<name>[^']+)' depends on axioms: \[(?P<axioms>[^\]]*)\]")
-_NONE = re.compile(r"'(?P<name>[^']+)' does not depend on any axioms")
+_DEPENDS = re.compile(r"'(?P<name>.+?)' depends on axioms: \[(?P<axioms>[^\]]*)\]")
+_NONE = re.compile(r"'(?P<name>.+?)' does not depend on any axioms")
 
 
 @dataclass(frozen=True)

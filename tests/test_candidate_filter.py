@@ -100,3 +100,5 @@ def test_axiom_audit() -> None:
     none = parse_print_axioms("'foo' does not depend on any axioms")
     assert none is not None and none.axioms == frozenset()
     assert parse_print_axioms("unknown constant 'foo'") is None
+    primed = parse_print_axioms("'div_self'' depends on axioms: [propext]")
+    assert primed is not None and primed.name == "div_self'" and primed.axioms == {"propext"}

@@ -96,6 +96,17 @@ class Repl:
             if body in self.facts.get("crash", []):
                 os._exit(137)
             name_pos = m.start(2) if m.group(2) else m.start(1)
+            if "exact?" in body:
+                suggestion = self.facts.get("search", {}).get(signature)
+                at = m.end() + (assign.end() if assign else 0)
+                if suggestion:
+                    messages.append({"severity": "info", "pos": position(text, at), "endPos": position(text, end),
+                                     "data": f"Try this:\n  [apply] {suggestion}"})
+                    decls[name] = STANDARD
+                else:
+                    messages.append({"severity": "error", "pos": position(text, at), "endPos": position(text, end),
+                                     "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions."})
+                continue
             holes = list(SORRY.finditer(chunk))
             if holes and info is not None and body in info.get("errors", {}):
                 at = m.end() + (assign.end() if assign else 0)

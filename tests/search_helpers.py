@@ -1,0 +1,47 @@
+"""Building sites, tasks and engines over the stand-ins, shared by the search tests and benches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lean_bridge.hole_fill import hole_mode
+from lean_bridge.holes import TextModel
+from lean_bridge.repl_pool import ReplPool, ReplSettings
+from lean_bridge.sorry_scan import scan_sorries
+from lean_bridge.verifier import HoleSite
+from server.prover.task import ProofTask, build_task
+from tests.conftest import PROJECT
+from tests.standins.toolchain import make_toolchain
+
+REPL_FACTS = PROJECT / "repl_facts.json"
+
+
+def site_and_task(text: str, nth: int, goal: str | None) -> tuple[HoleSite, ProofTask | None]:
+    model = TextModel(text)
+    tokens = scan_sorries(text)
+    tok = tokens[nth]
+    decl = model.declaration_at(tok.start)
+    assert decl is not None
+    others = tuple((t.start, t.end) for t in tokens if t is not tok and decl.start <= t.start <= decl.end)
+    site = HoleSite(text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others)
+    return site, build_task(model, decl, tok.start, tok.end, goal)
+
+
+def make_pool(tmp: Path, facts: Path = REPL_FACTS, size: int = 2, timeout: float = 10) -> ReplPool:
+    log = tmp / "repl.log"
+    lake, repl = make_toolchain(tmp / "tc", facts, log)
+    pool = ReplPool(ReplSettings(project_dir=PROJECT, repl_path=repl, lake_path=str(lake),
+                                 pool_size=size, timeout=timeout))
+    pool.log = log  # type: ignore[attr-defined]
+    return pool
+
+
+def repl_received(pool: ReplPool) -> list[dict[str, Any]]:
+    path: Path = pool.log  # type: ignore[attr-defined]
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def lean_answer(statement: str, proof: str, thinking: str = "Let me think.") -> str:
+    return f"<think>{thinking}</think>\n```lean4\n{statement}\n{proof}\n```"

@@ -1,0 +1,128 @@
+"""One hole's search: cache, symbolic cascade, model samples — only Lean-verified proofs out."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lean_bridge.verifier import Verifier
+from server.prover.endpoint import EndpointClient
+from server.search.cache import ProofCache
+from server.search.engine import SearchEngine
+from server.settings import Settings
+from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
+from tests.standins.openai_endpoint import StandInEndpoint
+
+TEXT = """import Mathlib
+
+theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by
+  sorry
+
+theorem easy (a b : Nat) (h : a ≤ b) : a < b + 1 := by
+  sorry
+
+theorem fact_ge (n : ℕ) (h : 2 ≤ n) : n ! ≥ n := by
+  sorry
+"""
+STATEMENT = "theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by"
+GOAL = "x : ℝ\nh : 0 < x\n⊢ x / x = 1"
+
+
+@pytest.fixture
+async def env(tmp_path: Path):
+    pool = make_pool(tmp_path)
+    ep = StandInEndpoint()
+    url = await ep.start()
+    yield pool, ep, url, tmp_path
+    await ep.stop()
+    await pool.close()
+
+
+def engine(pool, url: str | None, tmp: Path, **kw) -> SearchEngine:
+    settings = Settings(endpoints=[url] if url else [], budget_samples=kw.pop("budget", 8),
+                        samples_per_request=kw.pop("n", 4), cache_path=tmp / "cache.sqlite",
+                        tactics=kw.pop("tactics", ["rfl", "omega", "simp", "exact?"]), **kw)
+    client = EndpointClient([url]) if url else None
+    return SearchEngine(settings, Verifier(pool), client, ProofCache(settings.cache_path))
+
+
+async def test_symbolic_cascade_first_and_no_gpu_for_easy_holes(env) -> None:
+    pool, ep, url, tmp = env
+    site, task = site_and_task(TEXT, 1, "a b : Nat\nh : a ≤ b\n⊢ a < b + 1")
+    result = await engine(pool, url, tmp).search(site, task.goal if task else None, task)
+    assert result.status == "solved"
+    assert [(f.script, f.how) for f in result.found] == [("omega", "tactic")]
+    assert [a.candidate for a in result.attempts] == ["rfl", "omega"]
+    assert ep.generation_requests() == []
+
+
+async def test_exact_search_suggestion_is_verified(env) -> None:
+    pool, ep, url, tmp = env
+    site, task = site_and_task(TEXT, 2, "n : ℕ\nh : 2 ≤ n\n⊢ n ! ≥ n")
+    result = await engine(pool, None, tmp).search(site, "n : ℕ\nh : 2 ≤ n\n⊢ n ! ≥ n", task)
+    assert [(f.script, f.how) for f in result.found] == [("exact Nat.self_le_factorial n", "tactic")]
+
+
+async def test_only_verified_model_proofs_are_offered(env) -> None:
+    pool, ep, url, tmp = env
+    wrong = lean_answer(STATEMENT, "  linarith")
+    changed = lean_answer("theorem div_self' (x : ℝ) (h : 0 < x) : x / x ≤ 1 := by", "  simp")
+    malicious = lean_answer(STATEMENT, "  run_cmd IO.println \"pwned\"\n  sorry")
+    good = lean_answer(STATEMENT, "  field_simp")
+    ep.script = [{"match": "div_self'", "responses": [
+        {"texts": [wrong, "garbage with no code", changed, malicious]},
+        {"texts": [wrong, good, good, wrong]}]}]
+    offered = []
+    result = await engine(pool, url, tmp, budget=8, n=4, endpoint_concurrency=1).search(
+        *[site_and_task(TEXT, 0, GOAL)[0]], GOAL, site_and_task(TEXT, 0, GOAL)[1],
+        on_found=lambda f: offered.append(f.script))
+    assert offered == ["field_simp"]
+    assert result.status == "solved" and result.samples == 8
+    outcomes = [(a.kind, a.outcome) for a in result.attempts if a.kind == "sample"]
+    assert ("sample", "unparsable") in outcomes and ("sample", "duplicate") in outcomes
+    assert any(a.outcome == "refused" and a.detail == "the answer changes the statement" for a in result.attempts)
+    cmds = [r.get("cmd", "") for r in repl_received(pool)]
+    assert not any("run_cmd" in c or "x / x ≤ 1" in c for c in cmds), "refused candidates never reach Lean"
+    assert sum("linarith" in c for c in cmds) == 1, "duplicates are checked once"
+    prompts = [r.body["messages"][-1]["content"] for r in ep.generation_requests() if r.body]
+    assert all(GOAL.split("\n")[-1] not in p or "# Problem:" in p for p in prompts)
+
+
+async def test_cache_answers_a_repeated_hole_without_the_endpoint(env) -> None:
+    pool, ep, url, tmp = env
+    ep.script = [{"match": "div_self'", "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}]}]
+    site, task = site_and_task(TEXT, 0, GOAL)
+    first = await engine(pool, url, tmp).search(site, GOAL, task)
+    n_requests = len(ep.generation_requests())
+    assert first.found[0].how == "model" and n_requests >= 1
+    again = await engine(pool, url, tmp).search(site, GOAL, task)
+    assert [(f.script, f.how) for f in again.found] == [("field_simp", "cache")]
+    assert len(ep.generation_requests()) == n_requests
+
+
+async def test_cancelled_search_closes_its_http_stream(env) -> None:
+    pool, ep, url, tmp = env
+    ep.script = [{"match": "div_self'", "responses": [{"hang": True}]}]
+    site, task = site_and_task(TEXT, 0, GOAL)
+    search = asyncio.ensure_future(engine(pool, url, tmp, tactics=[]).search(site, GOAL, task))
+    for _ in range(300):
+        if ep.generation_requests():
+            break
+        await asyncio.sleep(0.01)
+    search.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await search
+    for _ in range(300):
+        if all(r.disconnected for r in ep.generation_requests()):
+            break
+        await asyncio.sleep(0.01)
+    assert ep.generation_requests() and all(r.disconnected for r in ep.generation_requests())
+
+
+async def test_dead_endpoint_is_a_clear_error_not_a_crash(env) -> None:
+    pool, ep, url, tmp = env
+    site, task = site_and_task(TEXT, 0, GOAL)
+    result = await engine(pool, "http://127.0.0.1:9", tmp, tactics=["rfl"]).search(site, GOAL, task)
+    assert result.status == "error" and "no healthy endpoint" in (result.error or "")
