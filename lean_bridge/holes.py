@@ -25,6 +25,7 @@ class Hole:
     message: str | None = None
     start: int = 0  # code-point offsets into the version's text
     end: int = 0
+    mode: str = "tactic"  # where Lean answered plainGoal: a tactic block; else a term
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,8 +73,10 @@ async def collect_holes(
     for tok in scan_sorries(model.text, model.masked, model.index):
         decl = model.declaration_at(tok.start)
         goal = await plain_goal(tok.span.start)
+        mode = "tactic"
         if goal is None:
             goal = await term_goal(tok.span.start)
+            mode = "term"
         holes.append(
             Hole(
                 "sorry",
@@ -82,6 +85,7 @@ async def collect_holes(
                 decl.display_name if decl else None,
                 start=tok.start,
                 end=tok.end,
+                mode=mode,
             )
         )
     for diag in diagnostics:

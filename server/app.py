@@ -53,7 +53,13 @@ class SidecarServer(LanguageServer):
                 gen.send(handler(*args))
         except StopIteration as stop:
             result = stop.value
-        return self.protocol._converter.unstructure(result)  # type: ignore[no-any-return]
+        ours: dict[str, Any] = self.protocol._converter.unstructure(result)
+        if self.answers("textDocument/codeAction"):
+            ours.setdefault("capabilities", {})["codeActionProvider"] = {
+                "codeActionKinds": ["quickfix", "source"],
+                "resolveProvider": False,
+            }
+        return ours
 
     def root_path(self) -> Path | None:
         try:

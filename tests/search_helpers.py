@@ -24,7 +24,9 @@ def site_and_task(text: str, nth: int, goal: str | None) -> tuple[HoleSite, Proo
     tok = tokens[nth]
     decl = model.declaration_at(tok.start)
     assert decl is not None
-    others = tuple((t.start, t.end) for t in tokens if t is not tok and decl.start <= t.start <= decl.end)
+    others = tuple(
+        (t.start, t.end) for t in tokens if t is not tok and decl.start <= t.start <= decl.end
+    )
     site = HoleSite(text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others)
     return site, build_task(model, decl, tok.start, tok.end, goal)
 
@@ -32,8 +34,15 @@ def site_and_task(text: str, nth: int, goal: str | None) -> tuple[HoleSite, Proo
 def make_pool(tmp: Path, facts: Path = REPL_FACTS, size: int = 2, timeout: float = 10) -> ReplPool:
     log = tmp / "repl.log"
     lake, repl = make_toolchain(tmp / "tc", facts, log)
-    pool = ReplPool(ReplSettings(project_dir=PROJECT, repl_path=repl, lake_path=str(lake),
-                                 pool_size=size, timeout=timeout))
+    pool = ReplPool(
+        ReplSettings(
+            project_dir=PROJECT,
+            repl_path=repl,
+            lake_path=str(lake),
+            pool_size=size,
+            timeout=timeout,
+        )
+    )
     pool.log = log  # type: ignore[attr-defined]
     return pool
 

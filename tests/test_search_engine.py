@@ -41,9 +41,14 @@ async def env(tmp_path: Path):
 
 
 def engine(pool, url: str | None, tmp: Path, **kw) -> SearchEngine:
-    settings = Settings(endpoints=[url] if url else [], budget_samples=kw.pop("budget", 8),
-                        samples_per_request=kw.pop("n", 4), cache_path=tmp / "cache.sqlite",
-                        tactics=kw.pop("tactics", ["rfl", "omega", "simp", "exact?"]), **kw)
+    settings = Settings(
+        endpoints=[url] if url else [],
+        budget_samples=kw.pop("budget", 8),
+        samples_per_request=kw.pop("n", 4),
+        cache_path=tmp / "cache.sqlite",
+        tactics=kw.pop("tactics", ["rfl", "omega", "simp", "exact?"]),
+        **kw,
+    )
     client = EndpointClient([url]) if url else None
     return SearchEngine(settings, Verifier(pool), client, ProofCache(settings.cache_path))
 
@@ -62,29 +67,45 @@ async def test_exact_search_suggestion_is_verified(env) -> None:
     pool, ep, url, tmp = env
     site, task = site_and_task(TEXT, 2, "n : ℕ\nh : 2 ≤ n\n⊢ n ! ≥ n")
     result = await engine(pool, None, tmp).search(site, "n : ℕ\nh : 2 ≤ n\n⊢ n ! ≥ n", task)
-    assert [(f.script, f.how) for f in result.found] == [("exact Nat.self_le_factorial n", "tactic")]
+    assert [(f.script, f.how) for f in result.found] == [
+        ("exact Nat.self_le_factorial n", "tactic")
+    ]
 
 
 async def test_only_verified_model_proofs_are_offered(env) -> None:
     pool, ep, url, tmp = env
     wrong = lean_answer(STATEMENT, "  linarith")
     changed = lean_answer("theorem div_self' (x : ℝ) (h : 0 < x) : x / x ≤ 1 := by", "  simp")
-    malicious = lean_answer(STATEMENT, "  run_cmd IO.println \"pwned\"\n  sorry")
+    malicious = lean_answer(STATEMENT, '  run_cmd IO.println "pwned"\n  sorry')
     good = lean_answer(STATEMENT, "  field_simp")
-    ep.script = [{"match": "div_self'", "responses": [
-        {"texts": [wrong, "garbage with no code", changed, malicious]},
-        {"texts": [wrong, good, good, wrong]}]}]
+    ep.script = [
+        {
+            "match": "div_self'",
+            "responses": [
+                {"texts": [wrong, "garbage with no code", changed, malicious]},
+                {"texts": [wrong, good, good, wrong]},
+            ],
+        }
+    ]
     offered = []
     result = await engine(pool, url, tmp, budget=8, n=4, endpoint_concurrency=1).search(
-        *[site_and_task(TEXT, 0, GOAL)[0]], GOAL, site_and_task(TEXT, 0, GOAL)[1],
-        on_found=lambda f: offered.append(f.script))
+        *[site_and_task(TEXT, 0, GOAL)[0]],
+        GOAL,
+        site_and_task(TEXT, 0, GOAL)[1],
+        on_found=lambda f: offered.append(f.script),
+    )
     assert offered == ["field_simp"]
     assert result.status == "solved" and result.samples == 8
     outcomes = [(a.kind, a.outcome) for a in result.attempts if a.kind == "sample"]
     assert ("sample", "unparsable") in outcomes and ("sample", "duplicate") in outcomes
-    assert any(a.outcome == "refused" and a.detail == "the answer changes the statement" for a in result.attempts)
+    assert any(
+        a.outcome == "refused" and a.detail == "the answer changes the statement"
+        for a in result.attempts
+    )
     cmds = [r.get("cmd", "") for r in repl_received(pool)]
-    assert not any("run_cmd" in c or "x / x ≤ 1" in c for c in cmds), "refused candidates never reach Lean"
+    assert not any("run_cmd" in c or "x / x ≤ 1" in c for c in cmds), (
+        "refused candidates never reach Lean"
+    )
     assert sum("linarith" in c for c in cmds) == 1, "duplicates are checked once"
     prompts = [r.body["messages"][-1]["content"] for r in ep.generation_requests() if r.body]
     assert all(GOAL.split("\n")[-1] not in p or "# Problem:" in p for p in prompts)
@@ -92,7 +113,9 @@ async def test_only_verified_model_proofs_are_offered(env) -> None:
 
 async def test_cache_answers_a_repeated_hole_without_the_endpoint(env) -> None:
     pool, ep, url, tmp = env
-    ep.script = [{"match": "div_self'", "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}]}]
+    ep.script = [
+        {"match": "div_self'", "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}]}
+    ]
     site, task = site_and_task(TEXT, 0, GOAL)
     first = await engine(pool, url, tmp).search(site, GOAL, task)
     n_requests = len(ep.generation_requests())

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 
 def register_all(server: SidecarServer) -> None:
-    from . import holes_request
+    from . import holes_request, proof_search
 
     holes_request.register(server)
+    proof_search.register(server)

@@ -25,9 +25,10 @@ KIMINA_PREVIEW_PROMPT = (
     "\n# Formal statement:\n```lean4\n{statement}\n```\n"
 )
 PLAN_REQUEST = (
-    "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed proof "
-    "plan outlining the main proof steps and strategies.\nThe plan should highlight key ideas, "
-    "intermediate lemmas, and proof structures that will guide the construction of the final formal proof."
+    "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed "
+    "proof plan outlining the main proof steps and strategies.\nThe plan should highlight key "
+    "ideas, intermediate lemmas, and proof structures that will guide the construction of the "
+    "final formal proof."
 )
 DEEPSEEK_PROMPT = (
     "Complete the following Lean 4 code:\n\n```lean4\n{statement}\n```\n\n" + PLAN_REQUEST

@@ -58,7 +58,8 @@ def is_whole_proof(model: TextModel, decl: Declaration, start: int, end: int) ->
 
 
 def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
-    """``x : Nat\\nh : 0 < x\\n⊢ 1 ≤ x`` → ``theorem sidecar_goal (x : Nat) (h : 0 < x) : 1 ≤ x := by``."""
+    """``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x`` becomes
+    ``theorem sidecar_goal (x : Nat) (h : 0 < x) : 1 ≤ x := by``."""
     lines = goal.split("\n")
     if lines and lines[0].startswith("case "):
         lines = lines[1:]
@@ -78,7 +79,7 @@ def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
         if not sep:
             return None
         typ = typ.split(" := ")[0]  # a let-bound hypothesis keeps its type only
-        fixed = []
+        fixed: list[str] = []
         for n in names.split():
             fixed.append(f"anon{k}_{len(fixed)}" if "✝" in n else n)
         if all("✝" in n for n in names.split()) and names.split()[0].startswith("inst"):

@@ -27,22 +27,26 @@ class ProofCache:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS proofs (goal TEXT, context TEXT, model TEXT, script TEXT, "
-            "how TEXT, created REAL, PRIMARY KEY (goal, context, model))")
+            "how TEXT, created REAL, PRIMARY KEY (goal, context, model))"
+        )
         self._db.commit()
         self.hits = 0
 
     def get(self, goal: str | None, context: str, model: str) -> tuple[str, str] | None:
         row = self._db.execute(
             "SELECT script, how FROM proofs WHERE goal=? AND context=? AND model=?",
-            (normalize_goal(goal), context, model)).fetchone()
+            (normalize_goal(goal), context, model),
+        ).fetchone()
         if row:
             self.hits += 1
             return str(row[0]), str(row[1])
         return None
 
     def put(self, goal: str | None, context: str, model: str, script: str, how: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?, ?)",
-                         (normalize_goal(goal), context, model, script, how, time.time()))
+        self._db.execute(
+            "INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?, ?)",
+            (normalize_goal(goal), context, model, script, how, time.time()),
+        )
         self._db.commit()
 
     def close(self) -> None:

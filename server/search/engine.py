@@ -33,8 +33,13 @@ class Attempt:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "candidate": self.candidate, "outcome": self.outcome,
-                "detail": self.detail, "seconds": round(self.seconds, 3)}
+        return {
+            "kind": self.kind,
+            "candidate": self.candidate,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass
@@ -59,8 +64,13 @@ Progress = Callable[[str], None]
 
 
 class SearchEngine:
-    def __init__(self, settings: Settings, verifier: Verifier | None,
-                 endpoint: EndpointClient | None = None, cache: ProofCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        verifier: Verifier | None,
+        endpoint: EndpointClient | None = None,
+        cache: ProofCache | None = None,
+    ) -> None:
         self.settings = settings
         self.verifier = verifier
         self.endpoint = endpoint
@@ -71,9 +81,15 @@ class SearchEngine:
         fam = self.settings.model_family
         return guess_family(self.settings.model) if fam == "auto" else fam
 
-    async def search(self, site: HoleSite, goal: str | None, task: ProofTask | None,
-                     on_found: OnFound | None = None, progress: Progress | None = None,
-                     max_found: int = 3) -> HoleResult:
+    async def search(
+        self,
+        site: HoleSite,
+        goal: str | None,
+        task: ProofTask | None,
+        on_found: OnFound | None = None,
+        progress: Progress | None = None,
+        max_found: int = 3,
+    ) -> HoleResult:
         result = HoleResult()
         t0 = time.perf_counter()
         report = progress or (lambda _m: None)
@@ -93,15 +109,19 @@ class SearchEngine:
             if self.cache is not None:
                 hit = self.cache.get(goal, ctx, self.model_name)
                 if hit is not None:
-                    result.attempts.append(Attempt("cache", hit[0], "verified", f"cached ({hit[1]})"))
+                    result.attempts.append(
+                        Attempt("cache", hit[0], "verified", f"cached ({hit[1]})")
+                    )
                     await found(hit[0], "cache")
                     result.status = "solved"
                     return result
             if self.verifier is None:
                 result.status, result.error = "error", "no Lean REPL: nothing can be verified"
                 return result
-            await asyncio.wait_for(self._run(site, task, result, found, report, max_found),
-                                   self.settings.budget_seconds)
+            await asyncio.wait_for(
+                self._run(site, task, result, found, report, max_found),
+                self.settings.budget_seconds,
+            )
         except asyncio.TimeoutError:
             log.info("search budget of %.0f s spent", self.settings.budget_seconds)
         except asyncio.CancelledError:
@@ -115,9 +135,15 @@ class SearchEngine:
         result.status = "solved" if result.found else ("error" if result.error else "unsolved")
         return result
 
-    async def _run(self, site: HoleSite, task: ProofTask | None, result: HoleResult,
-                   found: Callable[[str, How], Awaitable[None]], report: Progress,
-                   max_found: int) -> None:
+    async def _run(
+        self,
+        site: HoleSite,
+        task: ProofTask | None,
+        result: HoleResult,
+        found: Callable[[str, How], Awaitable[None]],
+        report: Progress,
+        max_found: int,
+    ) -> None:
         report("trying symbolic tactics")
         if await self._cascade(site, result, found):
             return
@@ -135,8 +161,9 @@ class SearchEngine:
         result.attempts.append(Attempt(kind, script, outcome, detail, time.perf_counter() - t))
         return verdict
 
-    async def _cascade(self, site: HoleSite, result: HoleResult,
-                       found: Callable[[str, How], Awaitable[None]]) -> bool:
+    async def _cascade(
+        self, site: HoleSite, result: HoleResult, found: Callable[[str, How], Awaitable[None]]
+    ) -> bool:
         for tactic in self.settings.tactics:
             scripts = [tactic]
             if tactic.endswith("?"):
@@ -159,28 +186,46 @@ class SearchEngine:
         for m in res.messages:
             data = str(m.get("data", ""))
             if data.startswith("Try this:"):
-                suggestion = data[len("Try this:"):].strip()
+                suggestion = data[len("Try this:") :].strip()
                 suggestion = suggestion.removeprefix("[apply]").strip()
                 out.append(suggestion)
-        result.attempts.append(Attempt("tactic", tactic, "search",
-                                       f"{len(out)} suggestion(s)" if out else "no suggestion",
-                                       time.perf_counter() - t))
+        result.attempts.append(
+            Attempt(
+                "tactic",
+                tactic,
+                "search",
+                f"{len(out)} suggestion(s)" if out else "no suggestion",
+                time.perf_counter() - t,
+            )
+        )
         return out
 
-    async def _sample(self, site: HoleSite, task: ProofTask, result: HoleResult,
-                      found: Callable[[str, How], Awaitable[None]], report: Progress,
-                      max_found: int) -> None:
+    async def _sample(
+        self,
+        site: HoleSite,
+        task: ProofTask,
+        result: HoleResult,
+        found: Callable[[str, How], Awaitable[None]],
+        report: Progress,
+        max_found: int,
+    ) -> None:
         assert self.endpoint is not None
         s = self.settings
         family = self._family()
         dialect = DIALECTS[family]
-        prefix = (full_statement(task) + dialect.statement_suffix) if dialect.kind == "completion" else None
+        prefix = (
+            (full_statement(task) + dialect.statement_suffix)
+            if dialect.kind == "completion"
+            else None
+        )
         seen: set[str] = set()
         checks: list[asyncio.Task[None]] = []
         budget = s.budget_samples
 
         async def verify(script: str) -> None:
-            if (await self._check(site, script, "sample", result)).ok and len(result.found) < max_found:
+            if (await self._check(site, script, "sample", result)).ok and len(
+                result.found
+            ) < max_found:
                 await found(script, "model")
 
         async def one_request(n: int) -> None:
@@ -204,7 +249,7 @@ class SearchEngine:
 
         try:
             while budget > 0 and len(result.found) < max_found:
-                batch = []
+                batch: list[Awaitable[None]] = []
                 while budget > 0 and len(batch) < s.endpoint_concurrency:
                     n = min(s.samples_per_request, budget)
                     budget -= n
@@ -223,4 +268,3 @@ class SearchEngine:
         finally:
             for task_ in checks:
                 task_.cancel()
-

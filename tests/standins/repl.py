@@ -100,12 +100,24 @@ class Repl:
                 suggestion = self.facts.get("search", {}).get(signature)
                 at = m.end() + (assign.end() if assign else 0)
                 if suggestion:
-                    messages.append({"severity": "info", "pos": position(text, at), "endPos": position(text, end),
-                                     "data": f"Try this:\n  [apply] {suggestion}"})
+                    messages.append(
+                        {
+                            "severity": "info",
+                            "pos": position(text, at),
+                            "endPos": position(text, end),
+                            "data": f"Try this:\n  [apply] {suggestion}",
+                        }
+                    )
                     decls[name] = STANDARD
                 else:
-                    messages.append({"severity": "error", "pos": position(text, at), "endPos": position(text, end),
-                                     "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions."})
+                    messages.append(
+                        {
+                            "severity": "error",
+                            "pos": position(text, at),
+                            "endPos": position(text, end),
+                            "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions.",
+                        }
+                    )
                 continue
             holes = list(SORRY.finditer(chunk))
             if holes and info is not None and body in info.get("errors", {}):

@@ -1,0 +1,201 @@
+"""Fill sorry as an editor sees it: search with progress, refresh, a versioned quick fix."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import PROJECT, sidecar_command, standin_lean_command
+from tests.lsp_helpers import holes, open_doc, plain
+from tests.search_helpers import REPL_FACTS, lean_answer
+from tests.standins.openai_endpoint import StandInEndpoint
+from tests.standins.toolchain import make_toolchain
+
+FACTS = PROJECT / "holes_facts.json"
+FILL = PROJECT / "Fill.lean"
+STATEMENT = "theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by"
+TMP = Path(tempfile.mkdtemp(prefix="lean-sidecar-fill-"))
+LAKE, REPL = make_toolchain(TMP / "tc", REPL_FACTS, TMP / "repl.log")
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=sidecar_command(standin_lean_command(FACTS)))
+)
+async def client(lsp_client: LanguageClient):
+    refreshes: list[None] = []
+    lsp_client.feature("workspace/codeAction/refresh")(lambda _p: refreshes.append(None))
+    lsp_client.refreshes = refreshes  # type: ignore[attr-defined]
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def start(client: LanguageClient, endpoint_url: str | None, tmp: Path) -> str:
+    options = {
+        "replPath": str(REPL),
+        "lakePath": str(LAKE),
+        "cachePath": str(tmp / "cache.sqlite"),
+        "tactics": ["rfl", "omega", "simp"],
+        "budgetSamples": 4,
+        "samplesPerRequest": 2,
+        "endpoints": [endpoint_url] if endpoint_url else [],
+    }
+    caps = pytest_lsp.client_capabilities("visual-studio-code")
+    caps.experimental = {"codeActionRefresh": True}
+    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda _p: None)
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps,
+            root_uri=PROJECT.as_uri(),
+            initialization_options={"leanSidecar": options},
+        )
+    )
+    uri = open_doc(client, FILL)
+    await holes(client, uri)
+    return uri
+
+
+async def actions_at(client: LanguageClient, uri: str, line: int) -> list[dict]:
+    """Raw JSON: lsprotocol's client-side union structuring turns a CodeAction that carries a
+    command into a Command with a stringified command, which real editors do not do."""
+    params = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        range=types.Range(types.Position(line, 2), types.Position(line, 2)),
+        context=types.CodeActionContext(
+            diagnostics=[], trigger_kind=types.CodeActionTriggerKind.Invoked
+        ),
+    )
+    proto = client.protocol
+    original = proto.get_result_type
+    proto.get_result_type = lambda method: None  # type: ignore[method-assign]
+    try:
+        return plain(await proto.send_request_async("textDocument/codeAction", params)) or []
+    finally:
+        proto.get_result_type = original  # type: ignore[method-assign]
+
+
+async def test_search_then_fill_with_a_versioned_edit(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = await start(client, None, tmp_path)
+    before = await actions_at(client, uri, 3)
+    assert [a["title"] for a in before] == [
+        "Search proof for this sorry",
+        "Fill every sorry in this file (lean-sidecar)",
+    ]
+    search = before[0]["command"]
+    assert search["command"] == "leanSidecar.searchProof"
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=search["command"], arguments=search["arguments"])
+    )
+    assert result["status"] == "solved" and result["found"][0]["proof"] == "omega"
+    assert client.refreshes  # type: ignore[attr-defined]
+    kinds = [r.kind for reports in client.progress_reports.values() for r in reports]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+    after = await actions_at(client, uri, 3)
+    fill = next(a for a in after if a["title"].startswith("Fill sorry"))
+    assert fill["title"] == "Fill sorry: omega" and fill["isPreferred"] is True
+    assert fill["kind"] == "quickfix"
+    change = fill["edit"]["documentChanges"][0]
+    assert change["textDocument"]["version"] == 1
+    assert change["edits"][0]["newText"] == "omega"
+    assert change["edits"][0]["range"]["start"] == {"line": 3, "character": 2}
+
+
+async def test_model_proof_via_endpoint_and_an_edit_during_the_search(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    endpoint = StandInEndpoint(
+        script=[
+            {
+                "match": "div_self'",
+                "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")], "delay": 1.0}],
+            }
+        ]
+    )
+    url = endpoint.start_in_thread()
+    uri = await start(client, url, tmp_path)
+    search = next(
+        a["command"]
+        for a in await actions_at(client, uri, 6)
+        if a.get("command", {}).get("command") == "leanSidecar.searchProof"
+    )
+    running = asyncio.ensure_future(
+        client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=search["command"], arguments=search["arguments"])
+        )
+    )
+    await asyncio.sleep(0.3)
+    # The user types above the hole while the model is thinking.
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(1, 0), types.Position(1, 0)),
+                    text="-- a note\n",
+                )
+            ],
+        )
+    )
+    result = await asyncio.wait_for(running, 30)
+    assert result["found"][0]["proof"] == "field_simp" and result["found"][0]["how"] == "model"
+    await holes(client, uri)
+    now = await actions_at(client, uri, 7)
+    fills = [a for a in now if a["title"].startswith("Fill sorry")]
+    # Computed for version 1; the prefix changed, so nothing may be offered for version 2 …
+    assert fills == []
+    # … and nothing offered ever carries an edit for another version than the current one.
+    assert any(a["title"] == "Search proof for this sorry" for a in now)
+    for a in now:
+        for change in (a.get("edit") or {}).get("documentChanges", []):
+            assert change["textDocument"]["version"] == 2
+
+
+async def test_fill_all_applies_one_versioned_edit(client: LanguageClient, tmp_path: Path) -> None:
+    endpoint = StandInEndpoint(
+        script=[
+            {
+                "match": "div_self'",
+                "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}],
+            }
+        ]
+    )
+    url = endpoint.start_in_thread()
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
+    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    client.feature(types.WORKSPACE_APPLY_EDIT)(apply)
+    uri = await start(client, url, tmp_path)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="leanSidecar.fillAll", arguments=[{"uri": uri}])
+    )
+    assert result["applied"] and result["filled"] == 2
+    (params,) = applied
+    change = params.edit.document_changes[0]
+    assert change.text_document.version == 1
+    assert sorted(e.new_text for e in change.edits) == ["field_simp", "omega"]
+    trace = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.trace",
+            arguments=[{"uri": uri, "position": {"line": 6, "character": 2}}],
+        )
+    )
+    assert trace["searched"] and [a["candidate"] for a in trace["attempts"]][:3] == [
+        "rfl",
+        "omega",
+        "simp",
+    ]
+    assert trace["attempts"][-1]["outcome"] == "verified"
+
+
+def test_environment_is_clean() -> None:
+    assert "LEAN_SIDECAR_API_KEY" not in os.environ
