@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--upstream", metavar='"CMD ARGS..."', help="command of Lean's server")
     _common_settings_flags(serve)
     serve.set_defaults(func=cmd_serve)
+    from .fill_cli import add_fill_parser
+
+    add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
     return parser
 
 

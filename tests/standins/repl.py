@@ -120,19 +120,28 @@ class Repl:
                     )
                 continue
             holes = list(SORRY.finditer(chunk))
-            if holes and info is not None and body in info.get("errors", {}):
+            # A proof that is only `sorry` always elaborates; a partial proof must be listed.
+            trivially = body in ("sorry", "by sorry")
+            if (
+                holes
+                and info is not None
+                and not trivially
+                and body not in info.get("accepted", [])
+            ):
                 at = m.end() + (assign.end() if assign else 0)
+                msg = info.get("errors", {}).get(body) or info.get("error") or "unsolved goals"
                 messages.append(
                     {
                         "severity": "error",
                         "pos": position(text, at),
                         "endPos": position(text, end),
-                        "data": info["errors"][body],
+                        "data": msg,
                     }
                 )
             elif holes:
-                for h in holes:
-                    goal = (info or {}).get("goal", "⊢ ?")
+                goals = (info or {}).get("goals") or []
+                for k, h in enumerate(holes):
+                    goal = goals[k] if k < len(goals) else (info or {}).get("goal", "⊢ ?")
                     self.proof_states.append(goal)
                     idx = m.end() + h.start()
                     sorries.append(

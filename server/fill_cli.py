@@ -1,0 +1,274 @@
+"""``lean-sidecar fill FILE.lean``: fill every sorry it can, outside any editor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lean_bridge.hole_fill import checkable, fill, hole_mode
+from lean_bridge.holes import TextModel
+from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
+from lean_bridge.sorry_scan import scan_sorries
+from lean_bridge.verifier import HoleSite, Verifier
+
+from .prover.endpoint import EndpointClient
+from .prover.task import build_task
+from .search.cache import ProofCache
+from .search.engine import HoleResult, SearchEngine
+from .settings import Settings
+
+
+@dataclass
+class HoleRow:
+    site: HoleSite
+    line: int
+    declaration: str
+    goal: str | None
+    result: HoleResult | None = None
+
+
+def find_project(path: Path) -> Path | None:
+    for parent in [path.parent, *path.parents]:
+        if (parent / "lean-toolchain").exists():
+            return parent
+    return None
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.tty = sys.stderr.isatty()
+
+    def show(self, label: str) -> None:
+        if not self.enabled:
+            return
+        width = 24
+        filled = int(width * self.done / max(1, self.total))
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label}"
+        sys.stderr.write(("\r" + line[:100].ljust(100)) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+async def collect_holes(text: str, pool: ReplPool) -> list[HoleRow]:
+    """Every sorry with the goal the REPL reports for it (one command per declaration)."""
+    model = TextModel(text)
+    tokens = scan_sorries(text, model.masked, model.index)
+    rows: list[HoleRow] = []
+    by_decl: dict[int, list[Any]] = {}
+    for tok in tokens:
+        decl = model.declaration_at(tok.start)
+        if decl is not None:
+            by_decl.setdefault(decl.start, []).append(tok)
+    for decl in model.declarations:
+        toks = by_decl.get(decl.start, [])
+        if not toks:
+            continue
+        decl_text, _ = checkable(text, decl, 0)
+        res = await pool.command(text[: decl.start], decl_text)
+        goals = [
+            s.get("goal")
+            for s in sorted(
+                res.sorries,
+                key=lambda s: (
+                    (s.get("pos") or {}).get("line", 0),
+                    (s.get("pos") or {}).get("column", 0),
+                ),
+            )
+        ]
+        for k, tok in enumerate(toks):
+            others = tuple((t.start, t.end) for t in toks if t is not tok)
+            site = HoleSite(
+                text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others
+            )
+            goal = goals[k] if k < len(goals) else None
+            rows.append(HoleRow(site, tok.span.start.line + 1, decl.display_name, goal))
+    return rows
+
+
+async def run_fill(
+    path: Path,
+    settings: Settings,
+    write: bool,
+    diff: bool,
+    trace: bool,
+    quiet: bool = False,
+    out: Callable[[str], None] = print,
+) -> int:
+    text = path.read_text(encoding="utf-8")
+    project = find_project(path.resolve())
+    pool = ReplPool(
+        ReplSettings(
+            project_dir=project,
+            repl_path=Path(settings.repl_path) if settings.repl_path else None,
+            lake_path=settings.lake_path,
+            pool_size=settings.repl_pool_size,
+            memory_mb=settings.repl_memory_mb,
+            timeout=settings.repl_timeout,
+        )
+    )
+    endpoint = None
+    try:
+        try:
+            await pool.start()
+        except ReplUnavailable as exc:
+            out(f"error: {exc}")
+            return 2
+        if settings.endpoints:
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            endpoint = EndpointClient(
+                settings.endpoints,
+                key,
+                settings.request_timeout,
+                settings.max_retries,
+                settings.endpoint_concurrency,
+            )
+        engine = SearchEngine(
+            settings,
+            Verifier(pool, settings.allow_native_decide),
+            endpoint,
+            ProofCache(settings.cache_path),
+        )
+        rows = await collect_holes(text, pool)
+        if not rows:
+            out(f"{path}: no sorry to fill")
+            return 0
+        bar = ProgressBar(len(rows), enabled=not quiet)
+        for row in rows:
+            bar.show(f"{row.declaration} (line {row.line})")
+            model = TextModel(text)
+            task = build_task(model, row.site.decl, row.site.start, row.site.end, row.goal)
+            row.result = await engine.search(
+                row.site,
+                row.goal,
+                task,
+                progress=lambda m, r=row: bar.show(f"{r.declaration}: {m}"),
+            )
+            bar.done += 1
+        bar.show("done")
+        bar.finish()
+        new_text = await assemble(text, rows, pool)
+    finally:
+        if endpoint is not None:
+            await endpoint.close()
+        await pool.close()
+    print_table(rows, out)
+    if trace:
+        for row in rows:
+            out(
+                f"\n{row.declaration} (line {row.line}): {row.result.status if row.result else '-'}"
+            )
+            for a in row.result.attempts if row.result else []:
+                out(
+                    f"  {a.kind:7} {a.outcome:10} {a.seconds:6.2f}s  {(a.candidate or '').splitlines()[0] if a.candidate else ''}"
+                    f"{'  — ' + a.detail.splitlines()[0] if a.detail else ''}"
+                )
+    if diff:
+        out(
+            "".join(
+                difflib.unified_diff(
+                    text.splitlines(True),
+                    new_text.splitlines(True),
+                    str(path),
+                    str(path) + " (filled)",
+                )
+            )
+        )
+    if write and new_text != text:
+        path.write_text(new_text, encoding="utf-8")
+        out(f"wrote {path}")
+    return 0
+
+
+async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
+    """Apply every found proof, from the end of the file backwards, then check each declaration
+    whose holes are all filled once more as a whole; a declaration that fails keeps its sorries."""
+    by_decl: dict[int, list[HoleRow]] = {}
+    for row in rows:
+        by_decl.setdefault(row.site.decl.start, []).append(row)
+    out = text
+    for start in sorted(by_decl, reverse=True):
+        group = sorted(by_decl[start], key=lambda r: r.site.start, reverse=True)
+        candidate = out
+        for row in group:
+            if row.result and row.result.found:
+                candidate = fill(
+                    candidate,
+                    row.site.start,
+                    row.site.end,
+                    row.result.found[0].script,
+                    row.site.mode,
+                )
+        if candidate == out:
+            continue
+        if len(group) > 1 and all(r.result and r.result.found for r in group):
+            decl = group[0].site.decl
+            decl_text, name = checkable(candidate, decl, len(candidate) - len(out))
+            res = await pool.command(
+                candidate[: decl.start], f"{decl_text}\n\n#print axioms {name}\n"
+            )
+            if res.error or res.errors() or res.sorries:
+                for r in group:
+                    if r.result:
+                        r.result.status = "unsolved"
+                        r.result.error = "proofs do not check together"
+                continue
+        out = candidate
+    return out
+
+
+def print_table(rows: list[HoleRow], out: Callable[[str], None]) -> None:
+    out(f"{'hole':32} {'status':10} {'how':8} {'seconds':>8}  proof")
+    for row in rows:
+        r = row.result
+        how = r.found[0].how if r and r.found else "-"
+        proof = r.found[0].script.splitlines()[0] if r and r.found else (r.error or "") if r else ""
+        out(
+            f"{(row.declaration + ':' + str(row.line))[:32]:32} {r.status if r else '-':10} {how:8} "
+            f"{(r.seconds if r else 0):8.2f}  {proof[:60]}"
+        )
+    solved = sum(1 for r in rows if r.result and r.result.status == "solved")
+    out(f"{solved}/{len(rows)} holes filled")
+
+
+def add_fill_parser(
+    sub: Any,
+    common: Callable[[argparse.ArgumentParser], None],
+    settings_from: Callable[..., Settings],
+    setup_logging: Callable[[str], None],
+) -> None:
+    p = sub.add_parser("fill", help="fill every sorry of a Lean file with verified proofs")
+    p.add_argument("file", type=Path)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write the filled file in place")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff")
+    p.add_argument("--trace", action="store_true", help="print every attempt per hole")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p)
+
+    def run(args: argparse.Namespace) -> int:
+        settings = settings_from(args)
+        setup_logging(settings.log_level if args.log_level else "WARNING")
+        if not args.file.exists():
+            print(f"error: no such file: {args.file}", file=sys.stderr)
+            return 2
+        t0 = time.perf_counter()
+        code = asyncio.run(
+            run_fill(args.file, settings, args.write, args.diff, args.trace, args.quiet)
+        )
+        print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        return code
+
+    p.set_defaults(func=run)
