@@ -146,16 +146,16 @@ async def run_fill(
             out(f"{path}: no sorry to fill")
             return 0
         bar = ProgressBar(len(rows), enabled=not quiet)
+        model = TextModel(text)
         for row in rows:
-            bar.show(f"{row.declaration} (line {row.line})")
-            model = TextModel(text)
+            label = f"{row.declaration} (line {row.line})"
+            bar.show(label)
             task = build_task(model, row.site.decl, row.site.start, row.site.end, row.goal)
-            row.result = await engine.search(
-                row.site,
-                row.goal,
-                task,
-                progress=lambda m, r=row: bar.show(f"{r.declaration}: {m}"),
-            )
+
+            def progress(message: str, label: str = label) -> None:
+                bar.show(f"{label}: {message}")
+
+            row.result = await engine.search(row.site, row.goal, task, progress=progress)
             bar.done += 1
         bar.show("done")
         bar.finish()
@@ -171,10 +171,9 @@ async def run_fill(
                 f"\n{row.declaration} (line {row.line}): {row.result.status if row.result else '-'}"
             )
             for a in row.result.attempts if row.result else []:
-                out(
-                    f"  {a.kind:7} {a.outcome:10} {a.seconds:6.2f}s  {(a.candidate or '').splitlines()[0] if a.candidate else ''}"
-                    f"{'  — ' + a.detail.splitlines()[0] if a.detail else ''}"
-                )
+                candidate = a.candidate.splitlines()[0] if a.candidate else ""
+                detail = f"  — {a.detail.splitlines()[0]}" if a.detail else ""
+                out(f"  {a.kind:7} {a.outcome:10} {a.seconds:6.2f}s  {candidate}{detail}")
     if diff:
         out(
             "".join(
@@ -235,10 +234,10 @@ def print_table(rows: list[HoleRow], out: Callable[[str], None]) -> None:
         r = row.result
         how = r.found[0].how if r and r.found else "-"
         proof = r.found[0].script.splitlines()[0] if r and r.found else (r.error or "") if r else ""
-        out(
-            f"{(row.declaration + ':' + str(row.line))[:32]:32} {r.status if r else '-':10} {how:8} "
-            f"{(r.seconds if r else 0):8.2f}  {proof[:60]}"
-        )
+        hole = f"{row.declaration}:{row.line}"[:32]
+        status = r.status if r else "-"
+        seconds = r.seconds if r else 0.0
+        out(f"{hole:32} {status:10} {how:8} {seconds:8.2f}  {proof[:60]}")
     solved = sum(1 for r in rows if r.result and r.result.status == "solved")
     out(f"{solved}/{len(rows)} holes filled")
 
