@@ -257,6 +257,7 @@ class Repl:
             with open(req["unpickleEnvFrom"]) as f:
                 return {"env": self.new_env(json.load(f))}
         if "cmd" in req:
+            time.sleep(float(self.facts.get("latency", 0)))  # seconds of "elaboration" per command
             return self.command(req)
         return {"message": "Could not parse as a valid JSON command"}
 
