@@ -28,6 +28,7 @@ class SidecarServer(LanguageServer):
     def __init__(self, settings: Settings) -> None:
         super().__init__("lean-sidecar", __version__, protocol_cls=SidecarProtocol)
         self.settings = settings
+        self._editor_base: Settings = settings  # settings before workspace/configuration
         self.documents = DocumentStore()
         self.proxy = Proxy(self)
         self.protocol.proxy = self.proxy
@@ -43,6 +44,7 @@ class SidecarServer(LanguageServer):
             section = options.get(CONFIG_SECTION, options)
             if isinstance(section, dict):
                 self.settings = self.settings.merged(section, "initializationOptions")
+        self._editor_base = self.settings
         if params is None:
             return {}
         gen = self.protocol.lsp_initialize(params)
@@ -60,6 +62,28 @@ class SidecarServer(LanguageServer):
                 "resolveProvider": False,
             }
         return ours
+
+    async def pull_configuration(self) -> None:
+        """Ask the editor for the ``leanSidecar`` section (the last and strongest source)."""
+        ws = self.client_capabilities.workspace
+        if ws is None or not ws.configuration:
+            return
+        try:
+            items = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        section = as_dict(items[0]) if items else {}
+        if not section:
+            return
+        updated = self._editor_base.merged(section, "workspace/configuration")
+        if updated != self.settings:
+            self.settings = updated
+            for f in self.features:
+                if hasattr(f, "settings_changed"):
+                    await f.settings_changed()
 
     def root_path(self) -> Path | None:
         try:
@@ -103,6 +127,11 @@ class SidecarServer(LanguageServer):
             return {**lean, "contents": {"kind": "markdown", "value": f"{value}\n\n---\n\n{ours}"}}
         return lean
 
+    def on_change(self, uri: str, first_line: int) -> None:
+        for f in self.features:
+            if hasattr(f, "on_change"):
+                f.on_change(uri, first_line)
+
     def on_holes(self, doc: Any) -> None:
         for f in self.features:
             if hasattr(f, "on_holes"):
@@ -143,6 +172,14 @@ def build_server(settings: Settings) -> SidecarServer:
     from .features import register_all
 
     register_all(server)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: SidecarServer, _params: Any) -> None:
+        await ls.pull_configuration()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: SidecarServer, _params: Any) -> None:
+        await ls.pull_configuration()
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: SidecarServer, _params: Any) -> None:

@@ -340,6 +340,7 @@ class Proxy:
                 return  # Lean ignores both too
             doc = existing
             doc.version = version
+            self.server.on_change(uri, _first_changed_line(params.get("contentChanges") or []))
         doc.processing = True
         self._schedule_refresh(doc)
 
@@ -435,6 +436,17 @@ class Proxy:
         doc = self.server.documents.get(uri) if isinstance(uri, str) else None
         if doc is not None and params.get("processing") == []:
             log.debug("Lean reports %s finished (diagnostics may still follow)", uri)
+
+
+def _first_changed_line(changes: list[Any]) -> int:
+    """A lower bound of the first line an edit touched (a full replacement touches line 0)."""
+    lines = []
+    for change in changes:
+        rng = change.get("range") if isinstance(change, dict) else None
+        if not isinstance(rng, dict):
+            return 0
+        lines.append(int((rng.get("start") or {}).get("line", 0)))
+    return min(lines, default=0)
 
 
 def _log_task_failure(task: asyncio.Task[Any]) -> None:

@@ -107,19 +107,17 @@ async def test_search_then_fill_with_a_versioned_edit(
     assert change["edits"][0]["range"]["start"] == {"line": 3, "character": 2}
 
 
-async def test_model_proof_via_endpoint_and_an_edit_during_the_search(
-    client: LanguageClient, tmp_path: Path
-) -> None:
+async def _start_model_search(client: LanguageClient, tmp: Path, delay: float):
     endpoint = StandInEndpoint(
         script=[
             {
                 "match": "div_self'",
-                "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")], "delay": 1.0}],
+                "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")], "delay": delay}],
             }
         ]
     )
     url = endpoint.start_in_thread()
-    uri = await start(client, url, tmp_path)
+    uri = await start(client, url, tmp)
     search = next(
         a["command"]
         for a in await actions_at(client, uri, 6)
@@ -130,31 +128,64 @@ async def test_model_proof_via_endpoint_and_an_edit_during_the_search(
             types.ExecuteCommandParams(command=search["command"], arguments=search["arguments"])
         )
     )
-    await asyncio.sleep(0.3)
-    # The user types above the hole while the model is thinking.
+    for _ in range(300):
+        if endpoint.generation_requests():
+            break
+        await asyncio.sleep(0.01)
+    return endpoint, uri, running
+
+
+def _edit(client: LanguageClient, uri: str, version: int, line: int, text: str) -> None:
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=[
                 types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(1, 0), types.Position(1, 0)),
-                    text="-- a note\n",
+                    range=types.Range(types.Position(line, 0), types.Position(line, 0)), text=text
                 )
             ],
         )
     )
-    result = await asyncio.wait_for(running, 30)
-    assert result["found"][0]["proof"] == "field_simp" and result["found"][0]["how"] == "model"
+
+
+async def test_an_edit_above_the_hole_cancels_the_search_and_its_stream(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    endpoint, uri, running = await _start_model_search(client, tmp_path, delay=30.0)
+    _edit(client, uri, 2, 1, "-- a note\n")  # the user types above the hole while the model thinks
+    result = await asyncio.wait_for(running, 20)
+    assert result["status"] == "cancelled"
+    for _ in range(300):
+        if endpoint.generation_requests()[0].disconnected:
+            break
+        await asyncio.sleep(0.01)
+    assert endpoint.generation_requests()[0].disconnected, "the GPU stops working on it"
     await holes(client, uri)
     now = await actions_at(client, uri, 7)
-    fills = [a for a in now if a["title"].startswith("Fill sorry")]
-    # Computed for version 1; the prefix changed, so nothing may be offered for version 2 …
-    assert fills == []
-    # … and nothing offered ever carries an edit for another version than the current one.
+    assert not [a for a in now if a["title"].startswith("Fill sorry")]
     assert any(a["title"] == "Search proof for this sorry" for a in now)
-    for a in now:
+    for a in now:  # nothing offered carries an edit for a version other than the current one
         for change in (a.get("edit") or {}).get("documentChanges", []):
             assert change["textDocument"]["version"] == 2
+
+
+async def test_an_edit_below_keeps_the_search_and_reoffers_its_proof(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    endpoint, uri, running = await _start_model_search(client, tmp_path, delay=1.0)
+    _edit(client, uri, 2, 7, "\ntheorem more : True := trivial\n")  # below the hole's declaration
+    result = await asyncio.wait_for(running, 30)
+    assert result["found"][0] == {
+        "proof": "field_simp",
+        "how": "model",
+        "seconds": result["found"][0]["seconds"],
+    }
+    await holes(client, uri)
+    fill = next(a for a in await actions_at(client, uri, 6) if a["title"].startswith("Fill sorry"))
+    assert fill["title"] == "Fill sorry: field_simp"
+    change = fill["edit"]["documentChanges"][0]
+    assert change["textDocument"]["version"] == 2  # recomputed for the new version
+    assert change["edits"][0]["range"]["start"] == {"line": 6, "character": 2}
 
 
 async def test_fill_all_applies_one_versioned_edit(client: LanguageClient, tmp_path: Path) -> None:
@@ -199,3 +230,62 @@ async def test_fill_all_applies_one_versioned_edit(client: LanguageClient, tmp_p
 
 def test_environment_is_clean() -> None:
     assert "LEAN_SIDECAR_API_KEY" not in os.environ
+
+
+async def test_workspace_configuration_wins_and_is_pulled_again_on_change(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    client.set_configuration({"tactics": ["omega"]}, section="leanSidecar")
+    uri = await start(client, None, tmp_path)  # initializationOptions say rfl, omega, simp
+    await asyncio.sleep(0.2)
+    first = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.searchProof",
+            arguments=[{"uri": uri, "position": {"line": 3, "character": 2}}],
+        )
+    )
+    trace = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.trace",
+            arguments=[{"uri": uri, "position": {"line": 3, "character": 2}}],
+        )
+    )
+    assert first["status"] == "solved"
+    assert [a["candidate"] for a in trace["attempts"]] == ["omega"]
+    client.set_configuration(
+        {"tactics": ["rfl"], "cachePath": str(tmp_path / "other.sqlite")}, section="leanSidecar"
+    )
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await asyncio.sleep(0.3)
+    again = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.searchProof",
+            arguments=[{"uri": uri, "position": {"line": 6, "character": 2}}],
+        )
+    )
+    trace = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.trace",
+            arguments=[{"uri": uri, "position": {"line": 6, "character": 2}}],
+        )
+    )
+    assert again["status"] == "unsolved"
+    assert [a["candidate"] for a in trace["attempts"]] == ["rfl"]
+
+
+async def test_a_repl_that_cannot_be_prepared_is_said_clearly(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    lake, repl = make_toolchain(tmp_path / "old", REPL_FACTS, lean_version="v4.9.0")
+    client.set_configuration({"replPath": str(repl), "lakePath": str(lake)}, section="leanSidecar")
+    uri = await start(client, None, tmp_path)
+    await asyncio.sleep(0.2)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="leanSidecar.searchProof",
+            arguments=[{"uri": uri, "position": {"line": 3, "character": 2}}],
+        )
+    )
+    assert result["status"] == "error" and "no Lean REPL" in result["error"]
+    assert any("v4.9.0" in m.message and "v4.24.0" in m.message for m in client.messages)
+    assert (await holes(client, uri))["holes"], "everything else keeps working"

@@ -73,6 +73,7 @@ class ProofSearch:
         self.server = server
         self.results = DocResults()
         self.running: dict[tuple[str, int, int], asyncio.Task[HoleResult]] = {}
+        self._running_decl_end: dict[tuple[str, int, int], int] = {}  # last line of the declaration
         self._engine: SearchEngine | None = None
         self._pool: ReplPool | None = None
         self._setup_error: str | None = None
@@ -111,6 +112,12 @@ class ProofSearch:
                 )
             self._engine = SearchEngine(s, verifier, endpoint, ProofCache(s.cache_path))
             return self._engine
+
+    async def settings_changed(self) -> None:
+        """New settings take effect with the next search: the engine is rebuilt lazily."""
+        async with self._setup_lock:
+            await self.close()
+            self._engine, self._pool, self._setup_error = None, None, None
 
     async def close(self) -> None:
         for task in self.running.values():
@@ -269,6 +276,8 @@ class ProofSearch:
 
         async def on_found(found: Found) -> None:
             self.results.found.setdefault(key, []).append(found)
+            if doc.version != snap.version:
+                self.on_holes(doc)  # edited meanwhile: re-offer where the context is unchanged
             await self._refresh()
 
         def progress(message: str) -> None:
@@ -279,10 +288,12 @@ class ProofSearch:
 
         task = asyncio.ensure_future(engine.search(site, hole.goal, task_spec, on_found, progress))
         self.running[key] = task
+        self._running_decl_end[key] = snap.model.index.pos(site.decl.end).line
         try:
             result = await task
         finally:
             self.running.pop(key, None)
+            self._running_decl_end.pop(key, None)
         self.results.traces[key] = result
         return result
 
@@ -405,6 +416,14 @@ class ProofSearch:
         return cast(
             dict[str, Any], await self.with_progress("lean-sidecar: filling every sorry", work)
         )
+
+    def on_change(self, uri: str, first_line: int) -> None:
+        """An edit at or above a hole's declaration changes what Lean would check: its search
+        is cancelled, which closes its HTTP streams so the GPU stops. Edits below it do not
+        matter to the proof, and its result will be re-offered from the cache."""
+        for key, task in list(self.running.items()):
+            if key[0] == uri and first_line <= self._running_decl_end.get(key, 0):
+                task.cancel()
 
     def cmd_cancel(self, args: dict[str, Any]) -> dict[str, Any]:
         uri = args.get("uri")
