@@ -74,9 +74,34 @@ def dedent_script(script: str) -> str:
     return "\n".join([first] + [line[cut:] for line in rest])
 
 
+def replacement(
+    text: str, start: int, end: int, script: str, mode: HoleMode
+) -> tuple[int, int, str]:
+    """The edit that puts ``script`` in the hole: ``(start, end, new_text)``.
+
+    A multi-line script in a ``… by sorry`` hole goes on the following lines, indented two
+    spaces past the line's own indentation, rather than hanging at the hole's column.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    script = dedent_script(script)
+    if (
+        mode == "tactic"
+        and "\n" in script
+        and before.rstrip().endswith("by")
+        and before.strip() != "by"
+    ):
+        indent = len(before) - len(before.lstrip()) + 2
+        lines = script.split("\n")
+        body = "\n".join(" " * indent + line if line.strip() else "" for line in lines)
+        cut = line_start + len(before.rstrip())
+        return cut, end, "\n" + body
+    return start, end, render(script, mode, start - line_start)
+
+
 def fill(text: str, start: int, end: int, script: str, mode: HoleMode) -> str:
-    column = start - (text.rfind("\n", 0, start) + 1)
-    return text[:start] + render(script, mode, column) + text[end:]
+    a, b, new = replacement(text, start, end, script, mode)
+    return text[:a] + new + text[b:]
 
 
 def checkable(text: str, decl: Declaration, delta: int) -> tuple[str, str]:

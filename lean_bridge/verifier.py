@@ -34,6 +34,7 @@ class Verdict:
     errors: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     filled_text: str | None = None
+    checked: str | None = None  # the declaration as Lean saw it (error positions refer to it)
 
 
 def _inside(pos: dict[str, Any] | None, text: str, span: tuple[int, int]) -> bool:
@@ -55,6 +56,10 @@ class Verifier:
         if not gate.ok:
             return Verdict(False, f"refused before Lean: {gate.reason}", filtered=True)
         filled = fill(site.text, site.start, site.end, script, site.mode)
+        return await self.check_filled(site, filled)
+
+    async def check_filled(self, site: HoleSite, filled: str) -> Verdict:
+        """Check ``filled``: the site's text with the hole's region replaced (and nothing else)."""
         delta = len(filled) - len(site.text)
         decl_text, name = checkable(filled, site.decl, delta)
         prefix = site.text[: site.decl.start]
@@ -63,7 +68,13 @@ class Verifier:
             return Verdict(False, result.error, seconds=result.seconds)
         errors = result.errors()
         if errors:
-            return Verdict(False, "Lean reports errors", errors=errors, seconds=result.seconds)
+            return Verdict(
+                False,
+                "Lean reports errors",
+                errors=errors,
+                seconds=result.seconds,
+                checked=decl_text,
+            )
         # Sorries may remain only at the declaration's *other* holes, never in the candidate.
 
         def shift(a: int) -> int:

@@ -81,6 +81,10 @@ class Settings(BaseModel):
     allow_native_decide: bool = Field(
         False, description="Accept proofs that depend on Lean.ofReduceBool."
     )
+    fix_rounds: int = Field(1, ge=0, le=8, description="Error-fix rounds per rejected sample.")
+    decompose_depth: int = Field(2, ge=0, le=6, description="How deep proof sketches may nest.")
+    sketch_samples: int = Field(2, ge=1, description="Sketches asked for per decomposition.")
+    negation_samples: int = Field(2, ge=0, description="Model samples spent on a lemma's negation.")
     # Verification
     repl_pool_size: int = Field(2, gt=0)
     repl_memory_mb: int | None = Field(8192, description="Address-space limit per REPL process.")

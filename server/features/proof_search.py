@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from lean_bridge.hole_fill import HoleMode, render
+from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
@@ -238,11 +238,10 @@ class ProofSearch:
         self, uri: str, snap: HoleSnapshot, hole: Hole, script: str
     ) -> types.TextDocumentEdit:
         site = self._site(snap, hole)
-        column = hole.start - (site.text.rfind("\n", 0, hole.start) + 1)
-        new_text = render(script, site.mode, column)
+        a, b, new_text = replacement(site.text, hole.start, hole.end, script, site.mode)
+        start, end = snap.model.index.pos(a), snap.model.index.pos(b)
         rng = types.Range(
-            types.Position(hole.range.start.line, hole.range.start.character),
-            types.Position(hole.range.end.line, hole.range.end.character),
+            types.Position(start.line, start.character), types.Position(end.line, end.character)
         )
         return types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(

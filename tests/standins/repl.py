@@ -40,6 +40,12 @@ SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
 STANDARD = ["propext", "Classical.choice", "Quot.sound"]
 
 
+def first_tactic(text: str, idx: int) -> int:
+    """Where Lean reports a failing proof: its first tactic (after `by`), else the term."""
+    m = re.compile(r"\s*(?:by\b\s*)?").match(text, idx)
+    return m.end() if m else idx
+
+
 def squash(s: str) -> str:
     return " ".join(s.split())
 
@@ -98,7 +104,7 @@ class Repl:
             name_pos = m.start(2) if m.group(2) else m.start(1)
             if "exact?" in body:
                 suggestion = self.facts.get("search", {}).get(signature)
-                at = m.end() + (assign.end() if assign else 0)
+                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
                 if suggestion:
                     messages.append(
                         {
@@ -128,7 +134,7 @@ class Repl:
                 and not trivially
                 and body not in info.get("accepted", [])
             ):
-                at = m.end() + (assign.end() if assign else 0)
+                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
                 msg = info.get("errors", {}).get(body) or info.get("error") or "unsolved goals"
                 messages.append(
                     {
@@ -138,8 +144,13 @@ class Repl:
                         "data": msg,
                     }
                 )
+                decls[name] = ["sorryAx", *STANDARD]
             elif holes:
-                goals = (info or {}).get("goals") or []
+                goals = (
+                    (info or {}).get("goals_by_body", {}).get(body)
+                    or (info or {}).get("goals")
+                    or []
+                )
                 for k, h in enumerate(holes):
                     goal = goals[k] if k < len(goals) else (info or {}).get("goal", "⊢ ?")
                     self.proof_states.append(goal)
@@ -161,10 +172,15 @@ class Repl:
                     }
                 )
                 decls[name] = ["sorryAx", *STANDARD]
-            elif info is None or body in info.get("accepted", []):
+            elif (info is None and env is None) or (
+                info is not None and body in info.get("accepted", [])
+            ):
+                # Commands on an environment (candidates) must be in the facts to be accepted;
+                # a file's prefix (no environment) elaborates as it is.
                 decls[name] = (info or {}).get("axioms", {}).get(body, STANDARD)
             else:
-                at = m.end() + (assign.end() if assign else 0)
+                info = info or {"error": f"the stand-in knows no proof of: {signature}"}
+                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
                 msg = (
                     info.get("errors", {}).get(body)
                     or info.get("error")
@@ -178,6 +194,7 @@ class Repl:
                         "data": msg,
                     }
                 )
+                decls[name] = ["sorryAx", *STANDARD]  # Lean adds a failed declaration, with sorryAx
         for pa in PRINT_AXIOMS.finditer(text):
             name = pa.group(1)
             if name not in decls:

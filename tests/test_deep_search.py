@@ -1,0 +1,227 @@
+"""Deeper search with scripted model answers; the tests check the attempt tree, not only the
+final text: (a) one error-fix round, (b) decomposition two levels deep, (c) a false lemma dropped
+by the negation filter before any sample is spent on it, (d) a repeated sub-goal solved once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lean_bridge.verifier import Verifier
+from server.prover.endpoint import EndpointClient
+from server.search.engine import Attempt, HoleResult, SearchEngine
+from server.settings import Settings
+from tests.conftest import PROJECT
+from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
+from tests.standins.openai_endpoint import StandInEndpoint
+
+FACTS = PROJECT / "deep_facts.json"
+SKETCH_MARK = "\n```\n\n\nDo not prove the theorem directly"
+
+
+def statement_prompt(last_line: str) -> str:
+    """A rule that matches the whole-proof prompt whose statement ends with ``last_line``."""
+    return f"{last_line}\n```\n"
+
+
+async def run(
+    tmp: Path, text: str, goal: str, script: list[dict], **overrides
+) -> tuple[HoleResult, StandInEndpoint, object]:
+    pool = make_pool(tmp, FACTS)
+    ep = StandInEndpoint(script=script)
+    url = await ep.start()
+    settings = Settings(
+        endpoints=[url],
+        tactics=overrides.pop("tactics", ["omega", "positivity", "nlinarith"]),
+        budget_samples=overrides.pop("budget", 24),
+        samples_per_request=2,
+        endpoint_concurrency=1,
+        fix_rounds=overrides.pop("fix_rounds", 1),
+        decompose_depth=overrides.pop("decompose_depth", 2),
+        sketch_samples=2,
+        negation_samples=1,
+        cache_path=tmp / "c.sqlite",
+        **overrides,
+    )
+    engine = SearchEngine(settings, Verifier(pool), EndpointClient([url]), None)
+    site, task = site_and_task(text, 0, goal)
+    result = await engine.search(site, goal, task)
+    await engine.endpoint.close()  # type: ignore[union-attr]
+    await ep.stop()
+    await pool.close()
+    return result, ep, pool
+
+
+def kinds(attempts: list[Attempt]) -> list[tuple[str, str]]:
+    return [(a.kind, a.outcome) for a in attempts]
+
+
+async def test_a_one_error_fix_round_succeeds(tmp_path: Path) -> None:
+    stmt = "theorem fixme (a b : ℝ) (h : a < b) : a ≤ b := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    script = [
+        {
+            "match": "# Error 1:",
+            "responses": [{"texts": [lean_answer(stmt, "  exact le_of_lt h")]}],
+        },
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  linarith [sq_nonneg a]")]}],
+        },
+    ]
+    result, ep, _ = await run(tmp_path, text, "a b : ℝ\nh : a < b\n⊢ a ≤ b", script, budget=4)
+    assert [(f.script, f.how) for f in result.found] == [("exact le_of_lt h", "model")]
+    samples = [a for a in result.attempts if a.kind == "sample"]
+    assert {a.outcome for a in samples} == {"duplicate", "rejected"}  # the same text, checked once
+    (rejected,) = [a for a in samples if a.outcome == "rejected"]
+    assert "linarith failed" in (rejected.detail or "")
+    assert kinds(rejected.children) == [("fix", "verified")]
+    fix_prompt = next(r.body for r in ep.generation_requests() if "# Error 1:" in str(r.body))
+    assert fix_prompt is not None
+    roles = [m["role"] for m in fix_prompt["messages"]]
+    assert roles == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]  # the answer verbatim, then Lean's errors
+    feedback = fix_prompt["messages"][-1]["content"]
+    assert "Error message: \nlinarith failed to find a contradiction" in feedback
+    assert (
+        " >|   linarith [sq_nonneg a]" in feedback
+    )  # the error line, marked, in the candidate's lines
+
+
+async def test_b_only_decomposition_succeeds_two_levels_deep(tmp_path: Path) -> None:
+    stmt = "theorem deep (x : ℕ) (h : 3 ≤ x) : 2 ≤ x * x - x := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    sketch0 = lean_answer(stmt, "  have h1 : x ≤ x * x - x := by sorry\n  omega")
+    lemma1 = "theorem sidecar_goal (x : ℕ) (h : 3 ≤ x) :\n    x ≤ x * x - x := by"
+    sketch1 = lean_answer(lemma1, "  have h2 : 2 * x ≤ x * x := by sorry\n  omega")
+    script = [
+        {"match": stmt + SKETCH_MARK, "responses": [{"texts": [sketch0]}]},
+        {"match": "x ≤ x * x - x := by" + SKETCH_MARK, "responses": [{"texts": [sketch1]}]},
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  nlinarith [h]")]}],
+        },
+        {
+            "match": statement_prompt("x ≤ x * x - x := by"),
+            "responses": [{"texts": [lean_answer(lemma1, "  linarith")]}],
+        },
+    ]
+    result, ep, pool = await run(
+        tmp_path, text, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x", script, fix_rounds=0
+    )
+    assert result.status == "solved", [a.to_json() for a in result.attempts]
+    (found,) = result.found
+    assert found.how == "sketch"
+    assert (
+        found.script
+        == "have h1 : x ≤ x * x - x := by\n  have h2 : 2 * x ≤ x * x := by nlinarith\n  omega\nomega"
+    )
+    top_sketch = next(a for a in result.attempts if a.kind == "sketch")
+    assert top_sketch.outcome == "verified"
+    (lemma,) = [c for c in top_sketch.children if c.kind == "lemma"]
+    assert lemma.outcome == "verified"
+    inner = next(c for c in lemma.children if c.kind == "sketch")
+    assert inner.outcome == "verified"
+    (inner_lemma,) = [c for c in inner.children if c.kind == "lemma"]
+    assert [(c.kind, c.candidate, c.outcome) for c in inner_lemma.children][-1] == (
+        "tactic",
+        "nlinarith",
+        "verified",
+    )
+    # whole-proof sampling was tried (and failed) at both levels before decomposing
+    assert any(a.kind == "sample" and a.outcome == "rejected" for a in result.attempts)
+    assert any(c.kind == "sample" and c.outcome == "rejected" for c in lemma.children)
+
+
+async def test_c_a_false_lemma_is_dropped_before_any_sample_is_spent_on_it(tmp_path: Path) -> None:
+    stmt = "theorem falsy (n : ℕ) (h : 0 < n) : n ≤ 2 * n := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    bad = lean_answer(stmt, "  have bad : n ≤ 1 := by sorry\n  omega")
+    good = lean_answer(stmt, "  have good : n ≤ n + n := by sorry\n  omega")
+    script = [
+        {"match": stmt + SKETCH_MARK, "responses": [{"texts": [bad, good]}]},
+        {"match": "n ≤ 1 := by\n```", "responses": [{"texts": ["never asked"]}]},
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  linarith")]}],
+        },
+    ]
+    result, ep, pool = await run(
+        tmp_path, text, "n : ℕ\nh : 0 < n\n⊢ n ≤ 2 * n", script, fix_rounds=0, tactics=["omega"]
+    )
+    assert result.status == "solved" and result.found[0].how == "sketch"
+    sketches = [a for a in result.attempts if a.kind == "sketch"]
+    assert [s.outcome for s in sketches] == ["dropped", "verified"]
+    negation = next(c for c in sketches[0].children if c.kind == "negation")
+    assert negation.outcome == "refuted"
+    assert negation.candidate == "theorem sidecar_negation : ¬(∀ (n : ℕ) (h : 0 < n), n ≤ 1) := by"
+    assert [c.kind for c in sketches[0].children] == ["negation"], (
+        "no lemma search for a false sketch"
+    )
+    asked = [str(r.body) for r in ep.generation_requests()]
+    assert not any("n ≤ 1 := by" in a and "sidecar_goal" in a for a in asked), (
+        "no sample spent on the false lemma"
+    )
+
+
+async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
+    stmt = "theorem twice (n : ℕ) : 0 ≤ n * n ∧ 0 ≤ n * n := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    sketch = lean_answer(stmt, "  constructor\n  · sorry\n  · sorry")
+    script = [
+        {"match": stmt + SKETCH_MARK, "responses": [{"texts": [sketch]}]},
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  nlinarith")]}],
+        },
+    ]
+    result, ep, pool = await run(
+        tmp_path,
+        text,
+        "n : ℕ\n⊢ 0 ≤ n * n ∧ 0 ≤ n * n",
+        script,
+        fix_rounds=0,
+        tactics=["omega", "positivity"],
+    )
+    assert result.status == "solved"
+    sketch_node = next(a for a in result.attempts if a.kind == "sketch" and a.outcome == "verified")
+    lemmas = [c for c in sketch_node.children if c.kind == "lemma"]
+    assert len(lemmas) == 2
+    assert kinds(lemmas[0].children) == [("tactic", "rejected"), ("tactic", "verified")]
+    assert kinds(lemmas[1].children) == [("memo", "verified")]
+    in_sketch = [
+        r
+        for r in repl_received(pool)
+        if "constructor" in r.get("cmd", "") and "positivity" in r.get("cmd", "")
+    ]
+    assert len(in_sketch) == 2  # the first lemma's check and the final whole-proof check
+    negations = [r for r in repl_received(pool) if "sidecar_negation" in r.get("cmd", "")]
+    assert len(negations) == 2  # omega and positivity on the negation, once for the shared goal
+
+
+@pytest.mark.parametrize("depth", [0])
+async def test_no_decomposition_when_depth_is_zero(tmp_path: Path, depth: int) -> None:
+    stmt = "theorem twice (n : ℕ) : 0 ≤ n * n ∧ 0 ≤ n * n := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    script = [
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  nlinarith")]}],
+        }
+    ]
+    result, ep, _ = await run(
+        tmp_path,
+        text,
+        "n : ℕ\n⊢ 0 ≤ n * n ∧ 0 ≤ n * n",
+        script,
+        fix_rounds=0,
+        decompose_depth=depth,
+        tactics=["omega"],
+    )
+    assert result.status == "unsolved"
+    assert not any(a.kind == "sketch" for a in result.attempts)
