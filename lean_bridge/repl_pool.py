@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+# What a REPL that hangs (killed by lean-interact), dies or cannot be written to raises.
+REPL_FAILURES = (TimeoutError, ConnectionAbortedError, BrokenPipeError, ChildProcessError, OSError)
 
 
 class ReplUnavailable(Exception):
@@ -220,3 +222,79 @@ class ReplPool:
             )
         finally:
             self._idle.put_nowait(slot)
+
+
+class ReplSession:
+    """One REPL held for a sequence of requests: proof-state ids live in the process that made
+    them, so tactic steps must go to the same REPL as the command that produced the state."""
+
+    def __init__(self, pool: ReplPool, slot: _Slot) -> None:
+        self.pool = pool
+        self.slot = slot
+
+    async def command(self, prefix: str, cmd: str) -> CommandResult:
+        from lean_interact import Command
+
+        env, err = await self.pool._prefix_env(self.slot, prefix)
+        if err is not None:
+            return CommandResult(None, [], [], err)
+        return await self.pool._run(
+            self.slot, Command(cmd=cmd, env=env), self.pool.settings.timeout
+        )
+
+    async def tactic(self, proof_state: int, tactic: str) -> StepResult:
+        from lean_interact import ProofStep
+
+        t0 = time.perf_counter()
+        self.pool.commands_run += 1
+        try:
+            resp = await asyncio.to_thread(
+                self.slot.server.run,
+                ProofStep(proof_state=proof_state, tactic=tactic),
+                timeout=self.pool.settings.timeout,
+            )
+        except (
+            TimeoutError,
+            ConnectionAbortedError,
+            BrokenPipeError,
+            ChildProcessError,
+            OSError,
+        ) as exc:
+            await self.pool._replace(self.slot)
+            return StepResult(None, [], "", [], f"the Lean REPL failed: {exc}".splitlines()[0])
+        if hasattr(resp, "message") and not hasattr(resp, "proof_state"):
+            return StepResult(None, [], "", [], str(resp.message))
+        data = resp.model_dump(by_alias=True, exclude_none=True)
+        return StepResult(
+            data.get("proofState"),
+            list(data.get("goals") or []),
+            str(data.get("proofStatus", "")),
+            data.get("messages") or [],
+            None,
+            time.perf_counter() - t0,
+        )
+
+
+@dataclass
+class StepResult:
+    proof_state: int | None
+    goals: list[str]
+    status: str  # the REPL's proofStatus: "Completed", "Incomplete: open goals remain", …
+    messages: list[dict[str, Any]]
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def completed(self) -> bool:
+        errors = [m for m in self.messages if m.get("severity") == "error"]
+        return self.error is None and self.status == "Completed" and not errors
+
+
+@contextlib.asynccontextmanager
+async def session(pool: ReplPool) -> Any:
+    await pool.start()
+    slot = await pool._idle.get()
+    try:
+        yield ReplSession(pool, slot)
+    finally:
+        pool._idle.put_nowait(slot)

@@ -21,7 +21,7 @@ from lean_bridge.verifier import HoleSite, Verifier
 from .prover.endpoint import EndpointClient
 from .prover.task import build_task
 from .search.cache import ProofCache
-from .search.engine import HoleResult, SearchEngine
+from .search.engine import Attempt, HoleResult, SearchEngine
 from .settings import Settings
 
 
@@ -171,9 +171,7 @@ async def run_fill(
                 f"\n{row.declaration} (line {row.line}): {row.result.status if row.result else '-'}"
             )
             for a in row.result.attempts if row.result else []:
-                candidate = a.candidate.splitlines()[0] if a.candidate else ""
-                detail = f"  — {a.detail.splitlines()[0]}" if a.detail else ""
-                out(f"  {a.kind:7} {a.outcome:10} {a.seconds:6.2f}s  {candidate}{detail}")
+                print_attempt(a, 1, out)
     if diff:
         out(
             "".join(
@@ -226,6 +224,14 @@ async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
                 continue
         out = candidate
     return out
+
+
+def print_attempt(a: Attempt, depth: int, out: Callable[[str], None]) -> None:
+    candidate = a.candidate.splitlines()[0] if a.candidate else ""
+    detail = f"  — {a.detail.splitlines()[0]}" if a.detail else ""
+    out(f"{'  ' * depth}{a.kind:8} {a.outcome:11} {a.seconds:6.2f}s  {candidate[:70]}{detail[:80]}")
+    for child in a.children:
+        print_attempt(child, depth + 1, out)
 
 
 def print_table(rows: list[HoleRow], out: Callable[[str], None]) -> None:

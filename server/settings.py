@@ -82,6 +82,8 @@ class Settings(BaseModel):
         False, description="Accept proofs that depend on Lean.ofReduceBool."
     )
     fix_rounds: int = Field(1, ge=0, le=8, description="Error-fix rounds per rejected sample.")
+    hover_suggestions: bool = Field(True, description="Search replacements for failing tactics.")
+    hover_samples: int = Field(2, ge=0, description="Model samples per failing tactic (hover).")
     decompose_depth: int = Field(2, ge=0, le=6, description="How deep proof sketches may nest.")
     sketch_samples: int = Field(2, ge=1, description="Sketches asked for per decomposition.")
     negation_samples: int = Field(2, ge=0, description="Model samples spent on a lemma's negation.")

@@ -204,6 +204,35 @@ async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
     assert len(negations) == 2  # omega and positivity on the negation, once for the shared goal
 
 
+async def test_partial_progress_keeps_a_sketch_with_fewer_holes(tmp_path: Path) -> None:
+    stmt = "theorem deep (x : ℕ) (h : 3 ≤ x) : 2 ≤ x * x - x := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    sketch0 = lean_answer(stmt, "  have h1 : x ≤ x * x - x := by sorry\n  omega")
+    script = [
+        {"match": stmt + SKETCH_MARK, "responses": [{"texts": [sketch0]}]},
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  nlinarith [h]")]}],
+        },
+    ]
+    result, ep, _ = await run(
+        tmp_path,
+        text,
+        "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x",
+        script,
+        fix_rounds=0,
+        decompose_depth=1,
+        tactics=["omega"],
+    )
+    assert result.status == "unsolved"
+    assert result.partial is not None and result.partial.sorries_left == 1
+    assert result.partial.script == "have h1 : x ≤ x * x - x := by sorry\nomega"
+    node = next(a for a in result.attempts if a.kind == "sketch")
+    assert node.outcome == "partial" and [
+        c.outcome for c in node.children if c.kind == "lemma"
+    ] == ["open"]
+
+
 @pytest.mark.parametrize("depth", [0])
 async def test_no_decomposition_when_depth_is_zero(tmp_path: Path, depth: int) -> None:
     stmt = "theorem twice (n : ℕ) : 0 ≤ n * n ∧ 0 ≤ n * n := by"

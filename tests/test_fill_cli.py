@@ -80,7 +80,7 @@ def test_fill_without_endpoint_uses_the_cascade_alone_and_diffs(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "+  omega" in done.stdout
     assert "div_self':7" in done.stdout and "unsolved" in done.stdout
-    assert "tactic  rejected" in done.stdout  # the trace lists the cascade's attempts
+    assert "  tactic   rejected" in done.stdout  # the trace lists the cascade's attempts
     assert (tmp_path / "proj" / "FillCli.lean").read_text().count(
         "sorry"
     ) == 5  # --diff writes nothing

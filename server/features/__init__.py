@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def register_all(server: SidecarServer) -> None:
-    from . import holes_request, proof_search
+    from . import holes_request, proof_search, tactic_hover
 
     holes_request.register(server)
     proof_search.register(server)
+    tactic_hover.register(server)

@@ -22,7 +22,7 @@ from ..documents import DocState, HoleSnapshot
 from ..prover.endpoint import EndpointClient
 from ..prover.task import build_task
 from ..search.cache import ProofCache, context_hash
-from ..search.engine import Found, HoleResult, SearchEngine
+from ..search.engine import Found, HoleResult, Partial, SearchEngine
 
 if TYPE_CHECKING:
     from ..app import SidecarServer
@@ -56,6 +56,7 @@ class HoleKey:
 class DocResults:
     found: dict[tuple[str, int, int], list[Found]] = field(default_factory=dict)
     traces: dict[tuple[str, int, int], HoleResult] = field(default_factory=dict)
+    partial: dict[tuple[str, int, int], Partial] = field(default_factory=dict)
 
 
 def _intersects(hole: Hole, rng: types.Range) -> bool:
@@ -199,6 +200,20 @@ class ProofSearch:
             found = self.results.found.get(key, [])
             for i, f in enumerate(found):
                 actions.append(self._fill_action(doc.uri, snap, hole, f, preferred=i == 0))
+            partial = self.results.partial.get(key)
+            if not found and partial is not None:
+                n = partial.sorries_left
+                actions.append(
+                    types.CodeAction(
+                        title=f"Insert proof sketch ({n} {'sorry' if n == 1 else 'sorries'} left)"
+                        " — partial",
+                        kind=types.CodeActionKind.RefactorRewrite,
+                        edit=types.WorkspaceEdit(
+                            document_changes=[self._edit(doc.uri, snap, hole, partial.script)]
+                        ),
+                        data={"leanSidecar": {"partial": n}},
+                    )
+                )
             if not found:
                 running = key in self.running
                 title = "Searching a proof… (cancel)" if running else "Search proof for this sorry"
@@ -294,6 +309,9 @@ class ProofSearch:
             self.running.pop(key, None)
             self._running_decl_end.pop(key, None)
         self.results.traces[key] = result
+        if not result.found and result.partial is not None:
+            self.results.partial[key] = result.partial
+            await self._refresh()
         return result
 
     def _client_refreshes_code_actions(self) -> bool:

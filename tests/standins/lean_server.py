@@ -106,7 +106,9 @@ class Elaboration:
                     continue
                 has_error = True
                 a = m.end() + hit.start()
-                b = m.end() + hit.end()
+                # Lean's range is the failing tactic's syntax: here, to the end of its line.
+                line_end = text.find("\n", a)
+                b = len(text.rstrip()) if line_end < 0 else len(text[:line_end].rstrip())
                 rng = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
                 self.diagnostics.append(
                     {

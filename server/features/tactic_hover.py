@@ -1,0 +1,318 @@
+"""Hover on a failing tactic: the goal before it and up to three replacements that Lean verified
+close the goal or make progress, each with a code action that applies it.
+
+Candidates are checked step by step in the REPL's tactic mode (``tactic``/``proofState``) on the
+goal before the failing tactic; a replacement said to close the goal is confirmed by checking
+the whole declaration too (tactic mode can report false successes)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from lean_bridge.candidate_filter import check_candidate
+from lean_bridge.hole_fill import checkable, indent_continuation
+from lean_bridge.holes import Hole, TextModel
+from lean_bridge.repl_pool import session
+from lean_bridge.sorry_scan import scan_sorries
+from lean_bridge.verifier import HoleSite
+
+from ..documents import DocState, HoleSnapshot
+from ..prover.endpoint import EndpointError
+from ..prover.extract import extract_script, final_code_block
+from ..prover.families import build_request
+from ..prover.task import build_task
+
+if TYPE_CHECKING:
+    from ..app import SidecarServer
+    from .proof_search import ProofSearch
+
+log = logging.getLogger(__name__)
+MAX_SUGGESTIONS = 3
+MAX_TACTICS_PER_VERSION = 8
+
+
+@dataclass
+class Suggestion:
+    tactic: str
+    closes: bool
+    remaining: list[str] = field(default_factory=list)
+    confirmed: bool = False  # the whole declaration was checked with it
+
+
+@dataclass
+class HoverState:
+    status: str = "searching"  # searching | done | error
+    goal: str | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    error: str | None = None
+
+
+def _key(uri: str, version: int, hole: Hole) -> tuple[str, int, int]:
+    return (uri, version, hole.start)
+
+
+def _inside(hole: Hole, pos: types.Position) -> bool:
+    p = (pos.line, pos.character)
+    return (
+        (hole.range.start.line, hole.range.start.character)
+        <= p
+        <= (hole.range.end.line, hole.range.end.character)
+    )
+
+
+class TacticHover:
+    methods = ("textDocument/hover", "textDocument/codeAction")
+
+    def __init__(self, server: SidecarServer, search: ProofSearch) -> None:
+        self.server = server
+        self.search = search
+        self.states: dict[tuple[str, int, int], HoverState] = {}
+        self.tasks: dict[tuple[str, int, int], asyncio.Task[None]] = {}
+
+    def on_holes(self, doc: DocState) -> None:
+        snap = doc.snapshot
+        if snap is None or not self.server.settings.hover_suggestions:
+            return
+        for key, task in list(self.tasks.items()):
+            if key[0] == doc.uri and key[1] != snap.version:
+                task.cancel()
+                self.tasks.pop(key, None)
+        failing = [h for h in snap.holes if h.kind == "failingTactic"][:MAX_TACTICS_PER_VERSION]
+        for hole in failing:
+            key = _key(doc.uri, snap.version, hole)
+            if key not in self.states:
+                self.states[key] = HoverState(goal=hole.goal)
+                task = asyncio.ensure_future(self._compute(doc, snap, hole, self.states[key]))
+                self.tasks[key] = task
+                task.add_done_callback(self._forget(key))
+
+    def _forget(self, key: tuple[str, int, int]) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_task: asyncio.Task[None]) -> None:
+            self.tasks.pop(key, None)
+
+        return forget
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+
+    # ---- finding replacements ---------------------------------------------------------------
+    async def _candidates(self, snap: HoleSnapshot, hole: Hole, goal: str | None) -> list[str]:
+        engine = await self.search.engine()
+        s = self.server.settings
+        out = [t for t in s.tactics if not t.endswith("?")]
+        if engine.endpoint is None or s.hover_samples == 0 or goal is None:
+            return out
+        decl = snap.model.declaration_at(hole.start)
+        task = build_task(snap.model, decl, hole.start, hole.end, goal) if decl else None
+        if task is None:
+            return out
+        family = engine._family()
+        try:
+            gen = await engine.endpoint.generate(
+                build_request(
+                    task, family, s.model, s.hover_samples, s.temperature, s.top_p, s.max_tokens
+                )
+            )
+        except EndpointError as exc:
+            log.info("no model suggestions for a failing tactic: %s", exc)
+            return out
+        for sample in gen.samples:
+            code = final_code_block(sample)
+            got = extract_script(task, code) if code else None
+            if (
+                got is not None
+                and got.script
+                and got.script.count("\n") < 3
+                and got.script not in out
+            ):
+                out.insert(0, got.script)  # the model's answers are tried first
+        return out
+
+    async def _compute(
+        self, doc: DocState, snap: HoleSnapshot, hole: Hole, state: HoverState
+    ) -> None:
+        try:
+            await self._compute_inner(doc, snap, hole, state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a hover must never take the server down
+            log.exception("tactic suggestions failed")
+            state.status, state.error = "error", str(exc)[:300]
+            return
+        if state.suggestions:
+            await self.search._refresh()
+
+    async def _compute_inner(
+        self, doc: DocState, snap: HoleSnapshot, hole: Hole, state: HoverState
+    ) -> None:
+        engine = await self.search.engine()
+        if engine.verifier is None:
+            state.status, state.error = "error", self.search._setup_error or "no Lean REPL"
+            return
+        text = snap.model.text
+        decl = snap.model.declaration_at(hole.start)
+        if decl is None:
+            state.status, state.error = "error", "not inside a declaration"
+            return
+        # The goal before the failing tactic: replace the tactic by `sorry` and ask the REPL.
+        probe = text[: hole.start] + "sorry" + text[hole.end :]
+        probe_model = TextModel(probe)
+        probe_decl = probe_model.declaration_at(decl.start)
+        if probe_decl is None:
+            state.status, state.error = "error", "cannot isolate the tactic"
+            return
+        decl_text, _ = checkable(probe, probe_decl, 0)
+        rel = probe[probe_decl.start : hole.start]
+        want = (rel.count("\n") + 1, len(rel) - (rel.rfind("\n") + 1))
+        candidates = await self._candidates(snap, hole, hole.goal)
+        closers: list[Suggestion] = []
+        progress: list[Suggestion] = []
+        async with session(engine.verifier.pool) as repl:
+            res = await repl.command(text[: decl.start], decl_text)
+            target = next(
+                (
+                    x
+                    for x in res.sorries
+                    if (x.get("pos") or {}).get("line") == want[0]
+                    and (x.get("pos") or {}).get("column") == want[1]
+                ),
+                None,
+            )
+            if target is None or target.get("proofState") is None:
+                state.status, state.error = (
+                    "error",
+                    res.error or "the REPL gave no proof state there",
+                )
+                return
+            state.goal = str(target.get("goal") or hole.goal or "")
+            for tactic in candidates:
+                if len(closers) >= MAX_SUGGESTIONS or not check_candidate(tactic).ok:
+                    continue
+                step = await repl.tactic(int(target["proofState"]), tactic)
+                if step.completed:
+                    closers.append(Suggestion(tactic, True))
+                elif (
+                    step.error is None
+                    and step.status.startswith("Incomplete: open goals")
+                    and not any(m.get("severity") == "error" for m in step.messages)
+                    and step.goals
+                    and step.goals != [state.goal]
+                ):
+                    progress.append(Suggestion(tactic, False, step.goals))
+        others = tuple(
+            (t.start, t.end)
+            for t in scan_sorries(probe, probe_model.masked, probe_model.index)
+            if probe_decl.start <= t.start <= probe_decl.end and t.start != hole.start
+        )
+        site = HoleSite(probe, probe_decl, hole.start, hole.start + 5, "tactic", others)
+        confirmed = []
+        for s in closers:
+            verdict = await engine.verifier.check(site, s.tactic)
+            if verdict.ok:
+                s.confirmed = True
+                confirmed.append(s)
+        state.suggestions = (confirmed + progress)[:MAX_SUGGESTIONS]
+        state.status = "done"
+
+    # ---- the editor side ----------------------------------------------------------------------
+    def _holes_at(self, uri: str) -> tuple[DocState, HoleSnapshot] | None:
+        doc = self.server.documents.get(uri)
+        if doc is None or doc.snapshot is None or doc.snapshot.version != doc.version:
+            return None
+        return doc, doc.snapshot
+
+    async def answer(self, method: str, params: Any) -> Any:
+        if params is None:
+            return None
+        found = self._holes_at(params.text_document.uri)
+        if found is None:
+            return None
+        doc, snap = found
+        failing = [h for h in snap.holes if h.kind == "failingTactic"]
+        if method == "textDocument/hover":
+            for hole in failing:
+                if _inside(hole, params.position):
+                    return self._hover_text(
+                        self.states.get(_key(doc.uri, snap.version, hole)), hole
+                    )
+            return None
+        actions = []
+        for hole in failing:
+            if not (
+                hole.range.start.line <= params.range.end.line
+                and params.range.start.line <= hole.range.end.line
+            ):
+                continue
+            state = self.states.get(_key(doc.uri, snap.version, hole))
+            for i, s in enumerate(state.suggestions if state else []):
+                actions.append(self._action(doc.uri, snap, hole, s, i == 0))
+        return actions or None
+
+    def _hover_text(self, state: HoverState | None, hole: Hole) -> str:
+        lines = [
+            "**lean-sidecar** — goal before this tactic:",
+            "```lean",
+            (state.goal if state else None) or hole.goal or "(unknown)",
+            "```",
+        ]
+        if state is None or state.status == "searching":
+            lines.append("_searching for verified replacements…_")
+        elif state.status == "error":
+            lines.append(f"_no suggestions: {state.error}_")
+        elif not state.suggestions:
+            lines.append("_no replacement found that Lean accepts_")
+        else:
+            lines.append("Replacements checked by Lean:")
+            for k, s in enumerate(state.suggestions, 1):
+                what = (
+                    "closes the goal"
+                    if s.closes
+                    else "makes progress, leaving "
+                    + "; ".join(f"`{g.splitlines()[-1]}`" for g in s.remaining)
+                )
+                lines.append(f"{k}. `{s.tactic.splitlines()[0]}` — {what}")
+        return "\n".join(lines)
+
+    def _action(
+        self, uri: str, snap: HoleSnapshot, hole: Hole, s: Suggestion, preferred: bool
+    ) -> types.CodeAction:
+        column = hole.start - (snap.model.text.rfind("\n", 0, hole.start) + 1)
+        rng = types.Range(
+            types.Position(hole.range.start.line, hole.range.start.character),
+            types.Position(hole.range.end.line, hole.range.end.character),
+        )
+        label = "" if s.closes else " (progress)"
+        return types.CodeAction(
+            title=f"Replace with: {s.tactic.splitlines()[0]}{label}",
+            kind=types.CodeActionKind.QuickFix,
+            is_preferred=preferred and s.closes,
+            edit=types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(
+                            uri=uri, version=snap.version
+                        ),
+                        edits=[
+                            types.TextEdit(
+                                range=rng, new_text=indent_continuation(s.tactic, column)
+                            )
+                        ],
+                    )
+                ]
+            ),
+            data={"leanSidecar": {"replacement": True}},
+        )
+
+
+def register(server: SidecarServer) -> None:
+    from .proof_search import ProofSearch
+
+    search = next(f for f in server.features if isinstance(f, ProofSearch))
+    server.features.append(TacticHover(server, search))
