@@ -254,3 +254,57 @@ async def test_no_decomposition_when_depth_is_zero(tmp_path: Path, depth: int) -
     )
     assert result.status == "unsolved"
     assert not any(a.kind == "sketch" for a in result.attempts)
+
+
+async def test_cancel_deep_inside_a_sketch_closes_every_stream(tmp_path: Path) -> None:
+    import asyncio
+
+    stmt = "theorem deep (x : ℕ) (h : 3 ≤ x) : 2 ≤ x * x - x := by"
+    text = f"import Mathlib\n\n{stmt}\n  sorry\n"
+    script = [
+        {
+            "match": stmt + SKETCH_MARK,
+            "responses": [
+                {"texts": [lean_answer(stmt, "  have h1 : x ≤ x * x - x := by sorry\n  omega")]}
+            ],
+        },
+        {"match": "x ≤ x * x - x := by\n```", "responses": [{"hang": True}]},  # the lemma's samples
+        {
+            "match": statement_prompt(stmt),
+            "responses": [{"texts": [lean_answer(stmt, "  nlinarith [h]")]}],
+        },
+    ]
+    pool = make_pool(tmp_path, FACTS)
+    ep = StandInEndpoint(script=script)
+    url = await ep.start()
+    settings = Settings(
+        endpoints=[url],
+        tactics=["omega"],
+        budget_samples=24,
+        samples_per_request=2,
+        endpoint_concurrency=2,
+        fix_rounds=0,
+        cache_path=tmp_path / "c.sqlite",
+    )
+    engine = SearchEngine(settings, Verifier(pool), EndpointClient([url]), None)
+    site, task = site_and_task(text, 0, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x")
+    search = asyncio.ensure_future(engine.search(site, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x", task))
+    hanging = []
+    for _ in range(500):
+        hanging = [r for r in ep.generation_requests() if "sidecar_goal" in str(r.body)]
+        if hanging:
+            break
+        await asyncio.sleep(0.01)
+    assert hanging, "the search reached the sketch's lemma"
+    search.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await search
+    for _ in range(300):
+        if all(r.disconnected or r.finished for r in ep.generation_requests()):
+            break
+        await asyncio.sleep(0.01)
+    assert all(r.disconnected for r in ep.generation_requests() if not r.finished)
+    assert all(r.disconnected for r in hanging)
+    await engine.endpoint.close()  # type: ignore[union-attr]
+    await ep.stop()
+    await pool.close()
