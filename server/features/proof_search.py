@@ -222,6 +222,7 @@ class ProofSearch:
                     types.CodeAction(
                         title=title,
                         kind=types.CodeActionKind.QuickFix,
+                        data={"leanSidecar": {"command": command}},
                         command=types.Command(
                             title=title,
                             command=command,
@@ -240,6 +241,7 @@ class ProofSearch:
                 types.CodeAction(
                     title="Fill every sorry in this file (lean-sidecar)",
                     kind=types.CodeActionKind.Source,
+                    data={"leanSidecar": {"command": FILL_ALL}},
                     command=types.Command(
                         title="Fill every sorry",
                         command=FILL_ALL,
@@ -489,6 +491,11 @@ def register(server: SidecarServer) -> None:
 
         arg = args[0] if args else {}
         return arg if isinstance(arg, dict) else as_dict(arg)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def resolve(ls: Any, action: types.CodeAction) -> types.CodeAction:
+        """The sidecar's actions are complete when offered; resolving returns them as they are."""
+        return action
 
     @server.command(SEARCH)
     async def search(ls: Any, *args: Any) -> dict[str, Any]:
