@@ -37,3 +37,4 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path) -> None
     assert "OK: line 4 is now '  omega'" in out
     assert "OK: hover shows a verified replacement" in out
     assert "OK: failing tactic replaced; Lean reports no hole" in out
+    assert "Error" not in done.stderr, done.stderr[-2000:]
