@@ -289,3 +289,14 @@ async def test_a_repl_that_cannot_be_prepared_is_said_clearly(
     assert result["status"] == "error" and "no Lean REPL" in result["error"]
     assert any("v4.9.0" in m.message and "v4.24.0" in m.message for m in client.messages)
     assert (await holes(client, uri))["holes"], "everything else keeps working"
+
+
+async def test_check_endpoint_reports_health(client: LanguageClient, tmp_path: Path) -> None:
+    endpoint = StandInEndpoint()
+    url = endpoint.start_in_thread()
+    uri = await start(client, url, tmp_path)
+    ok = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="leanSidecar.checkEndpoint", arguments=[{}])
+    )
+    assert ok == {"configured": True, "endpoint": url, "models": [endpoint.model]}
+    assert uri

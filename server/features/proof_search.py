@@ -19,7 +19,7 @@ from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
 
 from ..documents import DocState, HoleSnapshot
-from ..prover.endpoint import EndpointClient
+from ..prover.endpoint import EndpointClient, EndpointError
 from ..prover.task import build_task
 from ..search.cache import ProofCache, context_hash
 from ..search.engine import Found, HoleResult, Partial, SearchEngine
@@ -32,6 +32,7 @@ SEARCH = "leanSidecar.searchProof"
 FILL_ALL = "leanSidecar.fillAll"
 CANCEL = "leanSidecar.cancelSearch"
 TRACE = "leanSidecar.trace"
+CHECK_ENDPOINT = "leanSidecar.checkEndpoint"
 CONTENT_MODIFIED = -32801
 REQUEST_FAILED = -32803
 
@@ -453,6 +454,18 @@ class ProofSearch:
                 cancelled += 1
         return {"cancelled": cancelled}
 
+    async def cmd_check_endpoint(self) -> dict[str, Any]:
+        """The endpoint's health, for the editor's status bar (never the API key)."""
+        engine = await self.engine()
+        if engine.endpoint is None:
+            return {"configured": False}
+        try:
+            url = await engine.endpoint.healthy()
+            models = await engine.endpoint.check(url)
+        except EndpointError as exc:
+            return {"configured": True, "error": str(exc)}
+        return {"configured": True, "endpoint": url, "models": models}
+
     def cmd_trace(self, args: dict[str, Any]) -> dict[str, Any]:
         uri = str(args.get("uri"))
         pos = args.get("position") or {}
@@ -496,6 +509,10 @@ def register(server: SidecarServer) -> None:
     def resolve(ls: Any, action: types.CodeAction) -> types.CodeAction:
         """The sidecar's actions are complete when offered; resolving returns them as they are."""
         return action
+
+    @server.command(CHECK_ENDPOINT)
+    async def check_endpoint(ls: Any, *args: Any) -> dict[str, Any]:
+        return await feature.cmd_check_endpoint()
 
     @server.command(SEARCH)
     async def search(ls: Any, *args: Any) -> dict[str, Any]:

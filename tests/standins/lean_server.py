@@ -368,6 +368,11 @@ class StandInLean:
             "$/lean/rpc/connect",
             "$/lean/rpc/call",
         }
+        if method in EMPTY_ANSWERS:
+            # Advertised as Lean does, but not modelled: an empty (valid) answer, as Lean gives
+            # for a file without those features.
+            self.reply(msg_id, EMPTY_ANSWERS[method])
+            return
         if method not in handlers:
             self.reply(
                 msg_id,
@@ -480,6 +485,23 @@ class StandInLean:
                     },
                 )
 
+
+EMPTY_ANSWERS: dict[str, Any] = {
+    "textDocument/semanticTokens/full": {"data": []},
+    "textDocument/semanticTokens/range": {"data": []},
+    "textDocument/inlayHint": [],
+    "textDocument/documentHighlight": [],
+    "textDocument/documentSymbol": [],
+    "textDocument/foldingRange": [],
+    "textDocument/completion": {"isIncomplete": False, "items": []},
+    "textDocument/definition": None,
+    "textDocument/declaration": None,
+    "textDocument/typeDefinition": None,
+    "textDocument/references": [],
+    "textDocument/signatureHelp": None,
+    "textDocument/documentColor": [],
+    "workspace/symbol": [],
+}
 
 INITIALIZE_RESULT = {
     "serverInfo": {"name": "Lean 4 Server", "version": "0.3.0"},

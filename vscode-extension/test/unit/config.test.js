@@ -1,0 +1,61 @@
+// Unit tests of the extension's pure logic (node --test; no VS Code needed).
+const test = require("node:test");
+const assert = require("node:assert");
+const { initializationOptions, serverCommand, serverEnv, chooseRoute, lakeShim, summarize, shellQuote } =
+  require("../../out/config.js");
+
+test("only settings that are set are forwarded, under leanSidecar", () => {
+  const opts = initializationOptions({ endpoints: ["http://gpu:8000"], model: "", temperature: 0.2,
+    tactics: [], pythonPath: "/usr/bin/python3", route: "auto" });
+  assert.deepStrictEqual(opts, { leanSidecar: { endpoints: ["http://gpu:8000"], temperature: 0.2, tactics: [] } });
+});
+
+test("server command: explicit command, then python, then PATH; upstream quoted", () => {
+  assert.deepStrictEqual(serverCommand({ serverCommand: ["/x/py", "-m", "server", "serve"] }),
+    { command: "/x/py", args: ["-m", "server", "serve"] });
+  assert.deepStrictEqual(serverCommand({ pythonPath: "/v/bin/python" }),
+    { command: "/v/bin/python", args: ["-m", "server", "serve"] });
+  assert.deepStrictEqual(serverCommand({}), { command: "lean-sidecar", args: ["serve"] });
+  assert.deepStrictEqual(serverCommand({ upstream: ["lake", "serve", "--", "/my dir"] }).args,
+    ["serve", "--upstream", "lake serve -- '/my dir'"]);
+  assert.strictEqual(shellQuote("it's"), `'it'"'"'s'`);
+});
+
+test("the API key goes to the environment only when set", () => {
+  assert.strictEqual(serverEnv({ A: "1" }, "sk-x").LEAN_SIDECAR_API_KEY, "sk-x");
+  assert.ok(!("LEAN_SIDECAR_API_KEY" in serverEnv({ A: "1" }, undefined)));
+});
+
+test("route: shim when the Lean extension is installed, unless told otherwise", () => {
+  assert.strictEqual(chooseRoute("auto", true), "shim");
+  assert.strictEqual(chooseRoute("auto", false), "standalone");
+  assert.strictEqual(chooseRoute("standalone", true), "standalone");
+  assert.strictEqual(chooseRoute(undefined, false), "standalone");
+});
+
+test("the lake shim passes serve through the sidecar and the rest to the real lake", () => {
+  const text = lakeShim("/v/bin/python", "/shim/bin");
+  assert.ok(text.startsWith("#!/v/bin/python\n"));
+  assert.ok(text.includes('shim_dir = "/shim/bin"'));
+  assert.ok(text.includes('"-m", "server", "serve", "--upstream", upstream'));
+  assert.ok(text.includes("os.execv(real, [real, *args])"));
+});
+
+test("summaries", () => {
+  assert.strictEqual(summarize({ status: "solved", found: [{ proof: "omega\nsimp", how: "tactic" }] }),
+    "verified (tactic): omega");
+  assert.strictEqual(summarize({ status: "error", error: "no Lean REPL" }), "error: no Lean REPL");
+});
+
+test("no contributed command id collides with a command the server registers", () => {
+  // vscode-languageclient registers the server's executeCommandProvider ids as VS Code
+  // commands; a collision makes the client's initialization fail.
+  const fs = require("node:fs");
+  const path = require("node:path");
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+  const ours = pkg.contributes.commands.map((c) => c.command);
+  const server = fs.readFileSync(path.join(__dirname, "..", "..", "..", "server", "features", "proof_search.py"), "utf8");
+  const serverIds = [...server.matchAll(/= "(leanSidecar\.[A-Za-z]+)"/g)].map((m) => m[1]);
+  assert.ok(serverIds.length >= 5, serverIds.join(","));
+  for (const id of ours) assert.ok(!serverIds.includes(id), `${id} is also a server command`);
+});
