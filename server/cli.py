@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .fill_cli import add_fill_parser
 
     add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
+    from .evaluation.cli import add_eval_parser
+    from .gpu.serve_cli import add_endpoint_parser
+
+    add_eval_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
+
+    add_endpoint_parser(sub)
     return parser
 
 

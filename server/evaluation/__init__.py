@@ -1,0 +1,1 @@
+"""``lean-sidecar eval``: the whole pipeline over a benchmark of Lean theorems."""

@@ -1,0 +1,95 @@
+"""The numbers of an evaluation run, from its results JSONL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Completed results; a line cut short by a killed run is ignored (it is redone)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "name" in row and "status" in row:
+            out.append(row)
+    return out
+
+
+def repair_tail(path: Path) -> None:
+    """Drop a last line that a killed run left unfinished, so that appending starts clean."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return values[k]
+
+
+def budgets(max_samples: int) -> list[int]:
+    out, k = [0], 1
+    while k <= max_samples:
+        out.append(k)
+        k *= 2
+    if out[-1] != max_samples and max_samples > 0:
+        out.append(max_samples)
+    return out
+
+
+def summarize(rows: list[dict[str, Any]], budget: int) -> dict[str, Any]:
+    n = len(rows)
+    solved = [r for r in rows if r["status"] == "solved"]
+    firsts = [float(r["time_to_first"]) for r in solved if r.get("time_to_first") is not None]
+    by_how: dict[str, int] = {}
+    for r in solved:
+        by_how[r.get("how") or "?"] = by_how.get(r.get("how") or "?", 0) + 1
+    pass_at = {
+        str(k): (sum(1 for r in solved if int(r.get("samples_at_first", 0)) <= k) / n if n else 0.0)
+        for k in budgets(budget)
+    }
+    return {
+        "problems": n,
+        "solved": len(solved),
+        "solved_pct": 100.0 * len(solved) / n if n else 0.0,
+        "pass_at_samples": pass_at,
+        "time_to_first_p50": _percentile(firsts, 0.5),
+        "time_to_first_p95": _percentile(firsts, 0.95),
+        "tokens": sum(int(r.get("tokens", 0)) for r in rows),
+        "lean_seconds": round(sum(float(r.get("lean_seconds", 0.0)) for r in rows), 3),
+        "gpu_seconds": round(sum(float(r.get("gpu_seconds", 0.0)) for r in rows), 3),
+        "samples": sum(int(r.get("samples", 0)) for r in rows),
+        "by_stage": by_how,
+        "errors": sum(1 for r in rows if r["status"] == "error"),
+    }
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    def sec(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f} s"
+
+    lines = [
+        f"solved {s['solved']}/{s['problems']} ({s['solved_pct']:.1f}%)",
+        "pass@k by samples spent: "
+        + "  ".join(f"k={k}: {100 * v:.1f}%" for k, v in s["pass_at_samples"].items()),
+        f"time to first verified proof: p50 {sec(s['time_to_first_p50'])}, "
+        f"p95 {sec(s['time_to_first_p95'])}",
+        f"samples {s['samples']}, tokens generated {s['tokens']}, Lean {s['lean_seconds']:.1f} s, "
+        f"GPU {s['gpu_seconds']:.1f} s",
+        "found by: " + (", ".join(f"{k} {v}" for k, v in sorted(s["by_stage"].items())) or "-"),
+    ]
+    if s["errors"]:
+        lines.append(f"errors: {s['errors']} problem(s) (see the results file)")
+    return "\n".join(lines)

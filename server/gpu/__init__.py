@@ -1,0 +1,1 @@
+"""The GPU side: serving a prover with vLLM (optional extra ``gpu``)."""

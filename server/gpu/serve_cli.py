@@ -1,0 +1,87 @@
+"""``lean-sidecar endpoint serve --model NAME``: start vLLM's OpenAI-compatible server for a
+known prover with the right settings, and print what the sidecar needs to use it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+from typing import Any
+
+from .presets import PRESETS, describe, resolve, vllm_argv
+
+
+def add_endpoint_parser(sub: Any) -> None:
+    p = sub.add_parser("endpoint", help="the GPU side: serve a prover with vLLM")
+    esub = p.add_subparsers(dest="endpoint_command", required=True)
+    serve = esub.add_parser("serve", help="start vLLM for a known prover")
+    serve.add_argument(
+        "--model", required=True, help="one of: " + ", ".join(PRESETS) + " (or its HF id)"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="default loopback; never expose an open port"
+    )
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--gpu-memory-utilization", type=float, default=0.9)
+    serve.add_argument("--tensor-parallel-size", type=int, default=None)
+    serve.add_argument("--max-model-len", type=int, default=None)
+    serve.add_argument("--dry-run", action="store_true", help="print the command and settings only")
+    serve.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more vllm serve flags")
+    serve.set_defaults(func=run_serve)
+    presets = esub.add_parser("presets", help="list the known provers")
+    presets.set_defaults(func=run_presets)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    for p in PRESETS.values():
+        print(
+            f"{p.name:20} {p.hf_id:40} family={p.family:16} ctx={p.max_model_len:6} "
+            f"tp={p.tensor_parallel}  {p.gpus_note}"
+        )
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        preset = resolve(args.model)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    extra = [a for a in (args.extra or []) if a != "--"]
+    if any(a.startswith("--api-key") for a in extra):
+        print(
+            "error: pass the API key as VLLM_API_KEY in the environment, not on the command line",
+            file=sys.stderr,
+        )
+        return 2
+    argv = vllm_argv(
+        preset,
+        args.host,
+        args.port,
+        args.gpu_memory_utilization,
+        args.tensor_parallel_size,
+        args.max_model_len,
+        extra,
+    )
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{host}:{args.port}"
+    api_key_set = bool(os.environ.get("VLLM_API_KEY"))
+    print(describe(preset, argv, url, api_key_set), flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key_set:
+        print(
+            "warning: listening beyond loopback without VLLM_API_KEY; anyone who can reach the "
+            "port can use the GPU",
+            file=sys.stderr,
+        )
+    if args.dry_run:
+        return 0
+    if importlib.util.find_spec("vllm") is None or shutil.which("vllm") is None:
+        print(
+            "error: vLLM is not installed here: pip install 'lean-sidecar[gpu]' on the GPU machine",
+            file=sys.stderr,
+        )
+        return 2
+    os.execvp(argv[0], argv)  # replaces this process: signals and exit code are vLLM's
+    return 0  # pragma: no cover

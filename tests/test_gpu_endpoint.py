@@ -1,0 +1,76 @@
+"""The GPU side, tested by what it builds: `endpoint serve` never launches vLLM here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from server.gpu.presets import PRESETS, resolve, sidecar_settings, vllm_argv
+from server.prover.families import guess_family
+from tests.conftest import ROOT
+
+
+def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", "endpoint", "serve", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or {"PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_preset_builds_a_vllm_command_and_matching_sidecar_settings(name: str) -> None:
+    p = PRESETS[name]
+    argv = vllm_argv(p)
+    assert argv[:3] == ["vllm", "serve", p.hf_id]
+    flags = dict(zip(argv[3::2], argv[4::2], strict=False))
+    assert flags["--host"] == "127.0.0.1"  # never an open port by default
+    assert flags["--max-model-len"] == str(p.max_model_len)
+    assert flags["--tensor-parallel-size"] == str(p.tensor_parallel)
+    assert "--enable-prefix-caching" in argv and "--generation-config" in argv
+    assert not any("api-key" in a for a in argv)  # the key stays in the environment
+    s = sidecar_settings(p, "http://127.0.0.1:8000")
+    assert (
+        guess_family(str(s["model"])) == p.family
+    )  # the served name tells the sidecar the dialect
+
+
+def test_resolve_by_short_name_or_hf_id() -> None:
+    assert resolve("AI-MO/Kimina-Prover-Distill-8B").name == "kimina-distill-8b"
+    assert resolve("goedel-v2-32b").tensor_parallel == 2
+    with pytest.raises(KeyError, match="known"):
+        resolve("gpt-2")
+
+
+def test_dry_run_prints_the_command_and_the_settings() -> None:
+    done = serve("--model", "deepseek-v2-7b", "--dry-run", "--", "--max-num-seqs", "64")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "vllm serve deepseek-ai/DeepSeek-Prover-V2-7B --host 127.0.0.1 --port 8000" in done.stdout
+    )
+    assert "--max-num-seqs 64" in done.stdout
+    assert "export LEAN_SIDECAR_MODEL_FAMILY=deepseek-v2-cot" in done.stdout
+
+
+def test_api_key_is_never_printed_nor_put_on_the_command_line() -> None:
+    done = serve(
+        "--model",
+        "kimina-distill-8b",
+        "--dry-run",
+        env={"PATH": "/usr/bin:/bin", "VLLM_API_KEY": "sk-gpu-secret"},
+    )
+    assert done.returncode == 0 and "sk-gpu-secret" not in done.stdout + done.stderr
+    assert "with VLLM_API_KEY from the environment" in done.stdout
+    refused = serve("--model", "kimina-distill-8b", "--dry-run", "--", "--api-key", "sk-x")
+    assert refused.returncode == 2 and "VLLM_API_KEY" in refused.stderr
+
+
+def test_open_port_without_a_key_is_warned_and_missing_vllm_is_a_clear_error() -> None:
+    done = serve("--model", "kimina-distill-1.7b", "--host", "0.0.0.0")
+    assert "warning: listening beyond loopback without VLLM_API_KEY" in done.stderr
+    assert done.returncode == 2 and "pip install 'lean-sidecar[gpu]'" in done.stderr
