@@ -77,7 +77,7 @@ def test_lake_shim_routes_serve_through_the_sidecar(tmp_path: Path) -> None:
     while not headers.endswith(b"\r\n\r\n"):
         headers += proc.stdout.read(1)
     length = int(
-        [h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(
+        next(h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
             b":"
         )[1]
     )
