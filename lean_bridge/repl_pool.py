@@ -137,13 +137,7 @@ class ReplPool:
         self.commands_run += 1
         try:
             resp = await asyncio.to_thread(slot.server.run, request, timeout=timeout)
-        except (
-            TimeoutError,
-            ConnectionAbortedError,
-            BrokenPipeError,
-            ChildProcessError,
-            OSError,
-        ) as exc:
+        except REPL_FAILURES as exc:
             await self._replace(slot)
             kind = "timed out" if isinstance(exc, TimeoutError) else "died"
             return CommandResult(
@@ -253,13 +247,7 @@ class ReplSession:
                 ProofStep(proof_state=proof_state, tactic=tactic),
                 timeout=self.pool.settings.timeout,
             )
-        except (
-            TimeoutError,
-            ConnectionAbortedError,
-            BrokenPipeError,
-            ChildProcessError,
-            OSError,
-        ) as exc:
+        except REPL_FAILURES as exc:
             await self.pool._replace(self.slot)
             return StepResult(None, [], "", [], f"the Lean REPL failed: {exc}".splitlines()[0])
         if hasattr(resp, "message") and not hasattr(resp, "proof_state"):

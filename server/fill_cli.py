@@ -14,7 +14,7 @@ from typing import Any
 
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
-from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
+from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
 
@@ -109,16 +109,7 @@ async def run_fill(
 ) -> int:
     text = path.read_text(encoding="utf-8")
     project = find_project(path.resolve())
-    pool = ReplPool(
-        ReplSettings(
-            project_dir=project,
-            repl_path=Path(settings.repl_path) if settings.repl_path else None,
-            lake_path=settings.lake_path,
-            pool_size=settings.repl_pool_size,
-            memory_mb=settings.repl_memory_mb,
-            timeout=settings.repl_timeout,
-        )
-    )
+    pool = ReplPool(settings.repl(project))
     endpoint = None
     try:
         try:

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from lean_bridge.repl_pool import ReplSettings
+
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LEAN_SIDECAR_"
@@ -128,6 +130,17 @@ class Settings(BaseModel):
                 continue
             data = trial
         return Settings.model_validate(data)
+
+    def repl(self, project_dir: Path | None) -> ReplSettings:
+        """The REPL pool's settings for a project (the folder with its lean-toolchain)."""
+        return ReplSettings(
+            project_dir=project_dir,
+            repl_path=Path(self.repl_path) if self.repl_path else None,
+            lake_path=self.lake_path,
+            pool_size=self.repl_pool_size,
+            memory_mb=self.repl_memory_mb,
+            timeout=self.repl_timeout,
+        )
 
     def redacted(self) -> dict[str, Any]:
         """What may be logged or shown: secrets are masked by SecretStr."""

@@ -134,3 +134,11 @@ def test_renamed_theorem_with_same_statement_is_accepted() -> None:
     assert task is not None
     code = "theorem whatever (x : Nat) (h : 0 < x) : 1 ≤ x := by\n  omega"
     assert extract_script(task, code).script == "omega"
+
+
+def test_negation_of_a_goal_with_a_long_hypothesis_and_an_instance() -> None:
+    from server.prover.sketch import negation_statement
+
+    goal = "p : Prop\ninst✝ : Decidable p\nh : p ∧\n  p\n⊢ p"
+    assert negation_statement(goal) == "theorem sidecar_negation : ¬(∀ (p : Prop) [Decidable p] (h : p ∧ p), p) := by"
+    assert negation_statement("⊢ 1 = 1") == "theorem sidecar_negation : ¬(1 = 1) := by"

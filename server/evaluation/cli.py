@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
+from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import Verifier
 
 from ..fill_cli import ProgressBar
@@ -95,16 +95,7 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"resuming: {len(done)} problem(s) already in {out}, {len(todo)} to go", file=sys.stderr
         )
-    pool = ReplPool(
-        ReplSettings(
-            project_dir=args.project,
-            repl_path=Path(settings.repl_path) if settings.repl_path else None,
-            lake_path=settings.lake_path,
-            pool_size=settings.repl_pool_size,
-            memory_mb=settings.repl_memory_mb,
-            timeout=settings.repl_timeout,
-        )
-    )
+    pool = ReplPool(settings.repl(args.project))
     endpoint = None
     try:
         if todo:

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types
@@ -15,7 +14,7 @@ from pygls.exceptions import JsonRpcException
 
 from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.holes import Hole
-from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
+from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
 
 from ..documents import DocState, HoleSnapshot
@@ -89,16 +88,8 @@ class ProofSearch:
             s = self.server.settings
             verifier = None
             root = self.server.root_path()
-            pool = ReplPool(
-                ReplSettings(
-                    project_dir=root if root and (root / "lean-toolchain").exists() else None,
-                    repl_path=Path(s.repl_path) if s.repl_path else None,
-                    lake_path=s.lake_path,
-                    pool_size=s.repl_pool_size,
-                    memory_mb=s.repl_memory_mb,
-                    timeout=s.repl_timeout,
-                )
-            )
+            project = root if root and (root / "lean-toolchain").exists() else None
+            pool = ReplPool(s.repl(project))
             try:
                 await pool.start()
                 verifier = Verifier(pool, allow_native_decide=s.allow_native_decide)

@@ -9,7 +9,7 @@ from lean_bridge.candidate_filter import Verdict, check_candidate
 
 from .endpoint import GenerationRequest
 from .families import build_request
-from .task import ProofTask
+from .task import ProofTask, goal_parts
 
 SKETCH_INSTRUCTION = (
     "\n\nDo not prove the theorem directly. Write a proof sketch in Lean 4: state the key "
@@ -54,19 +54,9 @@ def check_sketch(script: str, allow_native_decide: bool = False) -> Verdict:
 def negation_statement(goal: str) -> str | None:
     """``x : ℝ⏎h : 0 < x⏎⊢ P x`` becomes
     ``theorem sidecar_negation : ¬(∀ (x : ℝ) (h : 0 < x), P x) := by``."""
-    lines = goal.split("\n")
-    if lines and lines[0].startswith("case "):
-        lines = lines[1:]
-    turnstile = next((i for i, line in enumerate(lines) if line.startswith("⊢")), None)
-    if turnstile is None:
+    parts = goal_parts(goal)
+    if parts is None:
         return None
-    target = " ".join([lines[turnstile][1:].strip()] + [x.strip() for x in lines[turnstile + 1 :]])
-    binders = []
-    for k, hyp in enumerate(lines[:turnstile]):
-        names, sep, typ = hyp.strip().partition(" : ")
-        if not sep:
-            return None
-        fixed = [f"anon{k}_{i}" if "✝" in n else n for i, n in enumerate(names.split())]
-        binders.append(f"({' '.join(fixed)} : {typ.split(' := ')[0]})")
+    binders, target = parts
     body = f"∀ {' '.join(binders)}, {target}" if binders else target
     return f"theorem {NEGATION_NAME} : ¬({body}) := by"

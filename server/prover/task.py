@@ -57,9 +57,10 @@ def is_whole_proof(model: TextModel, decl: Declaration, start: int, end: int) ->
     return re.fullmatch(r"\s*(by\s+)?" + re.escape(hole) + r"\s*", body) is not None
 
 
-def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
-    """``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x`` becomes
-    ``theorem sidecar_goal (x : Nat) (h : 0 < x) : 1 ≤ x := by``."""
+def goal_parts(goal: str) -> tuple[list[str], str] | None:
+    """The binders and the target of a goal as Lean prints it: ``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x``
+    gives ``["(x : Nat)", "(h : 0 < x)"]`` and ``1 ≤ x``. Instance hypotheses become ``[…]``,
+    inaccessible names (``x✝``) fresh ones; a ``case`` line is dropped."""
     lines = goal.split("\n")
     if lines and lines[0].startswith("case "):
         lines = lines[1:]
@@ -70,7 +71,7 @@ def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
     hyps: list[str] = []
     for line in lines[:turnstile]:
         if line.startswith((" ", "\t")) and hyps:
-            hyps[-1] += " " + line.strip()
+            hyps[-1] += " " + line.strip()  # a long hypothesis continues on the next line
         else:
             hyps.append(line.strip())
     binders = []
@@ -79,13 +80,21 @@ def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
         if not sep:
             return None
         typ = typ.split(" := ")[0]  # a let-bound hypothesis keeps its type only
-        fixed: list[str] = []
-        for n in names.split():
-            fixed.append(f"anon{k}_{len(fixed)}" if "✝" in n else n)
         if all("✝" in n for n in names.split()) and names.split()[0].startswith("inst"):
             binders.append(f"[{typ}]")
         else:
+            fixed = [f"anon{k}_{i}" if "✝" in n else n for i, n in enumerate(names.split())]
             binders.append(f"({' '.join(fixed)} : {typ})")
+    return binders, target
+
+
+def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
+    """``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x`` becomes
+    ``theorem sidecar_goal (x : Nat) (h : 0 < x) : 1 ≤ x := by``."""
+    parts = goal_parts(goal)
+    if parts is None:
+        return None
+    binders, target = parts
     return f"theorem {name} {' '.join(binders)} :\n    {target} := by".replace("  :", " :")
 
 
