@@ -18,7 +18,6 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-HOLES_METHOD = "leanSidecar/holes"
 CONFIG_SECTION = "leanSidecar"
 
 

@@ -35,7 +35,6 @@ class DocState:
     version: int
     diagnostics: DiagnosticsLog = field(default_factory=DiagnosticsLog)
     snapshot: HoleSnapshot | None = None
-    processing: bool = True
     refresh_task: asyncio.Task[None] | None = None
     waiters: list[asyncio.Future[HoleSnapshot]] = field(default_factory=list)
 

@@ -204,8 +204,8 @@ class Proxy:
             message = {**message, "id": editor_id}
         elif method == "textDocument/publishDiagnostics":
             self._on_diagnostics(message.get("params") or {})
-        elif method == "$/lean/fileProgress":
-            self._on_progress(message.get("params") or {})
+        # `$/lean/fileProgress` passes through untouched: an empty report can come before the last
+        # diagnostics (Lean >= 4.22), so the hole model waits on textDocument/waitForDiagnostics.
         self.server.protocol.send_raw(message)
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -341,7 +341,6 @@ class Proxy:
             doc = existing
             doc.version = version
             self.server.on_change(uri, _first_changed_line(params.get("contentChanges") or []))
-        doc.processing = True
         self._schedule_refresh(doc)
 
     def _schedule_refresh(self, doc: DocState) -> None:
@@ -380,7 +379,6 @@ class Proxy:
             return
         limit = self.server.settings.max_document_mb
         if len(text) > limit * 1024 * 1024:
-            doc.processing = False
             doc.publish(
                 HoleSnapshot(
                     version,
@@ -410,7 +408,6 @@ class Proxy:
         )
         if doc.version != version:
             return
-        doc.processing = False
         doc.publish(HoleSnapshot(version, model, holes, doc.diagnostics.stale_imports))
         self.server.on_holes(doc)
 
@@ -430,12 +427,6 @@ class Proxy:
         doc = self.server.documents.get(uri) if isinstance(uri, str) else None
         if doc is not None:
             doc.diagnostics.apply(params)
-
-    def _on_progress(self, params: Message) -> None:
-        uri = (params.get("textDocument") or {}).get("uri")
-        doc = self.server.documents.get(uri) if isinstance(uri, str) else None
-        if doc is not None and params.get("processing") == []:
-            log.debug("Lean reports %s finished (diagnostics may still follow)", uri)
 
 
 def _first_changed_line(changes: list[Any]) -> int:
