@@ -82,6 +82,8 @@ async def run(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, float
         repl_pool_size=1 if sequential else 3,
         cache_path=tmp / f"cache-{mode}.sqlite",
         budget_seconds=600,
+        fix_rounds=0,  # this measures whole-proof sampling (issue #3); see search_budget.py
+        decompose_depth=0,
     )
     pool = ReplPool(
         ReplSettings(

@@ -140,5 +140,8 @@ def test_negation_of_a_goal_with_a_long_hypothesis_and_an_instance() -> None:
     from server.prover.sketch import negation_statement
 
     goal = "p : Prop\ninst✝ : Decidable p\nh : p ∧\n  p\n⊢ p"
-    assert negation_statement(goal) == "theorem sidecar_negation : ¬(∀ (p : Prop) [Decidable p] (h : p ∧ p), p) := by"
+    assert (
+        negation_statement(goal)
+        == "theorem sidecar_negation : ¬(∀ (p : Prop) [Decidable p] (h : p ∧ p), p) := by"
+    )
     assert negation_statement("⊢ 1 = 1") == "theorem sidecar_negation : ¬(1 = 1) := by"
