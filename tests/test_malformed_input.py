@@ -250,3 +250,64 @@ async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
     assert shown and "did not start" in shown[0]["params"]["message"]
     proc.kill()
     await proc.wait()
+
+
+async def test_incremental_diagnostics_are_accumulated_per_version() -> None:
+    """With `lean.incrementalDiagnosticSupport`, Lean sends a version's diagnostics in batches
+    (`isIncremental: true` appends); an error in the first batch must survive the second."""
+    cmd = sidecar_command(standin_lean_command(FACTS))
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    client = RawClient(proc)
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "processId": None,
+                "rootUri": PROJECT.as_uri(),
+                "capabilities": {"lean": {"incrementalDiagnosticSupport": True}},
+            },
+        }
+    )
+    await client.answer(1)
+    client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    uri = (PROJECT / "Incremental.lean").as_uri()
+    text = (
+        "theorem uses_linarith (a b : ℚ) (h : a < b) : a ≤ b := by\n  linarith [sq_nonneg a]\n\n"
+        + "".join(f"theorem t{i} : True := by\n  sorry\n\n" for i in range(3))
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "lean4", "version": 1, "text": text}
+            },
+        }
+    )
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "leanSidecar/holes",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
+    holes = (await client.answer(2))["result"]["holes"]
+    batches = [
+        m["params"] for m in client.inbox if m.get("method") == "textDocument/publishDiagnostics"
+    ]
+    assert [b.get("isIncremental") for b in batches] == [
+        False,
+        True,
+    ]  # Lean's batches reached the editor
+    assert "linarith failed" in batches[0]["diagnostics"][0]["message"]  # the error came first
+    assert [h["kind"] for h in holes] == ["failingTactic", "sorry", "sorry", "sorry"]
+    proc.kill()
+    await proc.wait()
