@@ -18,7 +18,7 @@ from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
 
-from .prover.endpoint import EndpointClient
+from .prover.endpoint import client_from
 from .prover.task import build_task
 from .search.cache import ProofCache
 from .search.engine import Attempt, HoleResult, SearchEngine
@@ -117,15 +117,7 @@ async def run_fill(
         except ReplUnavailable as exc:
             out(f"error: {exc}")
             return 2
-        if settings.endpoints:
-            key = settings.api_key.get_secret_value() if settings.api_key else None
-            endpoint = EndpointClient(
-                settings.endpoints,
-                key,
-                settings.request_timeout,
-                settings.max_retries,
-                settings.endpoint_concurrency,
-            )
+        endpoint = client_from(settings)
         engine = SearchEngine(
             settings,
             Verifier(pool, settings.allow_native_decide),

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from lean_bridge.hole_fill import hole_mode
-from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
-from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
 from tests.conftest import PROJECT
+from tests.search_helpers import make_pool, repl_received, site_and_task
 from tests.standins.toolchain import make_toolchain
 
 FACTS = PROJECT / "repl_facts.json"
@@ -33,34 +30,14 @@ example : 2 + 2 = 4 := by sorry
 
 
 def site(text: str, nth: int) -> HoleSite:
-    model = TextModel(text)
-    tokens = scan_sorries(text)
-    tok = tokens[nth]
-    decl = model.declaration_at(tok.start)
-    assert decl is not None
-    others = tuple(
-        (t.start, t.end) for t in tokens if t is not tok and decl.start <= t.start <= decl.end
-    )
-    return HoleSite(text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others)
+    return site_and_task(text, nth, None)[0]
 
 
 @pytest.fixture
 async def pool(tmp_path: Path):
-    log = tmp_path / "repl.log"
-    lake, repl = make_toolchain(tmp_path / "tc", FACTS, log)
-    p = ReplPool(
-        ReplSettings(
-            project_dir=PROJECT, repl_path=repl, lake_path=str(lake), pool_size=2, timeout=5
-        )
-    )
-    p.log = log  # type: ignore[attr-defined]
+    p = make_pool(tmp_path, FACTS, size=2, timeout=5)
     yield p
     await p.close()
-
-
-def received(pool: ReplPool) -> list[dict]:
-    path: Path = pool.log  # type: ignore[attr-defined]
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 async def test_good_proof_is_verified_and_bad_ones_are_not(pool: ReplPool) -> None:
@@ -96,7 +73,7 @@ async def test_axiom_audit_refuses_native_decide_by_default(pool: ReplPool) -> N
     assert (await Verifier(pool).check(s, "decide")).ok
     refused = await Verifier(pool).check(s, "native_decide")
     assert not refused.ok and refused.filtered  # never reached the REPL
-    assert not any("native_decide" in r.get("cmd", "") for r in received(pool))
+    assert not any("native_decide" in r.get("cmd", "") for r in repl_received(pool))
     allowed = Verifier(pool, allow_native_decide=True)
     assert (await allowed.check(s, "native_decide")).ok
 
@@ -117,7 +94,7 @@ async def test_malicious_candidates_never_reach_the_repl(pool: ReplPool) -> None
         assert not verdict.ok and verdict.filtered, script
     assert not any(
         word in r.get("cmd", "")
-        for r in received(pool)
+        for r in repl_received(pool)
         for word in ("#eval", "run_cmd", "sorryAx", "admit", "skipKernelTC", "axiom cheat")
     )
 
@@ -128,9 +105,11 @@ async def test_prefix_is_elaborated_once_for_many_candidates(pool: ReplPool) -> 
     for script in ["omega", "linarith", "simp", "exact Nat.lt_succ_of_le h", "decide", "norm_num"]:
         await v.check(s, script)
     assert pool.prefix_elaborations == 1
-    prefix_runs = [r for r in received(pool) if r.get("cmd", "").startswith("import Mathlib")]
+    prefix_runs = [r for r in repl_received(pool) if r.get("cmd", "").startswith("import Mathlib")]
     assert len(prefix_runs) == 1
-    assert sum("unpickleEnvFrom" in r for r in received(pool)) == 1  # the second REPL of the pool
+    assert (
+        sum("unpickleEnvFrom" in r for r in repl_received(pool)) == 1
+    )  # the second REPL of the pool
 
 
 async def test_a_hanging_or_dying_repl_is_replaced(pool: ReplPool) -> None:

@@ -15,7 +15,7 @@ from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import Verifier
 
 from ..fill_cli import ProgressBar
-from ..prover.endpoint import EndpointClient
+from ..prover.endpoint import client_from
 from ..search.engine import SearchEngine
 from ..settings import Settings
 from .problems import load
@@ -104,15 +104,8 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             except ReplUnavailable as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-        if settings.endpoints and settings.budget_samples > 0:
-            key = settings.api_key.get_secret_value() if settings.api_key else None
-            endpoint = EndpointClient(
-                settings.endpoints,
-                key,
-                settings.request_timeout,
-                settings.max_retries,
-                settings.endpoint_concurrency,
-            )
+        if settings.budget_samples > 0:
+            endpoint = client_from(settings)
         engine = SearchEngine(
             settings, Verifier(pool, settings.allow_native_decide), endpoint, None
         )

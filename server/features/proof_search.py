@@ -18,7 +18,7 @@ from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
 
 from ..documents import DocState, HoleSnapshot
-from ..prover.endpoint import EndpointClient, EndpointError
+from ..prover.endpoint import EndpointError, client_from
 from ..prover.task import build_task
 from ..search.cache import ProofCache, context_hash
 from ..search.engine import Found, HoleResult, Partial, SearchEngine
@@ -97,13 +97,7 @@ class ProofSearch:
             except ReplUnavailable as exc:
                 self._setup_error = str(exc)
                 self.server.show_message(types.MessageType.Error, f"lean-sidecar: {exc}")
-            endpoint = None
-            if s.endpoints:
-                key = s.api_key.get_secret_value() if s.api_key else None
-                endpoint = EndpointClient(
-                    s.endpoints, key, s.request_timeout, s.max_retries, s.endpoint_concurrency
-                )
-            self._engine = SearchEngine(s, verifier, endpoint, ProofCache(s.cache_path))
+            self._engine = SearchEngine(s, verifier, client_from(s), ProofCache(s.cache_path))
             return self._engine
 
     async def settings_changed(self) -> None:

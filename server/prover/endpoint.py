@@ -13,9 +13,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({500, 502, 503, 504})
@@ -243,6 +246,20 @@ class EndpointClient:
             for i in sorted(texts)
         ]
         return Generation(samples, tokens)
+
+
+def client_from(settings: Settings) -> EndpointClient | None:
+    """The endpoint client the settings describe, or ``None`` when no endpoint is configured."""
+    if not settings.endpoints:
+        return None
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    return EndpointClient(
+        settings.endpoints,
+        key,
+        settings.request_timeout,
+        settings.max_retries,
+        settings.endpoint_concurrency,
+    )
 
 
 class _Retryable(Exception):
