@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import stat
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pygls.io_ import run_async
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
 if TYPE_CHECKING:
     from .app import SidecarServer
@@ -30,11 +32,9 @@ class _PipeWriter:
         self._transport.close()
 
 
-async def _serve(
-    server: SidecarServer, reader: asyncio.StreamReader, writer: asyncio.WriteTransport
-) -> None:
+async def _serve(server: SidecarServer, reader: Any, writer: Any) -> None:
     server._stop_event = threading.Event()
-    server.protocol.set_writer(_PipeWriter(writer))
+    server.protocol.set_writer(writer)
     try:
         await run_async(
             stop_event=server._stop_event,
@@ -47,12 +47,25 @@ async def _serve(
         await server.proxy.stop()
 
 
+def _pipe_like(stream: Any) -> bool:
+    mode = os.fstat(stream.fileno()).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 async def _stdio(server: SidecarServer) -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=256 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
-    await _serve(server, reader, transport)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    if _pipe_like(stdin):
+        reader: Any = asyncio.StreamReader(limit=256 * 1024 * 1024)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    else:  # a regular file (asyncio's pipe transports refuse those): pygls' threaded reader
+        reader = StdinAsyncReader(stdin, server.thread_pool)
+    if _pipe_like(stdout):
+        transport, _ = await loop.connect_write_pipe(asyncio.Protocol, stdout)
+        writer: Any = _PipeWriter(transport)  # type: ignore[arg-type]
+    else:
+        writer = StdoutWriter(stdout)
+    await _serve(server, reader, writer)
 
 
 def serve_stdio(server: SidecarServer) -> None:
@@ -65,7 +78,7 @@ def serve_tcp(server: SidecarServer, host: str, port: int) -> None:
         done = asyncio.Event()
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await _serve(server, reader, writer.transport)  # type: ignore[arg-type]
+            await _serve(server, reader, _PipeWriter(writer.transport))  # type: ignore[arg-type]
             done.set()
 
         srv = await asyncio.start_server(connection, host, port, limit=256 * 1024 * 1024)

@@ -311,3 +311,52 @@ async def test_incremental_diagnostics_are_accumulated_per_version() -> None:
     assert [h["kind"] for h in holes] == ["failingTactic", "sorry", "sorry", "sorry"]
     proc.kill()
     await proc.wait()
+
+
+async def test_serve_works_with_regular_files_for_stdin_and_stdout(tmp_path) -> None:
+    """asyncio's pipe transports refuse regular files: `lean-sidecar serve > file` and
+    `lean-sidecar serve < file` must fall back to plain reads and writes, not crash."""
+    answers = tmp_path / "answers"
+    with answers.open("wb") as fout:
+        proc = await asyncio.create_subprocess_exec(
+            *sidecar_command(standin_lean_command(FACTS)),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=fout,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    sender = RawClient.__new__(RawClient)
+    sender.proc = proc
+    sender.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
+        }
+    )
+    for _ in range(300):
+        if b'"serverInfo"' in answers.read_bytes():
+            break
+        await asyncio.sleep(0.02)
+    sender.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+    for _ in range(300):
+        if b'"id":2' in answers.read_bytes().replace(b" ", b""):
+            break
+        await asyncio.sleep(0.02)
+    sender.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+    assert proc.stderr is not None
+    assert b"Traceback" not in await proc.stderr.read()
+    assert b'"serverInfo"' in answers.read_bytes()
+
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    with empty.open("rb") as fin:
+        done = await asyncio.create_subprocess_exec(
+            *sidecar_command(standin_lean_command(FACTS)),
+            stdin=fin,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(done.communicate(), 30)
+    assert b"Traceback" not in err, err.decode()[-2000:]
