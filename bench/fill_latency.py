@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from lean_bridge.repl_pool import ReplPool, ReplSettings  # noqa: E402
 from lean_bridge.verifier import Verifier  # noqa: E402
-from server.prover.endpoint import EndpointClient  # noqa: E402
-from server.search.engine import SearchEngine  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from lean_sidecar.prover.endpoint import EndpointClient  # noqa: E402
+from lean_sidecar.search.engine import SearchEngine  # noqa: E402
+from lean_sidecar.settings import Settings  # noqa: E402
 from tests.search_helpers import lean_answer, site_and_task  # noqa: E402
 from tests.standins.openai_endpoint import StandInEndpoint  # noqa: E402
 from tests.standins.toolchain import make_toolchain  # noqa: E402

@@ -30,7 +30,7 @@ STANDIN = [
 SIDECAR = [
     sys.executable,
     "-m",
-    "server",
+    "lean_sidecar",
     "serve",
     "--log-level",
     "WARNING",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lean_lexer import is_ident_char, mask_non_code
+from lean_bridge.lean_lexer import is_ident_char, mask_non_code
 
 DECL_KEYWORDS = frozenset(
     [

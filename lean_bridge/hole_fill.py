@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .declarations import Declaration
+from lean_bridge.declarations import Declaration
 
 HoleMode = Literal["tactic", "term"]
 CHECK_NAME = "sidecarCheck"

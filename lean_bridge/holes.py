@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .declarations import Declaration, enclosing_declaration, find_declarations
-from .diagnostics import ERROR, is_stale_imports
-from .lean_lexer import mask_non_code
-from .positions import LineIndex, Pos, Span
-from .sorry_scan import scan_sorries
+from lean_bridge.declarations import Declaration, enclosing_declaration, find_declarations
+from lean_bridge.diagnostics import ERROR, is_stale_imports
+from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.positions import LineIndex, Pos, Span
+from lean_bridge.sorry_scan import scan_sorries
 
 HoleKind = Literal["sorry", "failingTactic"]
 GoalQuery = Callable[[Pos], Awaitable[str | None]]

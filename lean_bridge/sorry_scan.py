@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .lean_lexer import find_words, mask_non_code
-from .positions import LineIndex, Span
+from lean_bridge.lean_lexer import find_words, mask_non_code
+from lean_bridge.positions import LineIndex, Span
 
 SORRY_WORDS = ("sorry", "admit")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .framing import FramingError, Message, encode_message, read_message
+from lean_bridge.framing import FramingError, Message, encode_message, read_message
 
 log = logging.getLogger(__name__)
 

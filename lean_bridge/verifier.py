@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .axiom_audit import disallowed_axioms, parse_print_axioms
-from .candidate_filter import check_candidate
-from .declarations import Declaration
-from .hole_fill import HoleMode, checkable, fill
-from .repl_pool import ReplPool
+from lean_bridge.axiom_audit import disallowed_axioms, parse_print_axioms
+from lean_bridge.candidate_filter import check_candidate
+from lean_bridge.declarations import Declaration
+from lean_bridge.hole_fill import HoleMode, checkable, fill
+from lean_bridge.repl_pool import ReplPool
 
 
 @dataclass(frozen=True)

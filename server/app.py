@@ -10,11 +10,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from . import __version__
-from .documents import DocumentStore
-from .protocol import SidecarProtocol
-from .proxy import Proxy
-from .settings import Settings
+from lean_sidecar import __version__
+from lean_sidecar.documents import DocumentStore
+from lean_sidecar.protocol import SidecarProtocol
+from lean_sidecar.proxy import Proxy
+from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def as_dict(params: Any) -> dict[str, Any]:
 
 def build_server(settings: Settings) -> SidecarServer:
     server = SidecarServer(settings)
-    from .features import register_all
+    from lean_sidecar.features import register_all
 
     register_all(server)
 

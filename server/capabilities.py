@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import __version__
+from lean_sidecar import __version__
 
 
 def _merge_code_action(lean: Any, ours: Any) -> Any:

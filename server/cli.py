@@ -8,8 +8,8 @@ import shlex
 import sys
 from typing import Any
 
-from . import __version__
-from .settings import Settings, load_settings
+from lean_sidecar import __version__
+from lean_sidecar.settings import Settings, load_settings
 
 
 def _common_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -49,8 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
     settings = _settings_from(args, extra)
     _setup_logging(settings.log_level)
-    from .app import build_server
-    from .transport import serve_stdio, serve_tcp
+    from lean_sidecar.app import build_server
+    from lean_sidecar.transport import serve_stdio, serve_tcp
 
     server = build_server(settings)
     if args.tcp:
@@ -70,11 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--upstream", metavar='"CMD ARGS..."', help="command of Lean's server")
     _common_settings_flags(serve)
     serve.set_defaults(func=cmd_serve)
-    from .fill_cli import add_fill_parser
+    from lean_sidecar.fill_cli import add_fill_parser
 
     add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
-    from .evaluation.cli import add_eval_parser
-    from .gpu.serve_cli import add_endpoint_parser
+    from lean_sidecar.evaluation.cli import add_eval_parser
+    from lean_sidecar.gpu.serve_cli import add_endpoint_parser
 
     add_eval_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
 

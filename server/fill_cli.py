@@ -17,12 +17,11 @@ from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
-
-from .prover.endpoint import client_from
-from .prover.task import build_task
-from .search.cache import ProofCache
-from .search.engine import Attempt, HoleResult, SearchEngine
-from .settings import Settings
+from lean_sidecar.prover.endpoint import client_from
+from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.cache import ProofCache
+from lean_sidecar.search.engine import Attempt, HoleResult, SearchEngine
+from lean_sidecar.settings import Settings
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.protocol import LanguageServerProtocol
 
 if TYPE_CHECKING:
-    from .proxy import Proxy
+    from lean_sidecar.proxy import Proxy
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,11 @@ from lean_bridge.framing import Message
 from lean_bridge.holes import TextModel, collect_holes
 from lean_bridge.positions import Pos
 from lean_bridge.upstream import LeanUpstream, UpstreamError, default_upstream_command
-
-from .capabilities import merge_capabilities
-from .documents import DocState, HoleSnapshot
+from lean_sidecar.capabilities import merge_capabilities
+from lean_sidecar.documents import DocState, HoleSnapshot
 
 if TYPE_CHECKING:
-    from .app import SidecarServer
+    from lean_sidecar.app import SidecarServer
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
 if TYPE_CHECKING:
-    from .app import SidecarServer
+    from lean_sidecar.app import SidecarServer
 
 log = logging.getLogger(__name__)
 

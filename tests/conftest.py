@@ -25,7 +25,7 @@ def standin_lean_command(facts: Path | None = None, delay_ms: float = 5) -> list
 def sidecar_command(upstream: list[str]) -> list[str]:
     import shlex
 
-    return [sys.executable, "-m", "server", "serve", "--upstream", shlex.join(upstream)]
+    return [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", shlex.join(upstream)]
 
 
 def pytest_report_header(config: pytest.Config) -> str:

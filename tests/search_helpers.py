@@ -11,7 +11,7 @@ from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool, ReplSettings
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
-from server.prover.task import ProofTask, build_task
+from lean_sidecar.prover.task import ProofTask, build_task
 from tests.conftest import PROJECT
 from tests.standins.toolchain import make_toolchain
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lean_bridge.verifier import Verifier
-from server.prover.endpoint import EndpointClient
-from server.search.engine import Attempt, HoleResult, SearchEngine
-from server.settings import Settings
+from lean_sidecar.prover.endpoint import EndpointClient
+from lean_sidecar.search.engine import Attempt, HoleResult, SearchEngine
+from lean_sidecar.settings import Settings
 from tests.conftest import PROJECT
 from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
 from tests.standins.openai_endpoint import StandInEndpoint

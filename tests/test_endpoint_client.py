@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from server.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
+from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
 from tests.standins.openai_endpoint import StandInEndpoint
 
 PROOF = "Here is the proof.\n```lean4\ntheorem t : 1 = 1 := by\n  rfl\n```"

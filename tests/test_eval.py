@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.evaluation.problems import Problem, data_dir, load
+from lean_sidecar.evaluation.problems import Problem, data_dir, load
 from tests.conftest import ROOT
 from tests.search_helpers import lean_answer
 from tests.standins.openai_endpoint import StandInEndpoint
@@ -97,7 +97,7 @@ def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.Comple
     cmd = [
         sys.executable,
         "-m",
-        "server",
+        "lean_sidecar",
         "eval",
         str(bench),
         "--out",

@@ -28,7 +28,7 @@ def run_fill(
     cmd = [
         sys.executable,
         "-m",
-        "server",
+        "lean_sidecar",
         "fill",
         str(target),
         "--repl-path",

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from server.gpu.presets import PRESETS, resolve, sidecar_settings, vllm_argv
-from server.prover.families import guess_family
+from lean_sidecar.gpu.presets import PRESETS, resolve, sidecar_settings, vllm_argv
+from lean_sidecar.prover.families import guess_family
 from tests.conftest import ROOT
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", "endpoint", "serve", *args],
+        [sys.executable, "-m", "lean_sidecar", "endpoint", "serve", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

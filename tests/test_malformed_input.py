@@ -196,7 +196,7 @@ async def test_ten_megabyte_document_gets_a_clear_error() -> None:
 async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
     import sys
 
-    cmd = [sys.executable, "-m", "server", "serve", "--upstream", "/nonexistent/lean --server"]
+    cmd = [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", "/nonexistent/lean --server"]
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         stdin=asyncio.subprocess.PIPE,

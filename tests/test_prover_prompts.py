@@ -6,10 +6,10 @@ import pytest
 
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
-from server.prover.endpoint import Sample
-from server.prover.extract import extract_script, final_code_block
-from server.prover.families import DIALECTS, build_request, guess_family
-from server.prover.task import build_task, goal_to_statement
+from lean_sidecar.prover.endpoint import Sample
+from lean_sidecar.prover.extract import extract_script, final_code_block
+from lean_sidecar.prover.families import DIALECTS, build_request, guess_family
+from lean_sidecar.prover.task import build_task, goal_to_statement
 
 FILE = """import Mathlib
 open Nat
@@ -137,7 +137,7 @@ def test_renamed_theorem_with_same_statement_is_accepted() -> None:
 
 
 def test_negation_of_a_goal_with_a_long_hypothesis_and_an_instance() -> None:
-    from server.prover.sketch import negation_statement
+    from lean_sidecar.prover.sketch import negation_statement
 
     goal = "p : Prop\ninst✝ : Decidable p\nh : p ∧\n  p\n⊢ p"
     assert (

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from lean_bridge.verifier import Verifier
-from server.prover.endpoint import EndpointClient
-from server.search.cache import ProofCache
-from server.search.engine import SearchEngine
-from server.settings import Settings
+from lean_sidecar.prover.endpoint import EndpointClient
+from lean_sidecar.search.cache import ProofCache
+from lean_sidecar.search.engine import SearchEngine
+from lean_sidecar.settings import Settings
 from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
 from tests.standins.openai_endpoint import StandInEndpoint
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings, load_settings
+from lean_sidecar.settings import Settings, load_settings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 

@@ -13,14 +13,13 @@ from typing import Any
 
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import Verifier
-
-from ..fill_cli import ProgressBar
-from ..prover.endpoint import client_from
-from ..search.engine import SearchEngine
-from ..settings import Settings
-from .problems import load
-from .report import write_report
-from .summary import format_summary, read_results, repair_tail, summarize
+from lean_sidecar.evaluation.problems import load
+from lean_sidecar.evaluation.report import write_report
+from lean_sidecar.evaluation.summary import format_summary, read_results, repair_tail, summarize
+from lean_sidecar.fill_cli import ProgressBar
+from lean_sidecar.prover.endpoint import client_from
+from lean_sidecar.search.engine import SearchEngine
+from lean_sidecar.settings import Settings
 
 STAGES = ("cascade", "samples", "fix", "decompose")
 
@@ -118,7 +117,7 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             solved += row["status"] == "solved"
             bar.show(f"{problem.name}: {row['status']} ({solved} solved)")
 
-        from .runner import run_problems
+        from lean_sidecar.evaluation.runner import run_problems
 
         await run_problems(todo, engine, out, args.concurrency, on_done)
         bar.finish()

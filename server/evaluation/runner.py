@@ -13,10 +13,9 @@ from lean_bridge.hole_fill import hole_mode
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
-
-from ..prover.task import build_task
-from ..search.engine import HoleResult, SearchEngine
-from .problems import Problem
+from lean_sidecar.evaluation.problems import Problem
+from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.engine import HoleResult, SearchEngine
 
 
 def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..app import SidecarServer
+    from lean_sidecar.app import SidecarServer
 
 
 def register_all(server: SidecarServer) -> None:
-    from . import holes_request, proof_search, tactic_hover
+    from lean_sidecar.features import holes_request, proof_search, tactic_hover
 
     holes_request.register(server)
     proof_search.register(server)

@@ -10,7 +10,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from lean_bridge.upstream import UpstreamError
 
 if TYPE_CHECKING:
-    from ..app import SidecarServer
+    from lean_sidecar.app import SidecarServer
 
 HOLES_METHOD = "leanSidecar/holes"
 UPSTREAM_WAIT = 60.0  # seconds to wait for a restarting Lean before answering with an error
@@ -28,7 +28,7 @@ class _RequestFailed(JsonRpcException):
 def register(server: SidecarServer) -> None:
     @server.feature(HOLES_METHOD)
     async def holes(ls: SidecarServer, params: Any) -> dict[str, Any]:
-        from ..app import as_dict
+        from lean_sidecar.app import as_dict
 
         uri = (as_dict(params).get("textDocument") or {}).get("uri")
         if not isinstance(uri, str):

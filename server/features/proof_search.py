@@ -16,15 +16,14 @@ from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
-
-from ..documents import DocState, HoleSnapshot
-from ..prover.endpoint import EndpointError, client_from
-from ..prover.task import build_task
-from ..search.cache import ProofCache, context_hash
-from ..search.engine import Found, HoleResult, Partial, SearchEngine
+from lean_sidecar.documents import DocState, HoleSnapshot
+from lean_sidecar.prover.endpoint import EndpointError, client_from
+from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.cache import ProofCache, context_hash
+from lean_sidecar.search.engine import Found, HoleResult, Partial, SearchEngine
 
 if TYPE_CHECKING:
-    from ..app import SidecarServer
+    from lean_sidecar.app import SidecarServer
 
 log = logging.getLogger(__name__)
 SEARCH = "leanSidecar.searchProof"
@@ -485,7 +484,7 @@ def register(server: SidecarServer) -> None:
     server.features.append(feature)
 
     def first_arg(args: tuple[Any, ...]) -> dict[str, Any]:
-        from ..app import as_dict
+        from lean_sidecar.app import as_dict
 
         arg = args[0] if args else {}
         return arg if isinstance(arg, dict) else as_dict(arg)

@@ -21,16 +21,15 @@ from lean_bridge.holes import Hole, TextModel
 from lean_bridge.repl_pool import session
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
-
-from ..documents import DocState, HoleSnapshot
-from ..prover.endpoint import EndpointError
-from ..prover.extract import extract_script, final_code_block
-from ..prover.families import build_request
-from ..prover.task import build_task
+from lean_sidecar.documents import DocState, HoleSnapshot
+from lean_sidecar.prover.endpoint import EndpointError
+from lean_sidecar.prover.extract import extract_script, final_code_block
+from lean_sidecar.prover.families import build_request
+from lean_sidecar.prover.task import build_task
 
 if TYPE_CHECKING:
-    from ..app import SidecarServer
-    from .proof_search import ProofSearch
+    from lean_sidecar.app import SidecarServer
+    from lean_sidecar.features.proof_search import ProofSearch
 
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
@@ -312,7 +311,7 @@ class TacticHover:
 
 
 def register(server: SidecarServer) -> None:
-    from .proof_search import ProofSearch
+    from lean_sidecar.features.proof_search import ProofSearch
 
     search = next(f for f in server.features if isinstance(f, ProofSearch))
     server.features.append(TacticHover(server, search))

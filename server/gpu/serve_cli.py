@@ -10,7 +10,7 @@ import shutil
 import sys
 from typing import Any
 
-from .presets import PRESETS, describe, resolve, vllm_argv
+from lean_sidecar.gpu.presets import PRESETS, describe, resolve, vllm_argv
 
 
 def add_endpoint_parser(sub: Any) -> None:

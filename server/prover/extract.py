@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import dedent_script
 from lean_bridge.lean_lexer import mask_non_code
-
-from .endpoint import Sample
-from .task import ProofTask
+from lean_sidecar.prover.endpoint import Sample
+from lean_sidecar.prover.task import ProofTask
 
 _BLOCK = re.compile(r"```lean4?[ \t]*\n(.*?)```", re.S)
 

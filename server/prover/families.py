@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .endpoint import GenerationRequest
-from .task import ProofTask
+from lean_sidecar.prover.endpoint import GenerationRequest
+from lean_sidecar.prover.task import ProofTask
 
 Family = Literal["kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .endpoint import GenerationRequest
+from lean_sidecar.prover.endpoint import GenerationRequest
 
 
 def _line_col(error: dict[str, Any], key: str) -> tuple[int, int] | None:

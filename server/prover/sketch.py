@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 
 from lean_bridge.candidate_filter import Verdict, check_candidate
-
-from .endpoint import GenerationRequest
-from .families import build_request
-from .task import ProofTask, goal_parts
+from lean_sidecar.prover.endpoint import GenerationRequest
+from lean_sidecar.prover.families import build_request
+from lean_sidecar.prover.task import ProofTask, goal_parts
 
 SKETCH_INSTRUCTION = (
     "\n\nDo not prove the theorem directly. Write a proof sketch in Lean 4: state the key "

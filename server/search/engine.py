@@ -20,15 +20,14 @@ from lean_bridge.hole_fill import checkable, dedent_script, fill
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verdict, Verifier
-
-from ..prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
-from ..prover.extract import extract_script, final_code_block
-from ..prover.families import DIALECTS, build_request, full_statement, guess_family
-from ..prover.feedback import fix_request
-from ..prover.sketch import check_sketch, negation_statement, sketch_request
-from ..prover.task import ProofTask, build_task
-from ..settings import Settings
-from .cache import ProofCache, context_hash, normalize_goal
+from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
+from lean_sidecar.prover.extract import extract_script, final_code_block
+from lean_sidecar.prover.families import DIALECTS, build_request, full_statement, guess_family
+from lean_sidecar.prover.feedback import fix_request
+from lean_sidecar.prover.sketch import check_sketch, negation_statement, sketch_request
+from lean_sidecar.prover.task import ProofTask, build_task
+from lean_sidecar.search.cache import ProofCache, context_hash, normalize_goal
+from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 How = Literal["cache", "tactic", "model", "sketch"]

@@ -10,7 +10,7 @@ end
 local function ok(msg) io.stdout:write("OK: " .. msg .. "\n") end
 
 local project = os.getenv("PROJECT")
-local cmd = { os.getenv("PYTHON"), "-m", "server", "serve", "--upstream", os.getenv("UPSTREAM") }
+local cmd = { os.getenv("PYTHON"), "-m", "lean_sidecar", "serve", "--upstream", os.getenv("UPSTREAM") }
 local init_options = { leanSidecar = {
   replPath = os.getenv("REPL_PATH"), lakePath = os.getenv("LAKE_PATH"),
   cachePath = os.getenv("CACHE_PATH"), tactics = { "nlinarith", "omega", "apply le_of_lt", "exact le_of_lt h" },

@@ -28,7 +28,7 @@ export function serverCommand(settings: Settings): { command: string; args: stri
   if (Array.isArray(explicit) && explicit.length > 0) {
     base = explicit.map(String);
   } else if (typeof settings["pythonPath"] === "string" && settings["pythonPath"]) {
-    base = [settings["pythonPath"] as string, "-m", "server", "serve"];
+    base = [settings["pythonPath"] as string, "-m", "lean_sidecar", "serve"];
   } else {
     base = ["lean-sidecar", "serve"];
   }
@@ -76,7 +76,7 @@ if real is None:
 args = sys.argv[1:]
 if args[:1] == ["serve"]:
     upstream = shlex.join([real, *args])
-    os.execv(sys.executable, [sys.executable, "-m", "server", "serve", "--upstream", upstream])
+    os.execv(sys.executable, [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", upstream])
 os.execv(real, [real, *args])
 `;
 }

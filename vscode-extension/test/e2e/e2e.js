@@ -35,7 +35,7 @@ async function main() {
   const quote = (a) => (/^[A-Za-z0-9_\-./:=@+,]+$/.test(a) ? a : `'${a.replace(/'/g, `'"'"'`)}'`);
   fs.writeFileSync(path.join(ud, "User", "settings.json"), JSON.stringify({
     // The sidecar's stderr (its log) goes to a file that the test prints on failure.
-    "leanSidecar.serverCommand": ["sh", "-c", `exec ${quote(env.PYTHON)} -m server serve --upstream ${quote(upstream.map(quote).join(" "))} 2>>${quote(path.join(work, "sidecar.log"))}`],
+    "leanSidecar.serverCommand": ["sh", "-c", `exec ${quote(env.PYTHON)} -m lean_sidecar serve --upstream ${quote(upstream.map(quote).join(" "))} 2>>${quote(path.join(work, "sidecar.log"))}`],
     "leanSidecar.replPath": env.REPL_PATH,
     "leanSidecar.lakePath": env.LAKE_PATH,
     "leanSidecar.tactics": ["rfl", "omega"],

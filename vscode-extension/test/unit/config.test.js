@@ -11,10 +11,10 @@ test("only settings that are set are forwarded, under leanSidecar", () => {
 });
 
 test("server command: explicit command, then python, then PATH; upstream quoted", () => {
-  assert.deepStrictEqual(serverCommand({ serverCommand: ["/x/py", "-m", "server", "serve"] }),
-    { command: "/x/py", args: ["-m", "server", "serve"] });
+  assert.deepStrictEqual(serverCommand({ serverCommand: ["/x/py", "-m", "lean_sidecar", "serve"] }),
+    { command: "/x/py", args: ["-m", "lean_sidecar", "serve"] });
   assert.deepStrictEqual(serverCommand({ pythonPath: "/v/bin/python" }),
-    { command: "/v/bin/python", args: ["-m", "server", "serve"] });
+    { command: "/v/bin/python", args: ["-m", "lean_sidecar", "serve"] });
   assert.deepStrictEqual(serverCommand({}), { command: "lean-sidecar", args: ["serve"] });
   assert.deepStrictEqual(serverCommand({ upstream: ["lake", "serve", "--", "/my dir"] }).args,
     ["serve", "--upstream", "lake serve -- '/my dir'"]);
@@ -37,7 +37,7 @@ test("the lake shim passes serve through the sidecar and the rest to the real la
   const text = lakeShim("/v/bin/python", "/shim/bin");
   assert.ok(text.startsWith("#!/v/bin/python\n"));
   assert.ok(text.includes('shim_dir = "/shim/bin"'));
-  assert.ok(text.includes('"-m", "server", "serve", "--upstream", upstream'));
+  assert.ok(text.includes('"-m", "lean_sidecar", "serve", "--upstream", upstream'));
   assert.ok(text.includes("os.execv(real, [real, *args])"));
 });
 
