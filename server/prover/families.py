@@ -1,7 +1,7 @@
-"""Prompt dialects of the prover families (shared/reference/prover-models.md §1.8).
+"""Prompt dialects of the prover families: published prompt (server/prover/prompts.py),
+endpoint kind and sampling (server/prover/presets.py), put together as one request.
 
-Each family gets its published prompt, endpoint kind and sampling defaults; the request builder
-is data-driven so that adding a family is a table entry.
+The request builder is data-driven so that adding a family is a table entry.
 """
 
 from __future__ import annotations
@@ -10,55 +10,29 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lean_sidecar.prover.endpoint import GenerationRequest
+from lean_sidecar.prover.presets import PRESETS, Sampling, resolve_sampling
+from lean_sidecar.prover.prompts import (
+    STATEMENT_ENDINGS,
+    chat_messages,
+    formal_statement,
+    informal_statement,
+    user_prompt,
+)
 from lean_sidecar.prover.task import ProofTask
 
 Family = Literal["kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"]
-
-KIMINA_SYSTEM = "You are an expert in mathematics and proving theorems in Lean 4."
-KIMINA_PREVIEW_SYSTEM = "You are an expert in mathematics and Lean 4."
-KIMINA_PROMPT = (
-    "Think about and solve the following problems step by step in Lean 4.\n\n"
-    "# Problem:\n{problem}\n\n# Formal Statement:\n```lean4\n{statement}\n```\n"
-)
-KIMINA_PREVIEW_PROMPT = (
-    "Think about and solve the following problem step by step in Lean 4.\n# Problem:{problem}"
-    "\n# Formal statement:\n```lean4\n{statement}\n```\n"
-)
-PLAN_REQUEST = (
-    "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed "
-    "proof plan outlining the main proof steps and strategies.\nThe plan should highlight key "
-    "ideas, intermediate lemmas, and proof structures that will guide the construction of the "
-    "final formal proof."
-)
-DEEPSEEK_PROMPT = (
-    "Complete the following Lean 4 code:\n\n```lean4\n{statement}\n```\n\n" + PLAN_REQUEST
-)
-GOEDEL_PROMPT = "Complete the following Lean 4 code:\n\n```lean4\n{statement}```\n\n" + PLAN_REQUEST
 
 
 @dataclass(frozen=True)
 class Dialect:
     family: Family
     kind: Literal["chat", "completion"]
-    system: str | None
-    template: str
     statement_suffix: str  # appended to a statement that ends in ":= by"
 
 
 DIALECTS: dict[str, Dialect] = {
-    "kimina": Dialect("kimina", "chat", KIMINA_SYSTEM, KIMINA_PROMPT, ""),
-    "kimina-preview": Dialect(
-        "kimina-preview", "chat", KIMINA_PREVIEW_SYSTEM, KIMINA_PREVIEW_PROMPT, ""
-    ),
-    "deepseek-v2-cot": Dialect("deepseek-v2-cot", "chat", None, DEEPSEEK_PROMPT, "\n  sorry"),
-    "goedel-v2": Dialect("goedel-v2", "chat", None, GOEDEL_PROMPT, " sorry"),
-    "deepseek-v2": Dialect(
-        "deepseek-v2",
-        "completion",
-        None,
-        "Complete the following Lean 4 code:\n\n```lean4\n{statement}",
-        "\n",
-    ),
+    name: Dialect(name, PRESETS[name].kind, STATEMENT_ENDINGS[name])  # type: ignore[arg-type]
+    for name in ("kimina", "kimina-preview", "deepseek-v2-cot", "goedel-v2", "deepseek-v2")
 }
 
 
@@ -74,8 +48,50 @@ def guess_family(model_name: str | None) -> Family:
 
 
 def full_statement(task: ProofTask) -> str:
-    parts = [p for p in (task.header, task.context, task.statement) if p.strip()]
-    return "\n\n".join(parts)
+    """The statement block the model sees, without the family's ending (for the completion
+    prefix: the prompt's open block is this plus ``DIALECTS[family].statement_suffix``)."""
+    return formal_statement(task.header, task.context, task.statement, "kimina")
+
+
+def problem_text(task: ProofTask) -> str:
+    """Kimina's ``# Problem:``: the informal statement from the declaration's docstring."""
+    return informal_statement(task.statement)
+
+
+def prompt_text(task: ProofTask, family: str) -> str:
+    """The whole prompt as characters (for fitting ``max_tokens`` into the context)."""
+    formal = formal_statement(task.header, task.context, task.statement, family)
+    return "".join(m["content"] for m in chat_messages(family, formal, problem_text(task)))
+
+
+def request_for(
+    task: ProofTask, family: str, model: str | None, n: int, sampling: Sampling
+) -> GenerationRequest:
+    """The first-turn request with the given sampling (see ``presets.resolve_sampling``)."""
+    formal = formal_statement(task.header, task.context, task.statement, family)
+    problem = problem_text(task)
+    s = sampling
+    if DIALECTS[family].kind == "completion":
+        return GenerationRequest(
+            "completion",
+            model,
+            n,
+            s.temperature,
+            s.top_p,
+            s.max_tokens,
+            prompt=user_prompt(family, formal, problem),
+            stop=list(s.stop),
+        )
+    return GenerationRequest(
+        "chat",
+        model,
+        n,
+        s.temperature,
+        s.top_p,
+        s.max_tokens,
+        messages=chat_messages(family, formal, problem),
+        stop=list(s.stop),
+    )
 
 
 def build_request(
@@ -86,15 +102,11 @@ def build_request(
     temperature: float,
     top_p: float,
     max_tokens: int,
+    use_preset: bool = True,
 ) -> GenerationRequest:
-    dialect = DIALECTS[family]
-    statement = full_statement(task) + dialect.statement_suffix
-    problem = task.goal or ""
-    text = dialect.template.format(statement=statement, problem=problem)
-    if dialect.kind == "completion":
-        return GenerationRequest(
-            "completion", model, n, temperature, top_p, max_tokens, prompt=text, stop=["```"]
-        )
-    messages = [{"role": "system", "content": dialect.system}] if dialect.system else []
-    messages.append({"role": "user", "content": text})
-    return GenerationRequest("chat", model, n, temperature, top_p, max_tokens, messages=messages)
+    """The first-turn request; settings that differ from the generic defaults override the
+    family's published sampling, and ``max_tokens`` is fitted to the model's context."""
+    sampling = resolve_sampling(
+        family, temperature, top_p, max_tokens, len(prompt_text(task, family)), use_preset
+    )
+    return request_for(task, family, model, n, sampling)
