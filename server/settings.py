@@ -99,6 +99,15 @@ class Settings(BaseModel):
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
+    # Prover families (appended)
+    family_sampling: bool = Field(
+        True,
+        description="Use the model family's published sampling where temperature, topP and "
+        "maxTokens are left at their generic defaults.",
+    )
+    context_tokens: int | None = Field(
+        None, gt=0, description="The endpoint's --max-model-len, when smaller than the model's."
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod

@@ -1,11 +1,15 @@
-"""vLLM settings for the provers lean-sidecar knows (shared/reference/prover-models.md §2–3):
-what to serve, how much context, how many GPUs, and how the sidecar should ask."""
+"""vLLM settings for the provers lean-sidecar knows: what to serve, how much context, how many
+GPUs, and how the sidecar should ask (the family's published sampling, from
+lean_sidecar.prover.presets, the one source of those values)."""
 
 from __future__ import annotations
 
 import json
 import shlex
 from dataclasses import dataclass
+
+from lean_sidecar.prover.presets import PRESETS as FAMILY_PRESETS
+from lean_sidecar.prover.presets import describe_preset
 
 
 @dataclass(frozen=True)
@@ -15,13 +19,22 @@ class Preset:
     family: str
     max_model_len: int
     tensor_parallel: int
-    temperature: float
-    top_p: float
-    max_tokens: int
     gpus_note: str
 
     def served_name(self) -> str:
         return self.hf_id.split("/")[-1].lower()
+
+    @property
+    def temperature(self) -> float:
+        return FAMILY_PRESETS[self.family].temperature
+
+    @property
+    def top_p(self) -> float:
+        return FAMILY_PRESETS[self.family].top_p
+
+    @property
+    def max_tokens(self) -> int:
+        return min(FAMILY_PRESETS[self.family].max_tokens, self.max_model_len)
 
 
 PRESETS: dict[str, Preset] = {
@@ -33,9 +46,6 @@ PRESETS: dict[str, Preset] = {
             "kimina",
             32768,
             1,
-            0.6,
-            0.95,
-            8096,
             "1 GPU (any 24 GB card)",
         ),
         Preset(
@@ -44,9 +54,6 @@ PRESETS: dict[str, Preset] = {
             "kimina",
             32768,
             1,
-            0.6,
-            0.95,
-            8096,
             "1 GPU (40–80 GB)",
         ),
         Preset(
@@ -55,10 +62,15 @@ PRESETS: dict[str, Preset] = {
             "kimina",
             32768,
             4,
-            0.6,
-            0.95,
-            8096,
             "4 GPUs of 80 GB (≈145 GB of bf16 weights)",
+        ),
+        Preset(
+            "kimina-preview-7b",
+            "AI-MO/Kimina-Prover-Preview-Distill-7B",
+            "kimina-preview",
+            32768,
+            1,
+            "1 GPU (40–80 GB)",
         ),
         Preset(
             "deepseek-v2-7b",
@@ -66,9 +78,6 @@ PRESETS: dict[str, Preset] = {
             "deepseek-v2-cot",
             32768,
             1,
-            0.6,
-            0.95,
-            8192,
             "1 GPU (40–80 GB)",
         ),
         Preset(
@@ -77,9 +86,6 @@ PRESETS: dict[str, Preset] = {
             "deepseek-v2-cot",
             32768,
             8,
-            0.6,
-            0.95,
-            8192,
             "8 GPUs of 141 GB (H200) or more; FP8 weights",
         ),
         Preset(
@@ -88,9 +94,6 @@ PRESETS: dict[str, Preset] = {
             "goedel-v2",
             40960,
             1,
-            1.0,
-            0.95,
-            16384,
             "1 GPU (40–80 GB)",
         ),
         Preset(
@@ -99,9 +102,6 @@ PRESETS: dict[str, Preset] = {
             "goedel-v2",
             40960,
             2,
-            1.0,
-            0.95,
-            16384,
             "2 GPUs of 80 GB (≈64 GB of bf16 weights plus KV cache)",
         ),
     ]
@@ -152,20 +152,19 @@ def vllm_argv(
     ]
 
 
-def sidecar_settings(p: Preset, url: str) -> dict[str, object]:
-    """What the sidecar needs to talk to this endpoint (docs/configuration.md names)."""
-    return {
-        "endpoints": [url],
-        "model": p.hf_id,
-        "modelFamily": p.family,
-        "temperature": p.temperature,
-        "topP": p.top_p,
-        "maxTokens": p.max_tokens,
-    }
+def sidecar_settings(p: Preset, url: str, max_model_len: int | None = None) -> dict[str, object]:
+    """What the sidecar needs to talk to this endpoint (docs/configuration.md names). Sampling
+    is left to the family's published preset; only a smaller served context is passed on."""
+    s: dict[str, object] = {"endpoints": [url], "model": p.hf_id, "modelFamily": p.family}
+    if max_model_len is not None and max_model_len < FAMILY_PRESETS[p.family].context:
+        s["contextTokens"] = max_model_len
+    return s
 
 
-def describe(p: Preset, argv: list[str], url: str, api_key_set: bool) -> str:
-    s = sidecar_settings(p, url)
+def describe(
+    p: Preset, argv: list[str], url: str, api_key_set: bool, max_model_len: int | None = None
+) -> str:
+    s = sidecar_settings(p, url, max_model_len)
     lines = [
         f"# {p.hf_id} — {p.gpus_note}",
         shlex.join(argv)
@@ -179,11 +178,11 @@ def describe(p: Preset, argv: list[str], url: str, api_key_set: bool) -> str:
         f"export LEAN_SIDECAR_ENDPOINTS={url}",
         f"export LEAN_SIDECAR_MODEL={p.hf_id}",
         f"export LEAN_SIDECAR_MODEL_FAMILY={p.family}",
-        f"export LEAN_SIDECAR_TEMPERATURE={p.temperature}",
-        f"export LEAN_SIDECAR_TOP_P={p.top_p}",
-        f"export LEAN_SIDECAR_MAX_TOKENS={p.max_tokens}",
     ]
+    if "contextTokens" in s:
+        lines.append(f"export LEAN_SIDECAR_CONTEXT_TOKENS={s['contextTokens']}")
     if api_key_set:
         lines.append("export LEAN_SIDECAR_API_KEY=…   # the same key as VLLM_API_KEY")
-    lines += ["", "# or as editor settings (leanSidecar section):", json.dumps(s)]
+    lines += ["", "# or as editor settings (leanSidecar section):", json.dumps(s), ""]
+    lines += describe_preset(p.family)
     return "\n".join(lines)

@@ -38,7 +38,8 @@ def run_presets(args: argparse.Namespace) -> int:
     for p in PRESETS.values():
         print(
             f"{p.name:20} {p.hf_id:40} family={p.family:16} ctx={p.max_model_len:6} "
-            f"tp={p.tensor_parallel}  {p.gpus_note}"
+            f"tp={p.tensor_parallel}  T={p.temperature} top_p={p.top_p} "
+            f"max_tokens<={p.max_tokens}  {p.gpus_note}"
         )
     return 0
 
@@ -68,7 +69,7 @@ def run_serve(args: argparse.Namespace) -> int:
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{host}:{args.port}"
     api_key_set = bool(os.environ.get("VLLM_API_KEY"))
-    print(describe(preset, argv, url, api_key_set), flush=True)
+    print(describe(preset, argv, url, api_key_set, args.max_model_len), flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key_set:
         print(
             "warning: listening beyond loopback without VLLM_API_KEY; anyone who can reach the "

@@ -103,10 +103,11 @@ def build_request(
     top_p: float,
     max_tokens: int,
     use_preset: bool = True,
+    context: int | None = None,
 ) -> GenerationRequest:
     """The first-turn request; settings that differ from the generic defaults override the
     family's published sampling, and ``max_tokens`` is fitted to the model's context."""
     sampling = resolve_sampling(
-        family, temperature, top_p, max_tokens, len(prompt_text(task, family)), use_preset
+        family, temperature, top_p, max_tokens, len(prompt_text(task, family)), use_preset, context
     )
     return request_for(task, family, model, n, sampling)

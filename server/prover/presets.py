@@ -166,11 +166,17 @@ def preset_for(family: str) -> SamplingPreset:
     return PRESETS[family]
 
 
-def fit_max_tokens(preset: SamplingPreset, prompt_chars: int, wanted: int | None = None) -> int:
+def fit_max_tokens(
+    preset: SamplingPreset,
+    prompt_chars: int,
+    wanted: int | None = None,
+    context: int | None = None,
+) -> int:
     """``max_tokens`` that fits the context next to a prompt of ``prompt_chars`` characters
-    (vLLM rejects a request whose prompt plus ``max_tokens`` exceeds ``--max-model-len``)."""
+    (vLLM rejects a request whose prompt plus ``max_tokens`` exceeds ``--max-model-len``).
+    ``context`` is the served ``--max-model-len`` when it differs from the model's."""
     prompt_tokens = -(-prompt_chars // CHARS_PER_TOKEN) + CONTEXT_MARGIN
-    room = preset.context - prompt_tokens
+    room = (context or preset.context) - prompt_tokens
     return max(1, min(wanted if wanted is not None else preset.max_tokens, room))
 
 
@@ -181,17 +187,23 @@ def resolve_sampling(
     max_tokens: int,
     prompt_chars: int = 0,
     use_preset: bool = True,
+    context: int | None = None,
 ) -> Sampling:
     """The sampling for one request. A setting that differs from the generic default (0.6, 0.95,
     8192) is the user's override and wins; otherwise the family's published value is used.
     ``use_preset=False`` (setting ``familySampling: false``) sends the settings as they are."""
     preset = PRESETS[family]
     if not use_preset:
-        return Sampling(temperature, top_p, max_tokens, preset.stop)
+        return Sampling(
+            temperature,
+            top_p,
+            fit_max_tokens(preset, prompt_chars, max_tokens, context),
+            preset.stop,
+        )
     t = temperature if temperature != GENERIC_DEFAULTS["temperature"] else preset.temperature
     p = top_p if top_p != GENERIC_DEFAULTS["top_p"] else preset.top_p
     wanted = max_tokens if max_tokens != GENERIC_DEFAULTS["max_tokens"] else preset.max_tokens
-    return Sampling(t, p, fit_max_tokens(preset, prompt_chars, wanted), preset.stop)
+    return Sampling(t, p, fit_max_tokens(preset, prompt_chars, wanted, context), preset.stop)
 
 
 def describe_preset(family: str) -> list[str]:
