@@ -74,3 +74,23 @@ def test_open_port_without_a_key_is_warned_and_missing_vllm_is_a_clear_error() -
     done = serve("--model", "kimina-distill-1.7b", "--host", "0.0.0.0")
     assert "warning: listening beyond loopback without VLLM_API_KEY" in done.stderr
     assert done.returncode == 2 and "pip install 'lean-sidecar[gpu]'" in done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_serve_prints_the_family_sampling_with_its_sources(name: str) -> None:
+    from lean_sidecar.prover.presets import PRESETS as FAMILY
+
+    p = PRESETS[name]
+    done = serve("--model", name, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    family = FAMILY[p.family]
+    assert f"temperature={family.temperature}, top_p={family.top_p}" in done.stdout
+    assert "LEAN_SIDECAR_TEMPERATURE" not in done.stdout  # the family preset is the default
+    assert all(src in done.stdout for src in family.sources.values())
+
+
+def test_a_smaller_served_context_is_passed_to_the_sidecar() -> None:
+    done = serve("--model", "goedel-v2-8b", "--dry-run", "--max-model-len", "16384")
+    assert done.returncode == 0, done.stderr
+    assert "export LEAN_SIDECAR_CONTEXT_TOKENS=16384" in done.stdout
+    assert '"contextTokens": 16384' in done.stdout

@@ -18,9 +18,9 @@ from lean_sidecar.prover.families import DIALECTS, build_request
 from lean_sidecar.prover.feedback import (
     LeanError,
     fix_turn,
+    goals_at_error,
     goedel_error_message,
     goedel_feedback,
-    goals_at_error,
     kimina_feedback,
     sanitize_messages,
 )

@@ -11,6 +11,8 @@ tactic (:func:`first_tactic`). Every suggestion is still verified before it is s
 
 from __future__ import annotations
 
+import re
+
 from lean_sidecar.prover.endpoint import GenerationRequest
 from lean_sidecar.prover.presets import HOVER_MAX_TOKENS, HOVER_STOP
 from lean_sidecar.prover.prompts import COMPLETION_PROMPT, formal_statement
@@ -23,34 +25,28 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+_LEADING_BLOCK_COMMENT = re.compile(r"\A\s*/-.*?-/", re.S)
+
+
 def continuation_block(text: str, indent: int = len(INDENT)) -> str | None:
     """The tactic lines a completion continues with, dedented to column 0: from the start of
     ``text`` (whose first line sits at column ``indent``, the prompt having written the
     indentation) up to the first blank line, a line indented less than ``indent``, or a fence.
-    None when nothing is left."""
-    lines = text.split("\n")
+    Leading comments (the plan some models write first) are skipped. None when nothing is left."""
+    text = " " * indent + text.split("```", 1)[0]
+    while True:
+        m = _LEADING_BLOCK_COMMENT.match(text)
+        lines = text[m.end() :].split("\n") if m else text.split("\n")
+        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+            lines.pop(0)
+        text = "\n".join(lines)
+        if not _LEADING_BLOCK_COMMENT.match(text):
+            break
     out: list[str] = []
-    for k, line in enumerate(lines):
-        if "```" in line:
-            line = line.split("```", 1)[0]
-            if line.strip():
-                out.append(line.strip() if k == 0 else line[indent:].rstrip())
-            break
-        if not line.strip():
-            if k == 0:
-                continue  # the prompt ended with ":= by" and the model began a new line
-            break
-        if k == 0:
-            out.append(line.strip())
-            continue
-        if _indent(line) < indent:
+    for line in lines:
+        if not line.strip() or _indent(line) < indent:
             break
         out.append(line[indent:].rstrip())
-    while out and not out[-1].strip():
-        out.pop()
-    if out and out[0].startswith("--"):
-        while out and out[0].lstrip().startswith("--"):
-            out.pop(0)  # a leading comment is not a tactic
     return "\n".join(out) if out else None
 
 
