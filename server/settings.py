@@ -99,6 +99,21 @@ class Settings(BaseModel):
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
+    # Endpoint faults (appended)
+    stall_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds an endpoint may send nothing (no complete line) before "
+        "the request ends as stalled; separate from `requestTimeout`.",
+    )
+    max_answer_bytes: int = Field(
+        1_000_000,
+        gt=0,
+        description="Largest answer per sample (text plus reasoning), cut off while streaming.",
+    )
+    endpoint_cooldown: float = Field(
+        30.0, ge=0, description="Seconds a failing endpoint is skipped (the next one is used)."
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod

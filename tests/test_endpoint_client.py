@@ -7,7 +7,12 @@ import logging
 
 import pytest
 
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
+from lean_sidecar.prover.endpoint import (
+    EndpointClient,
+    EndpointError,
+    FailureKind,
+    GenerationRequest,
+)
 from tests.standins.openai_endpoint import StandInEndpoint
 
 PROOF = "Here is the proof.\n```lean4\ntheorem t : 1 = 1 := by\n  rfl\n```"
@@ -55,9 +60,9 @@ async def test_n_samples_in_one_request_streamed_or_not(
     await client.close()
 
 
-async def test_retries_5xx_then_succeeds(endpoint: StandInEndpoint) -> None:
+async def test_retries_502_503_then_succeeds(endpoint: StandInEndpoint) -> None:
     endpoint.script = [
-        {"match": "", "responses": [{"status": 500}, {"status": 503}, {"texts": [PROOF]}]}
+        {"match": "", "responses": [{"status": 502}, {"status": 503}, {"texts": [PROOF]}]}
     ]
     client = EndpointClient([endpoint.url], max_retries=2)  # type: ignore[attr-defined]
     gen = await client.generate(chat(1))
@@ -79,8 +84,9 @@ async def test_truncated_stream_is_retried_not_trusted(endpoint: StandInEndpoint
 async def test_garbage_body_is_a_clear_error(endpoint: StandInEndpoint) -> None:
     endpoint.script = [{"match": "", "responses": [{"garbage": "<html>oops"}]}]
     client = EndpointClient([endpoint.url])  # type: ignore[attr-defined]
-    with pytest.raises(EndpointError, match="malformed answer"):
+    with pytest.raises(EndpointError, match="not JSON") as err:
         await client.generate(chat(1, stream=False))
+    assert err.value.kind is FailureKind.MALFORMED
     await client.close()
 
 
@@ -88,8 +94,9 @@ async def test_dead_endpoint_falls_over_to_the_next(endpoint: StandInEndpoint) -
     endpoint.script = [{"match": "", "responses": [{"texts": [PROOF]}]}]
     client = EndpointClient(["http://127.0.0.1:9", endpoint.url])  # type: ignore[attr-defined]
     assert (await client.generate(chat(1))).samples[0].text == PROOF
-    with pytest.raises(EndpointError, match="no healthy endpoint"):
+    with pytest.raises(EndpointError, match="127.0.0.1:9: cannot connect") as err:
         await EndpointClient(["http://127.0.0.1:9"]).healthy()
+    assert err.value.kind is FailureKind.UNREACHABLE
     await client.close()
 
 
