@@ -51,6 +51,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any] | None
     disconnected: bool = False
+    bytes_sent: int = 0
     finished: bool = False
 
 
@@ -62,6 +63,7 @@ class StandInEndpoint:
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
     chunk_chars: int = 40
+    require_key: str | None = None  # like `vllm serve --api-key`: every /v1 route checks it
 
     def __post_init__(self) -> None:
         self._counters: dict[int, int] = {}
@@ -114,7 +116,10 @@ class StandInEndpoint:
         rec = Recorded(path, headers, body)
         self.requests.append(rec)
         try:
-            if method == "GET" and path in ("/v1/models", "/models"):
+            auth = headers.get("authorization", "")
+            if self.require_key is not None and auth != f"Bearer {self.require_key}":
+                await self._json(writer, 401, {"error": "Unauthorized"})
+            elif method == "GET" and path in ("/v1/models", "/models"):
                 await self._json(
                     writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
                 )
@@ -225,7 +230,9 @@ class StandInEndpoint:
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
         )
         await writer.drain()
-        await self._until_disconnect(reader, rec, self._sse(writer, plan, choices, chat, tokens))
+        await self._until_disconnect(
+            reader, rec, self._sse(writer, rec, plan, choices, chat, tokens)
+        )
 
     def _whole(
         self, plan: dict[str, Any], choices: list[str], chat: bool, tokens: int
@@ -303,6 +310,7 @@ class StandInEndpoint:
     async def _sse(
         self,
         writer: asyncio.StreamWriter,
+        rec: Recorded,
         plan: dict[str, Any],
         choices: list[str],
         chat: bool,
@@ -318,11 +326,13 @@ class StandInEndpoint:
         if plan.get("drip"):
             for byte in b"".join(events):
                 writer.write(bytes([byte]))
+                rec.bytes_sent += 1
                 await writer.drain()
                 await asyncio.sleep(float(plan["drip"]))
             return
         for ev in events:
             writer.write(ev)
+            rec.bytes_sent += len(ev)
             await writer.drain()
             await asyncio.sleep(plan.get("chunk_delay", 0))
         if plan.get("truncate") and plan.get("then") == "hang":
