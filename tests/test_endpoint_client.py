@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -38,7 +39,7 @@ def chat(n: int = 2, stream: bool = True, prompt: str = "theorem t") -> Generati
 
 
 @pytest.fixture
-async def endpoint():
+async def endpoint() -> AsyncIterator[StandInEndpoint]:
     ep = StandInEndpoint()
     url = await ep.start()
     ep.url = url  # type: ignore[attr-defined]

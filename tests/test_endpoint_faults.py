@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ async def open_connections(ep: StandInEndpoint, within: float) -> tuple[int, int
 
 
 @pytest.fixture
-async def endpoint():
+async def endpoint() -> AsyncIterator[StandInEndpoint]:
     ep = StandInEndpoint()
     ep.url = await ep.start()  # type: ignore[attr-defined]
     yield ep
