@@ -229,7 +229,9 @@ class EndpointClient:
                 errors.append(exc)
                 continue
             return url
-        raise self._combined(errors)
+        main = self._combined(errors)
+        main.detail += " (no healthy endpoint left)"
+        raise main
 
     # ---- generation --------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> Generation:
