@@ -272,3 +272,21 @@ async def test_wrong_key_is_refused_at_the_health_check(endpoint: StandInEndpoin
     good = EndpointClient([endpoint.url], api_key="sk-right")  # type: ignore[attr-defined]
     assert (await good.generate(chat(1))).samples
     await good.close()
+
+
+async def test_total_timeout_is_separate_from_the_stall_timeout(endpoint: StandInEndpoint) -> None:
+    # a stream that keeps making progress (a line every 0.2 s) never stalls, but the total
+    # `request_timeout` still ends it, with its own reason
+    slow = {"texts": [LONG], "chunk_chars": 8, "chunk_delay": 0.2}
+    endpoint.script = [{"match": "", "responses": [slow]}]
+    url: str = endpoint.url  # type: ignore[attr-defined]
+    client = EndpointClient([url], timeout=3.0, stall_timeout=STALL)
+    t0 = time.monotonic()
+    with pytest.raises(EndpointError) as err:
+        await client.generate(chat(1))
+    seconds = time.monotonic() - t0
+    server, ours = await open_connections(endpoint, 1.0)
+    print(f"\nslow but alive -> {err.value.kind.value} {seconds:.2f} s, open {server}, {ours}")
+    assert err.value.kind is FailureKind.TIMEOUT and "requestTimeout" in str(err.value)
+    assert 3.0 <= seconds <= 3.0 + SLACK and (server, ours) == (0, 0)
+    await client.close()
