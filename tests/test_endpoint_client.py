@@ -230,3 +230,18 @@ def test_settings_defaults_reach_the_client() -> None:
         30.0,
     )
     assert "sk-x" not in repr(client) + repr(vars(client))
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_completion_kind_keeps_each_index_apart(
+    endpoint: StandInEndpoint, stream: bool
+) -> None:
+    endpoint.script = [{"match": "", "responses": [{"texts": ["a" * 100, "b" * 90]}]}]
+    client = EndpointClient([endpoint.url])  # type: ignore[attr-defined]
+    request = GenerationRequest(
+        "completion", None, 3, 0.6, 0.95, 64, prompt="theorem t", stream=stream
+    )
+    gen = await client.generate(request)
+    assert [s.text for s in gen.samples] == ["a" * 100, "b" * 90, "a" * 100]
+    assert all(s.finish_reason == "stop" for s in gen.samples) and gen.completion_tokens > 0
+    await client.close()
