@@ -245,3 +245,21 @@ async def test_completion_kind_keeps_each_index_apart(
     assert [s.text for s in gen.samples] == ["a" * 100, "b" * 90, "a" * 100]
     assert all(s.finish_reason == "stop" for s in gen.samples) and gen.completion_tokens > 0
     await client.close()
+
+
+async def test_credentials_in_the_url_become_basic_auth_and_are_never_logged(
+    endpoint: StandInEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint.script = [{"match": "", "responses": [{"texts": [PROOF]}, {"status": 500}]}]
+    url = f"http://bob:s3cret-pass-123@127.0.0.1:{endpoint.port}"
+    client = EndpointClient([url])
+    with caplog.at_level(logging.DEBUG):  # httpx logs every request URL at INFO
+        gen = await client.generate(chat(1))
+        with pytest.raises(EndpointError) as err:
+            await client.generate(chat(1))
+    token = base64.b64encode(b"bob:s3cret-pass-123").decode()
+    assert endpoint.generation_requests()[0].headers["authorization"] == f"Basic {token}"
+    assert gen.endpoint == f"http://127.0.0.1:{endpoint.port}"
+    shown = caplog.text + str(err.value) + repr(client) + await client.healthy()
+    assert "HTTP Request" in caplog.text and "s3cret-pass-123" not in shown and token not in shown
+    await client.close()

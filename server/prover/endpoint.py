@@ -17,8 +17,8 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,8 +29,14 @@ from lean_sidecar.prover.endpoint_errors import (
     cut,
     safe_url,
 )
-from lean_sidecar.prover.endpoint_http import read_capped, status_failure, transport_failure
+from lean_sidecar.prover.endpoint_http import (
+    read_capped,
+    split_credentials,
+    status_failure,
+    transport_failure,
+)
 from lean_sidecar.prover.endpoint_stream import Accumulator, StreamFault, parse_full, read_sse
+from lean_sidecar.prover.endpoint_types import Generation, GenerationRequest, Sample
 
 if TYPE_CHECKING:
     from lean_sidecar.settings import Settings
@@ -47,54 +53,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 OPEN_AT_ONCE = frozenset({FailureKind.UNREACHABLE, FailureKind.UNAUTHORIZED, FailureKind.STALLED})
-
-
-@dataclass
-class GenerationRequest:
-    kind: Literal["chat", "completion"]
-    model: str | None
-    n: int
-    temperature: float
-    top_p: float
-    max_tokens: int
-    messages: list[dict[str, str]] = field(default_factory=list)
-    prompt: str = ""
-    stop: list[str] = field(default_factory=list)
-    stream: bool = True
-
-    def body(self, model: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": model,
-            "n": self.n,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-            "stream": self.stream,
-        }
-        if self.stream:
-            body["stream_options"] = {"include_usage": True}
-        if self.stop:
-            body["stop"] = self.stop
-        if self.kind == "chat":
-            body["messages"] = self.messages
-        else:
-            body["prompt"] = self.prompt
-        return body
-
-
-@dataclass
-class Sample:
-    text: str
-    reasoning: str = ""
-    finish_reason: str | None = None
-
-
-@dataclass
-class Generation:
-    samples: list[Sample]
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    endpoint: str = ""
 
 
 @dataclass
@@ -121,14 +79,22 @@ class EndpointClient:
     ) -> None:
         if not urls:
             raise ValueError("no endpoint configured")
-        self.urls = [u.rstrip("/") for u in urls]
+        self.urls: list[str] = []
+        self._auth: dict[str, httpx.BasicAuth] = {}
+        passwords: list[str] = []
+        for raw in urls:
+            url, creds = split_credentials(raw.rstrip("/"))
+            self.urls.append(url)
+            if creds:
+                self._auth[url] = httpx.BasicAuth(*creds)
+                passwords.append(creds[1])
         self.timeout = timeout
         self.max_retries = max_retries
         self.stall_timeout = stall_timeout
         self.max_answer_bytes = max_answer_bytes
         self.cooldown = cooldown
         self.breaker_failures = breaker_failures
-        self._redact = Redactor(api_key)
+        self._redact = Redactor(api_key, *passwords)
         self._semaphore = asyncio.Semaphore(concurrency)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.AsyncClient(
@@ -191,7 +157,8 @@ class EndpointClient:
     async def check(self, url: str) -> list[str]:
         """Health check: the served model names, or EndpointError (with its kind)."""
         try:
-            async with self._http.stream("GET", f"{self._base(url)}/models") as r:
+            auth = self._auth.get(url.rstrip("/"), httpx.USE_CLIENT_DEFAULT)
+            async with self._http.stream("GET", f"{self._base(url)}/models", auth=auth) as r:
                 if r.status_code != 200:
                     raise await self._status_error(url, r, "/v1/models")
                 body, _ = await read_capped(r.aiter_bytes(), 4 * 1024 * 1024)
@@ -291,7 +258,10 @@ class EndpointClient:
         self.requests_sent += 1
         try:
             async with self._http.stream(
-                "POST", f"{self._base(url)}/{path}", json=request.body(model)
+                "POST",
+                f"{self._base(url)}/{path}",
+                json=request.body(model),
+                auth=self._auth.get(url, httpx.USE_CLIENT_DEFAULT),
             ) as r:
                 if r.status_code != 200:
                     raise await self._status_error(url, r, path)

@@ -144,21 +144,23 @@ class Redactor:
 
     MASK = "***"
 
-    def __init__(self, secret: str | None) -> None:
+    def __init__(self, secret: str | None, *more: str) -> None:
         forms: set[str] = set()
-        if secret:
+        for one in (secret, *more):
+            if not one:
+                continue
             forms |= {
-                secret,
-                json.dumps(secret)[1:-1],
-                json.dumps(secret, ensure_ascii=False)[1:-1],
-                quote(secret, safe=""),
-                quote_plus(secret),
-                quote(secret),
+                one,
+                json.dumps(one)[1:-1],
+                json.dumps(one, ensure_ascii=False)[1:-1],
+                quote(one, safe=""),
+                quote_plus(one),
+                quote(one),
             }
-            raw = secret.encode()
+            raw = one.encode()
             forms |= _b64_cores(raw)
             forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
-            forms.discard("")
+        forms.discard("")
         self.longest = max((len(f) for f in forms), default=0)
         self._pattern = (
             re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.I)

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -85,6 +86,19 @@ def retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without ``user:password@`` and those credentials (sent as basic auth instead),
+    so that no log line (ours or httpx's, which prints request URLs whole) can show them."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 async def read_capped(chunks: AsyncIterator[bytes], cap: int) -> tuple[bytes, bool]:
