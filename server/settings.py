@@ -103,8 +103,8 @@ class Settings(BaseModel):
     stall_timeout: float = Field(
         30.0,
         gt=0,
-        description="Seconds an endpoint may send nothing (no complete line) before "
-        "the request ends as stalled; separate from `requestTimeout`.",
+        description="Seconds a streamed answer may go without a complete line before it "
+        "ends as stalled; separate from `requestTimeout`.",
     )
     max_answer_bytes: int = Field(
         1_000_000,

@@ -290,3 +290,14 @@ async def test_total_timeout_is_separate_from_the_stall_timeout(endpoint: StandI
     assert err.value.kind is FailureKind.TIMEOUT and "requestTimeout" in str(err.value)
     assert 3.0 <= seconds <= 3.0 + SLACK and (server, ours) == (0, 0)
     await client.close()
+
+
+async def test_a_whole_answer_may_take_longer_than_the_stall_timeout(
+    endpoint: StandInEndpoint,
+) -> None:
+    # vLLM sends a non-streamed answer only when it is complete: silence is not a stall there
+    endpoint.script = [{"match": "", "responses": [{"texts": [PROOF], "delay": STALL + 1}]}]
+    client = EndpointClient([endpoint.url], stall_timeout=STALL)  # type: ignore[attr-defined]
+    gen = await client.generate(chat(1, stream=False))
+    assert gen.samples[0].text == PROOF
+    await client.close()

@@ -262,6 +262,8 @@ class EndpointClient:
                 f"{self._base(url)}/{path}",
                 json=request.body(model),
                 auth=self._auth.get(url, httpx.USE_CLIENT_DEFAULT),
+                # a whole (non-streamed) answer sends nothing until it is done: only the total
+                timeout=httpx.USE_CLIENT_DEFAULT if request.stream else self.timeout,
             ) as r:
                 if r.status_code != 200:
                     raise await self._status_error(url, r, path)
