@@ -108,6 +108,21 @@ class Settings(BaseModel):
     context_tokens: int | None = Field(
         None, gt=0, description="The endpoint's --max-model-len, when smaller than the model's."
     )
+    # Endpoint faults (appended)
+    stall_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a streamed answer may go without a complete line before it "
+        "ends as stalled; separate from `requestTimeout`.",
+    )
+    max_answer_bytes: int = Field(
+        1_000_000,
+        gt=0,
+        description="Largest answer per sample (text plus reasoning), cut off while streaming.",
+    )
+    endpoint_cooldown: float = Field(
+        30.0, ge=0, description="Seconds a failing endpoint is skipped (the next one is used)."
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod

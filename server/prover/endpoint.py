@@ -1,9 +1,14 @@
-"""An async client for vLLM's OpenAI-compatible server.
+"""An async client for vLLM's OpenAI-compatible server that never fails silently.
 
-Several endpoints may be configured; the first healthy one (``GET /v1/models``) is used. ``n``
-samples go in one request so vLLM shares the prompt's prefix. Cancelling the awaiting task
-closes the HTTP stream, which makes vLLM abort the generation (its handlers watch for the
-client's disconnect). The API key travels only in the Authorization header and is never logged.
+Several endpoints may be configured; the first one whose circuit is closed and whose
+``GET /v1/models`` answers is used, and a failing one is skipped for ``cooldown`` seconds
+(failover to the next). ``n`` samples go in one request so vLLM shares the prompt's prefix.
+Every stream has a no-bytes timeout (``stall_timeout``) besides the total ``timeout``; 429 and
+502/503/504 are retried, honouring ``Retry-After`` only within what is left of the total; answers
+are capped in size while they stream. Each failure is an `EndpointError` with a stable ``kind``
+(see endpoint_errors). Cancelling the awaiting task closes the HTTP stream, which makes vLLM
+abort the generation. The API key travels only in the Authorization header; every encoding of it
+is redacted from what we show or log, and response bodies are never stored.
 """
 
 from __future__ import annotations
@@ -12,68 +17,49 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from lean_sidecar.prover.endpoint_errors import (
+    EndpointError,
+    FailureKind,
+    Redactor,
+    cut,
+    safe_url,
+)
+from lean_sidecar.prover.endpoint_http import (
+    read_capped,
+    split_credentials,
+    status_failure,
+    transport_failure,
+)
+from lean_sidecar.prover.endpoint_stream import Accumulator, StreamFault, parse_full, read_sse
+from lean_sidecar.prover.endpoint_types import Generation, GenerationRequest, Sample
 
 if TYPE_CHECKING:
     from lean_sidecar.settings import Settings
 
+__all__ = [
+    "EndpointClient",
+    "EndpointError",
+    "FailureKind",
+    "Generation",
+    "GenerationRequest",
+    "Sample",
+    "client_from",
+]
+
 log = logging.getLogger(__name__)
-RETRY_STATUS = frozenset({500, 502, 503, 504})
-
-
-class EndpointError(Exception):
-    """No endpoint produced an answer; the message is safe to show (no secrets)."""
+OPEN_AT_ONCE = frozenset({FailureKind.UNREACHABLE, FailureKind.UNAUTHORIZED, FailureKind.STALLED})
 
 
 @dataclass
-class GenerationRequest:
-    kind: Literal["chat", "completion"]
-    model: str | None
-    n: int
-    temperature: float
-    top_p: float
-    max_tokens: int
-    messages: list[dict[str, str]] = field(default_factory=list)
-    prompt: str = ""
-    stop: list[str] = field(default_factory=list)
-    stream: bool = True
-
-    def body(self, model: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": model,
-            "n": self.n,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-            "stream": self.stream,
-        }
-        if self.stream:
-            body["stream_options"] = {"include_usage": True}
-        if self.stop:
-            body["stop"] = self.stop
-        if self.kind == "chat":
-            body["messages"] = self.messages
-        else:
-            body["prompt"] = self.prompt
-        return body
-
-
-@dataclass
-class Sample:
-    text: str
-    reasoning: str = ""
-    finish_reason: str | None = None
-
-
-@dataclass
-class Generation:
-    samples: list[Sample]
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    endpoint: str = ""
+class _Circuit:
+    failures: int = 0
+    open_until: float = 0.0
+    last: EndpointError | None = None
 
 
 class EndpointClient:
@@ -85,167 +71,229 @@ class EndpointClient:
         max_retries: int = 2,
         concurrency: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        stall_timeout: float = 30.0,
+        max_answer_bytes: int = 1_000_000,
+        cooldown: float = 30.0,
+        breaker_failures: int = 3,
     ) -> None:
         if not urls:
             raise ValueError("no endpoint configured")
-        self.urls = [u.rstrip("/") for u in urls]
+        self.urls: list[str] = []
+        self._auth: dict[str, httpx.BasicAuth] = {}
+        passwords: list[str] = []
+        for raw in urls:
+            url, creds = split_credentials(raw.rstrip("/"))
+            self.urls.append(url)
+            if creds:
+                self._auth[url] = httpx.BasicAuth(*creds)
+                passwords.append(creds[1])
         self.timeout = timeout
         self.max_retries = max_retries
-        self._api_key = api_key
+        self.stall_timeout = stall_timeout
+        self.max_answer_bytes = max_answer_bytes
+        self.cooldown = cooldown
+        self.breaker_failures = breaker_failures
+        self._redact = Redactor(api_key, *passwords)
         self._semaphore = asyncio.Semaphore(concurrency)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), transport=transport
+            headers=headers,
+            timeout=httpx.Timeout(stall_timeout, connect=min(10.0, stall_timeout), pool=timeout),
+            transport=transport,
         )
-        self._healthy: str | None = None
+        self._circuits = {u: _Circuit() for u in self.urls}
         self._models: dict[str, list[str]] = {}
         self.requests_sent = 0
         self.tokens_generated = 0
 
+    def __repr__(self) -> str:
+        return f"EndpointClient({[safe_url(u) for u in self.urls]!r})"
+
     async def close(self) -> None:
         await self._http.aclose()
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
 
     @staticmethod
     def _base(url: str) -> str:
         return url if url.endswith("/v1") else f"{url}/v1"
 
+    def _error(self, url: str, kind: FailureKind, detail: str, **kw: Any) -> EndpointError:
+        return EndpointError(
+            cut(detail, self._redact, 300), kind=kind, endpoint=safe_url(url), **kw
+        )
+
+    # ---- circuit breaking ------------------------------------------------------------------
+    def _is_open(self, url: str) -> bool:
+        return self._circuits[url].open_until > time.monotonic()
+
+    def _failed(self, url: str, err: EndpointError) -> None:
+        c = self._circuits[url]
+        c.failures += 1
+        c.last = err
+        if err.kind in OPEN_AT_ONCE or c.failures >= self.breaker_failures:
+            c.open_until = time.monotonic() + self.cooldown
+            self._models.pop(url, None)
+            log.warning(
+                "endpoint %s: %s; skipped for %g s", err.endpoint, err.kind.value, self.cooldown
+            )
+
+    def _succeeded(self, url: str) -> None:
+        self._circuits[url] = _Circuit()
+
+    def _open_error(self, url: str) -> EndpointError:
+        c = self._circuits[url]
+        left = max(0.0, c.open_until - time.monotonic())
+        kind = c.last.kind if c.last else FailureKind.UNKNOWN
+        detail = c.last.detail if c.last else "failing"
+        return self._error(url, kind, f"{detail} (not retried for another {left:.0f} s)")
+
+    @staticmethod
+    def _combined(errors: list[EndpointError]) -> EndpointError:
+        main = errors[0]
+        main.others = errors[1:]
+        return main
+
+    # ---- health ------------------------------------------------------------------------------
     async def check(self, url: str) -> list[str]:
-        """Health check: the served model names, or EndpointError."""
+        """Health check: the served model names, or EndpointError (with its kind)."""
         try:
-            r = await self._http.get(f"{self._base(url)}/models", timeout=10.0)
+            auth = self._auth.get(url.rstrip("/"), httpx.USE_CLIENT_DEFAULT)
+            async with self._http.stream("GET", f"{self._base(url)}/models", auth=auth) as r:
+                if r.status_code != 200:
+                    raise await self._status_error(url, r, "/v1/models")
+                body, _ = await read_capped(r.aiter_bytes(), 4 * 1024 * 1024)
         except httpx.HTTPError as exc:
-            raise EndpointError(f"{url}: unreachable ({type(exc).__name__})") from None
-        if r.status_code != 200:
-            raise EndpointError(f"{url}: /v1/models answered HTTP {r.status_code}")
+            raise self._transport_error(url, exc) from None
         try:
-            models = [str(m["id"]) for m in r.json().get("data", [])]
+            models = [str(m["id"]) for m in json.loads(body).get("data", [])]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EndpointError(f"{url}: /v1/models is not an OpenAI model list") from None
+            raise self._error(
+                url, FailureKind.MALFORMED, "/v1/models is not an OpenAI model list"
+            ) from None
         self._models[url] = models
         return models
 
     async def healthy(self) -> str:
-        if self._healthy is not None:
-            return self._healthy
-        problems = []
+        """The first endpoint with a closed circuit that answers ``/v1/models``."""
+        return await self._pick(set(), [])
+
+    async def _pick(self, tried: set[str], errors: list[EndpointError]) -> str:
+        """The next endpoint to use, skipping ``tried`` and open circuits; when none is left,
+        raise the first failure (the preferred endpoint's) with the others attached."""
         for url in self.urls:
+            if url in tried:
+                continue
+            tried.add(url)
+            if self._is_open(url):
+                errors.append(self._open_error(url))
+                continue
+            if url in self._models:
+                return url
             try:
                 await self.check(url)
             except EndpointError as exc:
-                problems.append(str(exc))
+                self._failed(url, exc)
+                errors.append(exc)
                 continue
-            self._healthy = url
             return url
-        raise EndpointError("no healthy endpoint: " + "; ".join(problems))
+        main = self._combined(errors)
+        main.detail += " (no healthy endpoint left)"
+        raise main
 
+    # ---- generation --------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> Generation:
         async with self._semaphore:
-            return await asyncio.wait_for(self._generate(request), self.timeout)
+            try:
+                return await asyncio.wait_for(self._generate(request), self.timeout)
+            except asyncio.TimeoutError:
+                url = next((u for u in self.urls if not self._is_open(u)), self.urls[0])
+                raise self._error(
+                    url, FailureKind.TIMEOUT, f"no complete answer within {self.timeout:g} s"
+                ) from None
 
     async def _generate(self, request: GenerationRequest) -> Generation:
-        last: str = "no attempt"
+        deadline = time.monotonic() + self.timeout
+        errors: list[EndpointError] = []
         tried: set[str] = set()
         while True:
-            url = await self.healthy()
-            tried.add(url)
-            for attempt in range(self.max_retries + 1):
+            url = await self._pick(tried, errors)
+            attempt = 0
+            while True:
                 try:
-                    return await self._once(url, request)
-                except _Retryable as exc:
-                    last = str(exc)
-                    log.info("endpoint %s: %s (attempt %d)", url, last, attempt + 1)
-                    if attempt < self.max_retries:
-                        await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
-            self._healthy = None
-            remaining = [u for u in self.urls if u not in tried]
-            if not remaining:
-                raise EndpointError(f"every endpoint failed; last error: {last}")
-            self.urls = remaining + [u for u in self.urls if u in tried]
+                    gen = await self._once(url, request)
+                except EndpointError as exc:
+                    if exc.kind is FailureKind.OVERSIZED:
+                        raise  # the model's answer, not the endpoint: no retry, no failover
+                    log.info("endpoint %s: %s (try %d)", exc.endpoint, exc.kind.value, attempt + 1)
+                    wait = self._retry_wait(exc, attempt, deadline)
+                    if wait is None:
+                        self._failed(url, exc)
+                        errors.append(exc)
+                        break  # fail over to the next endpoint
+                    await asyncio.sleep(wait)
+                    attempt += 1
+                    continue
+                self._succeeded(url)
+                return gen
+
+    def _retry_wait(self, exc: EndpointError, attempt: int, deadline: float) -> float | None:
+        """Seconds to wait before retrying on the same endpoint, or None to give up on it."""
+        if not exc.retryable or attempt >= self.max_retries:
+            return None
+        wait = exc.retry_after if exc.retry_after is not None else min(8.0, 0.25 * 2**attempt)
+        left = deadline - time.monotonic()
+        if wait >= left - 0.5:
+            exc.detail += f" (Retry-After {wait:g} s is past the remaining {max(left, 0):.0f} s)"
+            return None
+        return wait
 
     async def _once(self, url: str, request: GenerationRequest) -> Generation:
         served = self._models.get(url) or []
         model = request.model or (served[0] if served else None)
         if model is None:
-            raise EndpointError(f"{url} serves no model")
+            raise self._error(url, FailureKind.NO_MODEL, "serves no model")
         path = "chat/completions" if request.kind == "chat" else "completions"
-        body = request.body(model)
+        acc = Accumulator(request.kind, request.n, self.max_answer_bytes)
         t0 = time.perf_counter()
         self.requests_sent += 1
         try:
-            if request.stream:
-                gen = await self._stream(f"{self._base(url)}/{path}", body, request)
-            else:
-                r = await self._http.post(f"{self._base(url)}/{path}", json=body)
-                self._raise_for_status(r.status_code, r.text)
-                gen = _parse_full(r.json(), request.kind)
-        except (
-            httpx.ConnectError,
-            httpx.ConnectTimeout,
-            httpx.RemoteProtocolError,
-            httpx.ReadError,
-        ) as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})") from None
-        except httpx.ReadTimeout:
-            raise EndpointError(f"{url}: no answer within {self.timeout:g} s") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise EndpointError(
-                f"{url}: malformed answer ({type(exc).__name__}: {self._redact(str(exc))[:200]})"
-            ) from None
-        gen.seconds = time.perf_counter() - t0
-        gen.endpoint = url
+            async with self._http.stream(
+                "POST",
+                f"{self._base(url)}/{path}",
+                json=request.body(model),
+                auth=self._auth.get(url, httpx.USE_CLIENT_DEFAULT),
+                # a whole (non-streamed) answer sends nothing until it is done: only the total
+                timeout=httpx.USE_CLIENT_DEFAULT if request.stream else self.timeout,
+            ) as r:
+                if r.status_code != 200:
+                    raise await self._status_error(url, r, path)
+                if request.stream:
+                    await read_sse(r.aiter_bytes(), acc, self.stall_timeout, time.monotonic)
+                else:
+                    cap = (self.max_answer_bytes + 65536) * request.n
+                    body, over = await read_capped(r.aiter_bytes(), cap)
+                    if over:
+                        raise StreamFault(FailureKind.OVERSIZED, f"the answer passed {cap} bytes")
+                    parse_full(body, acc)
+        except StreamFault as fault:
+            raise self._error(url, fault.kind, fault.detail) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(url, exc) from None
+        samples = [
+            Sample("".join(acc.texts[i]), "".join(acc.reasoning.get(i, [])), acc.finish.get(i))
+            for i in sorted(acc.texts)
+        ]
+        gen = Generation(samples, acc.tokens, time.perf_counter() - t0, url)
         self.tokens_generated += gen.completion_tokens
         return gen
 
-    def _raise_for_status(self, status: int, text: str) -> None:
-        if status in RETRY_STATUS:
-            raise _Retryable(f"HTTP {status}")
-        if status != 200:
-            raise EndpointError(f"HTTP {status}: {self._redact(text)[:300]}")
+    def _transport_error(self, url: str, exc: httpx.HTTPError) -> EndpointError:
+        kind, detail = transport_failure(exc, self.stall_timeout)
+        return self._error(url, kind, detail)
 
-    async def _stream(
-        self, url: str, body: dict[str, Any], request: GenerationRequest
-    ) -> Generation:
-        texts: dict[int, list[str]] = {}
-        reasoning: dict[int, list[str]] = {}
-        finish: dict[int, str | None] = {}
-        tokens = 0
-        done = False
-        async with self._http.stream("POST", url, json=body) as r:
-            if r.status_code != 200:
-                await r.aread()
-                self._raise_for_status(r.status_code, r.text)
-            async for line in r.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    done = True
-                    break
-                chunk = json.loads(data)
-                if chunk.get("usage"):
-                    tokens = int(chunk["usage"].get("completion_tokens") or tokens)
-                for choice in chunk.get("choices") or []:
-                    i = int(choice.get("index", 0))
-                    if request.kind == "chat":
-                        delta = choice.get("delta") or {}
-                        texts.setdefault(i, []).append(delta.get("content") or "")
-                        reasoning.setdefault(i, []).append(
-                            delta.get("reasoning") or delta.get("reasoning_content") or ""
-                        )
-                    else:
-                        texts.setdefault(i, []).append(choice.get("text") or "")
-                    if choice.get("finish_reason"):
-                        finish[i] = choice["finish_reason"]
-        if not done:
-            raise _Retryable("stream ended before [DONE] (truncated)")
-        samples = [
-            Sample("".join(texts[i]), "".join(reasoning.get(i, [])), finish.get(i))
-            for i in sorted(texts)
-        ]
-        return Generation(samples, tokens)
+    async def _status_error(self, url: str, r: httpx.Response, what: str) -> EndpointError:
+        kind, detail, retry_after = await status_failure(r, what, self._redact)
+        return self._error(url, kind, detail, status=r.status_code, retry_after=retry_after)
 
 
 def client_from(settings: Settings) -> EndpointClient | None:
@@ -259,26 +307,7 @@ def client_from(settings: Settings) -> EndpointClient | None:
         settings.request_timeout,
         settings.max_retries,
         settings.endpoint_concurrency,
+        stall_timeout=settings.stall_timeout,
+        max_answer_bytes=settings.max_answer_bytes,
+        cooldown=settings.endpoint_cooldown,
     )
-
-
-class _Retryable(Exception):
-    pass
-
-
-def _parse_full(data: dict[str, Any], kind: str) -> Generation:
-    samples = []
-    for choice in sorted(data["choices"], key=lambda c: c.get("index", 0)):
-        if kind == "chat":
-            msg = choice["message"]
-            samples.append(
-                Sample(
-                    msg.get("content") or "",
-                    msg.get("reasoning") or msg.get("reasoning_content") or "",
-                    choice.get("finish_reason"),
-                )
-            )
-        else:
-            samples.append(Sample(choice["text"], "", choice.get("finish_reason")))
-    tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
-    return Generation(samples, tokens)

@@ -15,6 +15,19 @@ contents, or the prompt text) answers, taking its `responses` in turn (the last 
         {"truncate": true, "texts": ["..."]},               # the stream stops before [DONE]
         {"garbage": "not json"}]}]                           # a body that is not JSON
 
+Fault modes (keys of a response), for the fault-injection tests:
+    {"headers_only": true}              200 and SSE headers, then nothing (until the client goes)
+    {"truncate": true, "then": "hang"}  half the stream, then silence ("close" is the default)
+    {"drip": 1.0}                       the whole stream, one byte per `drip` seconds
+    {"status": 429, "retry_after": 2}   an HTTP error, with a Retry-After header
+    {"status": 401, "body": "..."}      an error body; `{key}`, `{key_json}`, `{key_url}`,
+                                        `{key_b64}` are replaced by the bearer key it received
+    {"sse_garbage": "data: {oops"}      SSE headers, then these raw lines
+    {"error_event": "boom"}             half the stream, then vLLM's in-stream error object
+    {"no_index": true}                  choices without `index`
+    {"chunk_chars": 65536}              bigger pieces (an oversized answer streams fast)
+Connections are tracked: `open_connections` is how many are still open on the server side.
+
 Run alone: python tests/standins/openai_endpoint.py --script FILE --port 8000
 """
 
@@ -22,11 +35,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 
 @dataclass
@@ -35,6 +51,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any] | None
     disconnected: bool = False
+    bytes_sent: int = 0
     finished: bool = False
 
 
@@ -46,10 +63,13 @@ class StandInEndpoint:
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
     chunk_chars: int = 40
+    require_key: str | None = None  # like `vllm serve --api-key`: every /v1 route checks it
 
     def __post_init__(self) -> None:
         self._counters: dict[int, int] = {}
         self._server: asyncio.base_events.Server | None = None
+        self.open_connections = 0
+        self.connections_total = 0
 
     # ---- scripting
     def _prompt_text(self, body: dict[str, Any]) -> str:
@@ -69,10 +89,20 @@ class StandInEndpoint:
 
     # ---- HTTP
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
+        self.connections_total += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+            self.open_connections -= 1
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
             return
         lines = head.decode("latin-1").split("\r\n")
         method, path, _ = lines[0].split(" ", 2)
@@ -86,7 +116,10 @@ class StandInEndpoint:
         rec = Recorded(path, headers, body)
         self.requests.append(rec)
         try:
-            if method == "GET" and path in ("/v1/models", "/models"):
+            auth = headers.get("authorization", "")
+            if self.require_key is not None and auth != f"Bearer {self.require_key}":
+                await self._json(writer, 401, {"error": "Unauthorized"})
+            elif method == "GET" and path in ("/v1/models", "/models"):
                 await self._json(
                     writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
                 )
@@ -96,25 +129,69 @@ class StandInEndpoint:
                 await self._generate(reader, writer, rec, path.endswith("chat/completions"))
             else:
                 await self._json(writer, 404, {"error": {"message": f"no route {path}"}})
-            rec.finished = True
+            rec.finished = not rec.disconnected
         except (ConnectionError, asyncio.CancelledError):
             rec.disconnected = True
-        finally:
-            writer.close()
 
     async def _json(
-        self, writer: asyncio.StreamWriter, status: int, obj: Any, raw: bytes | None = None
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        obj: Any,
+        raw: bytes | None = None,
+        extra: bytes = b"",
     ) -> None:
         data = raw if raw is not None else json.dumps(obj).encode()
         writer.write(
             b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n%s" % (status, len(data), data)
+            b"%sConnection: close\r\n\r\n%s" % (status, len(data), extra, data)
         )
         await writer.drain()
 
     async def _wait_disconnect(self, reader: asyncio.StreamReader, rec: Recorded) -> None:
-        await reader.read()  # returns at EOF: the client went away
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # returns at EOF: the client went away
         rec.disconnected = True
+
+    async def _until_disconnect(
+        self, reader: asyncio.StreamReader, rec: Recorded, work: Any
+    ) -> None:
+        """Run ``work`` (writing the answer) but stop it as soon as the client disconnects."""
+        job = asyncio.ensure_future(work)
+        watch = asyncio.ensure_future(self._wait_disconnect(reader, rec))
+        try:
+            await asyncio.wait([job, watch], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            job.cancel()
+            watch.cancel()
+        if job.done() and not job.cancelled() and job.exception() is not None:
+            exc = job.exception()
+            if not isinstance(exc, ConnectionError):
+                raise exc  # type: ignore[misc]
+
+    def _error_body(self, rec: Recorded, plan: dict[str, Any]) -> bytes:
+        status = plan["status"]
+        if "body" in plan:
+            key = rec.headers.get("authorization", "").removeprefix("Bearer ")
+            return (
+                str(plan["body"])
+                .replace("{key}", key)
+                .replace("{key_json}", json.dumps(key)[1:-1])
+                .replace("{key_url}", quote(key, safe=""))
+                .replace("{key_b64}", base64.b64encode(f"user:{key}".encode()).decode())
+                .encode()
+            )
+        if status == 401:  # what vLLM's --api-key middleware answers
+            return json.dumps({"error": "Unauthorized"}).encode()
+        return json.dumps(
+            {
+                "error": {
+                    "message": "scripted failure",
+                    "type": "InternalServerError",
+                    "code": status,
+                }
+            }
+        ).encode()
 
     async def _generate(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, rec: Recorded, chat: bool
@@ -132,7 +209,12 @@ class StandInEndpoint:
                 return
             waiter.cancel()
         if "status" in plan:
-            await self._json(writer, plan["status"], {"error": {"message": "scripted failure"}})
+            extra = b""
+            if "retry_after" in plan:
+                extra = b"Retry-After: %s\r\n" % str(plan["retry_after"]).encode()
+            await self._json(
+                writer, plan["status"], None, raw=self._error_body(rec, plan), extra=extra
+            )
             return
         if "garbage" in plan:
             await self._json(writer, 200, None, raw=str(plan["garbage"]).encode())
@@ -140,71 +222,121 @@ class StandInEndpoint:
         n = int(rec.body.get("n", 1))
         texts = plan.get("texts") or [""]
         choices = [texts[i % len(texts)] for i in range(n)]
-        reasoning = plan.get("reasoning", "")
         tokens = sum(len(t) // 4 + 1 for t in choices)
         if not rec.body.get("stream"):
-            if chat:
-                out = [
-                    {
-                        "index": i,
-                        "message": {
-                            "role": "assistant",
-                            "content": t,
-                            "reasoning": reasoning or None,
-                        },
-                        "finish_reason": "stop",
-                    }
-                    for i, t in enumerate(choices)
-                ]
-            else:
-                out = [
-                    {"index": i, "text": t, "finish_reason": "stop"} for i, t in enumerate(choices)
-                ]
-            await self._json(
-                writer,
-                200,
-                {
-                    "id": "cmpl-standin",
-                    "object": "chat.completion" if chat else "text_completion",
-                    "choices": out,
-                    "usage": {"completion_tokens": tokens},
-                },
-            )
+            await self._json(writer, 200, self._whole(plan, choices, chat, tokens))
             return
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
         )
-        for i, t in enumerate(choices):
-            pieces = [
-                t[k : k + self.chunk_chars] for k in range(0, max(len(t), 1), self.chunk_chars)
-            ]
-            if plan.get("truncate"):
-                pieces = pieces[: max(1, len(pieces) // 2)]
-            for piece in pieces:
-                delta = {"content": piece} if chat else None
-                choice = (
-                    {"index": i, "delta": delta, "finish_reason": None}
-                    if chat
-                    else {"index": i, "text": piece, "finish_reason": None}
-                )
-                writer.write(b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n")
-                await writer.drain()
-                await asyncio.sleep(plan.get("chunk_delay", 0))
-            if plan.get("truncate"):
-                return
-            end = (
-                {"index": i, "delta": {}, "finish_reason": "stop"}
-                if chat
-                else {"index": i, "text": "", "finish_reason": "stop"}
-            )
-            writer.write(b"data: " + json.dumps({"choices": [end]}).encode() + b"\n\n")
-        writer.write(
-            b"data: "
-            + json.dumps({"choices": [], "usage": {"completion_tokens": tokens}}).encode()
-            + b"\n\n"
-        )
-        writer.write(b"data: [DONE]\n\n")
         await writer.drain()
+        await self._until_disconnect(
+            reader, rec, self._sse(writer, rec, plan, choices, chat, tokens)
+        )
+
+    def _whole(
+        self, plan: dict[str, Any], choices: list[str], chat: bool, tokens: int
+    ) -> dict[str, Any]:
+        reasoning = plan.get("reasoning", "")
+        out: list[dict[str, Any]] = []
+        for i, t in enumerate(choices):
+            if chat:
+                message = {"role": "assistant", "content": t, "reasoning": reasoning or None}
+                out.append({"index": i, "message": message, "finish_reason": "stop"})
+            else:
+                out.append({"index": i, "text": t, "finish_reason": "stop"})
+            if plan.get("no_index"):
+                del out[-1]["index"]
+        return {
+            "id": "cmpl-standin",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": out,
+            "usage": {"completion_tokens": tokens},
+        }
+
+    def _events(
+        self, plan: dict[str, Any], choices: list[str], chat: bool, tokens: int
+    ) -> list[bytes]:
+        """The SSE events vLLM sends: a role chunk per choice (chat), content pieces of all
+        choices interleaved, a finish chunk per choice, the usage chunk, ``[DONE]``."""
+        head = {
+            "id": "chatcmpl-standin" if chat else "cmpl-standin",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.model,
+        }
+
+        def event(choice_list: list[dict[str, Any]], **more: Any) -> bytes:
+            if plan.get("no_index"):
+                for c in choice_list:
+                    c.pop("index", None)
+            return (
+                b"data: " + json.dumps({**head, "choices": choice_list, **more}).encode() + b"\n\n"
+            )
+
+        def choice(i: int, piece: str | None, finish: str | None = None) -> dict[str, Any]:
+            if chat:
+                delta: dict[str, Any] = {} if piece is None else {"content": piece}
+                return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return {"index": i, "text": piece or "", "logprobs": None, "finish_reason": finish}
+
+        size = int(plan.get("chunk_chars", self.chunk_chars))
+        pieces = [[t[k : k + size] for k in range(0, max(len(t), 1), size)] for t in choices]
+        out: list[bytes] = []
+        if chat:
+            for i in range(len(choices)):
+                role = {"index": i, "delta": {"role": "assistant", "content": ""}}
+                out.append(event([{**role, "logprobs": None, "finish_reason": None}]))
+        for k in range(max(len(p) for p in pieces)):
+            for i, p in enumerate(pieces):
+                if k < len(p):
+                    out.append(event([choice(i, p[k])]))
+        if plan.get("truncate") or plan.get("error_event"):
+            out = out[: max(1, len(out) // 2)]
+            if plan.get("error_event"):
+                err = {"message": plan["error_event"], "type": "InternalServerError", "code": 500}
+                out.append(b"data: " + json.dumps({"error": err}).encode() + b"\n\n")
+                out.append(b"data: [DONE]\n\n")
+            return out
+        for i in range(len(choices)):
+            out.append(event([choice(i, None, "stop")]))
+        usage = {"prompt_tokens": 10, "total_tokens": 10 + tokens, "completion_tokens": tokens}
+        out.append(event([], usage=usage))
+        out.append(b"data: [DONE]\n\n")
+        return out
+
+    async def _sse(
+        self,
+        writer: asyncio.StreamWriter,
+        rec: Recorded,
+        plan: dict[str, Any],
+        choices: list[str],
+        chat: bool,
+        tokens: int,
+    ) -> None:
+        if plan.get("headers_only"):
+            await asyncio.Event().wait()  # until the client disconnects
+        if "sse_garbage" in plan:
+            writer.write(str(plan["sse_garbage"]).encode())
+            await writer.drain()
+            return
+        events = self._events(plan, choices, chat, tokens)
+        if plan.get("drip"):
+            for byte in b"".join(events):
+                writer.write(bytes([byte]))
+                rec.bytes_sent += 1
+                await writer.drain()
+                await asyncio.sleep(float(plan["drip"]))
+            return
+        for ev in events:
+            writer.write(ev)
+            rec.bytes_sent += len(ev)
+            await writer.drain()
+            await asyncio.sleep(plan.get("chunk_delay", 0))
+        if plan.get("truncate") and plan.get("then") == "hang":
+            await asyncio.Event().wait()
 
     # ---- running
     async def start(self) -> str:

@@ -1,0 +1,55 @@
+"""What callers give the endpoint client and what they get back (kept apart so that the client
+module stays small; `lean_sidecar.prover.endpoint` re-exports all three)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class GenerationRequest:
+    kind: Literal["chat", "completion"]
+    model: str | None
+    n: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    messages: list[dict[str, str]] = field(default_factory=list)
+    prompt: str = ""
+    stop: list[str] = field(default_factory=list)
+    stream: bool = True
+
+    def body(self, model: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "stream": self.stream,
+        }
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
+        if self.stop:
+            body["stop"] = self.stop
+        if self.kind == "chat":
+            body["messages"] = self.messages
+        else:
+            body["prompt"] = self.prompt
+        return body
+
+
+@dataclass
+class Sample:
+    text: str
+    reasoning: str = ""
+    finish_reason: str | None = None
+
+
+@dataclass
+class Generation:
+    samples: list[Sample]
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    endpoint: str = ""
