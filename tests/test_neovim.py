@@ -136,8 +136,11 @@ def test_docs_snippets_run_verbatim(
         blocks += doc_lua_blocks(section)
     init.write_text("\n".join(blocks), encoding="utf-8")
     done = subprocess.run(
-        [NEOVIMS[version], "--headless", "-u", str(init), "-i", "NONE", "-n"]
-        + ["-c", f"luafile {NVIM_DIR / 'drive_docs.lua'}"],
+        [
+            NEOVIMS[version],
+            *("--headless", "-u", str(init), "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'drive_docs.lua'}"),
+        ],
         cwd=project,
         env=env,
         capture_output=True,
@@ -189,8 +192,11 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, version
         "UPSTREAM": shlex.join(standin_lean_command(PROJECT / "holes_facts.json")),
     }
     done = subprocess.run(
-        [NEOVIMS[version], "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-        + ["-c", f"luafile {NVIM_DIR / 'fill_sorry.lua'}"],
+        [
+            NEOVIMS[version],
+            *("--headless", "-u", "NONE", "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'fill_sorry.lua'}"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
