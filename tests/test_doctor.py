@@ -167,7 +167,7 @@ def test_key_refused_is_a_failure_and_the_key_is_never_printed(setup: dict[str, 
     assert not can_search(checks)
     assert "refused the API key (HTTP 401)" in text and "LEAN_SIDECAR_API_KEY" in text
     assert "sk-secret-123" not in text
-    assert [c for c in checks if c.name == "api key"][0].message.startswith("set")
+    assert next(c for c in checks if c.name == "api key").message.startswith("set")
 
 
 def test_sandbox_and_editor_route_are_reported_not_blocking(
