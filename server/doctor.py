@@ -38,13 +38,15 @@ def _run(argv: list[str], cwd: Path | None, stdin: str, timeout: float) -> tuple
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
-def _sandbox() -> tuple[str, str]:
+def _sandbox(enabled: bool) -> tuple[str, str]:
     """(mechanism, description). lean_bridge.sandbox decides what the REPL runs under; where
     that module is absent, report what is installed."""
     try:
         from lean_bridge import sandbox  # type: ignore[attr-defined,unused-ignore]
 
-        return str(sandbox.detect()), str(sandbox.describe())
+        if not enabled:
+            return "off", str(sandbox.describe(False))
+        return str(sandbox.detect()), str(sandbox.describe(True))
     except (ImportError, AttributeError):
         for tool in ("bwrap", "unshare"):
             if shutil.which(tool):
@@ -59,7 +61,7 @@ class Probes:
     which: Callable[[str], str | None] = shutil.which
     run: Callable[[list[str], Path | None, str, float], tuple[int, str]] = _run
     http: Callable[[], httpx.Client] = field(default=lambda: httpx.Client(timeout=15.0))
-    sandbox: Callable[[], tuple[str, str]] = _sandbox
+    sandbox: Callable[[bool], tuple[str, str]] = _sandbox
 
 
 def check_python() -> Check:
@@ -189,10 +191,12 @@ def check_cache(settings: Settings) -> Check:
     return Check("cache", "ok", f"{settings.cache_path} (folder writable)")
 
 
-def check_sandbox(p: Probes) -> Check:
-    mechanism, text = p.sandbox()
+def check_sandbox(settings: Settings, p: Probes) -> Check:
+    mechanism, text = p.sandbox(bool(getattr(settings, "repl_sandbox", True)))
     if mechanism == "bwrap":
         return Check("sandbox", "ok", text, essential=False)
+    if mechanism == "off":
+        return Check("sandbox", "warn", text, essential=False)
     return Check(
         "sandbox", "warn", f"{text}; install bubblewrap (apt install bubblewrap)", essential=False
     )
@@ -229,7 +233,7 @@ def run_checks(settings: Settings, project: Path, probes: Probes | None = None) 
         check_repl(settings, project, p),
         *check_endpoint(settings, p.http),
         check_cache(settings),
-        check_sandbox(p),
+        check_sandbox(settings, p),
         check_editor_route(p),
     ]
 

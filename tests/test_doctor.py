@@ -180,7 +180,7 @@ def test_sandbox_and_editor_route_are_reported_not_blocking(
     def which(name: str) -> str | None:
         return str(shim) if name == "lake" else shutil.which(name)
 
-    probes = Probes(which=which, sandbox=lambda: ("none", "REPL sandbox: none available"))
+    probes = Probes(which=which, sandbox=lambda enabled: ("none", "REPL sandbox: none available"))
     checks = run_checks(_settings(setup), setup["project"], probes)  # type: ignore[arg-type]
     by = {c.name: c for c in checks}
     assert by["sandbox"].status == "warn" and "bubblewrap" in by["sandbox"].message

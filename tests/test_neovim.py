@@ -209,3 +209,34 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, version
     assert "OK: hover shows a verified replacement" in out
     assert "OK: failing tactic replaced; Lean reports no hole" in out
     assert "Error" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.skipif(
+    not any(v.startswith("v0.11.") for v in NEOVIMS), reason="no Neovim 0.11 installed"
+)
+def test_the_deprecation_check_catches_a_deprecated_call(tmp_path: Path) -> None:
+    """The 0.7 snippet on Neovim 0.11 calls vim.lsp.start_client (deprecated there): the run
+    above must fail on it, so the check is not vacuous."""
+    version = next(v for v in NEOVIMS if v.startswith("v0.11."))
+    project = tmp_path / "proj"
+    shutil.copytree(NVIM_DIR / "project", project)
+    env = _user_env(tmp_path, NVIM_DIR, NVIM_DIR / "repl_facts.json")
+    env.update({"PROJECT": str(project), "CLIENT_NAME": "lean_sidecar", "FAKE_LEAN_NVIM": ""})
+    init = tmp_path / "init.lua"
+    blocks = [(NVIM_DIR / "prelude.lua").read_text(encoding="utf-8")]
+    blocks += doc_lua_blocks("Neovim 0.7 (") + doc_lua_blocks("Commands and keymaps")
+    init.write_text("\n".join(blocks), encoding="utf-8")
+    done = subprocess.run(
+        [
+            NEOVIMS[version],
+            *("--headless", "-u", str(init), "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'drive_docs.lua'}"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "deprecated calls" in done.stderr and "start_client" in done.stderr, done.stderr
