@@ -1,6 +1,7 @@
 -- Headless Neovim as a user with docs/neovim.md's snippets in their init.lua (tests/test_neovim.py
 -- writes it): open a Lean file, list the holes, fill a sorry after ℝ ≤ 𝔽 with the keymap, trace an
--- unsolved one, cancel, open a second file of the same project (same client), fill every sorry.
+-- unsolved one, open a second file of the same project (same client), fill every sorry, cancel a
+-- search that hangs.
 -- Environment: PROJECT, CLIENT_NAME. Exit code 0 on success, 1 on failure.
 local T = LEAN_SIDECAR_TEST
 local project = os.getenv("PROJECT")
@@ -108,13 +109,6 @@ until_done(function() vim.api.nvim_win_set_cursor(0, { 6, 2 }); vim.cmd("LeanSid
 local trace = note_since(n, "^lean%-sidecar: %a+ after")
 if not trace:find("\n", 1, true) then fail("the trace lists no attempt: " .. trace) end
 ok("trace: " .. (trace:gsub("\n.*", "")))
-n = #T.notes
-vim.cmd("LeanSidecarCancel")
-if not vim.wait(10000, function() return note_since(n, "^lean%-sidecar: cancelled %d+ searches") ~= nil end, 50) then
-  fail("no answer to :LeanSidecarCancel: " .. vim.inspect(T.notes))
-end
-ok("cancel answered: " .. note_since(n, "^lean%-sidecar: cancelled"))
-
 -- 5. a second file of the same project: the same client, and fill-all
 vim.cmd("edit " .. project .. "/Rest.lean")
 local rest = vim.api.nvim_get_current_buf()
@@ -128,7 +122,37 @@ until_done(function() vim.cmd("LeanSidecarFillAll") end, function()
 end, "fill-all did not fill Rest.lean: " .. vim.inspect(vim.api.nvim_buf_get_lines(rest, 0, -1, false)))
 ok("fill-all filled Rest.lean")
 
--- 6. nothing deprecated was called, and no warning other than ours
+-- 6. a search that hangs (the stand-in REPL never answers `aesop` there): cancel stops it
+vim.cmd("edit " .. project .. "/Slow.lean")
+local slow = vim.api.nvim_get_current_buf()
+if not vim.wait(20000, function() return attached(slow) ~= nil end, 50) then fail("Slow.lean not attached") end
+if #clients() ~= 1 then fail(#clients() .. " clients for one project") end
+vim.fn.setqflist({}, " ", { title = "none yet" })
+until_done(function() vim.cmd("LeanSidecarHoles") end, function()
+  local qf = vim.fn.getqflist({ title = 1, items = 1 })
+  return qf.title == "lean-sidecar holes" and #qf.items == 1
+end, "Slow.lean's hole never reached the quickfix list")
+vim.cmd("cclose")
+vim.api.nvim_set_current_buf(slow)
+n = #T.notes
+vim.api.nvim_win_set_cursor(0, { 4, 2 })
+vim.cmd("LeanSidecarFill")
+local cancelled
+local deadline = vim.loop.now() + 30000
+while not cancelled and vim.loop.now() < deadline do
+  local m = #T.notes
+  vim.cmd("LeanSidecarCancel")
+  vim.wait(3000, function() return note_since(m, "^lean%-sidecar: cancelled %d+ searches") ~= nil end, 50)
+  cancelled = note_since(m, "^lean%-sidecar: cancelled [1-9]%d* searches")
+  if not cancelled then vim.wait(300) end
+end
+if not cancelled then fail(":LeanSidecarCancel never cancelled the running search") end
+if not vim.wait(10000, function() return note_since(n, "^lean%-sidecar: no proof found %(cancelled%)") ~= nil end, 50) then
+  fail("the cancelled search did not end: " .. vim.inspect(T.notes))
+end
+ok("cancel stopped the running search: " .. cancelled)
+
+-- 7. nothing deprecated was called, and no warning other than ours
 if #T.deprecated > 0 then fail("deprecated calls: " .. vim.inspect(T.deprecated)) end
 for _, note in ipairs(T.notes) do
   if note.level >= vim.log.levels.WARN and not note.msg:find("^lean%-sidecar: ") then
