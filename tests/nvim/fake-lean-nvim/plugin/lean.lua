@@ -1,0 +1,2 @@
+-- lean.nvim enables its client when loaded.
+vim.lsp.enable("leanls")
