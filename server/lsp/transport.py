@@ -10,12 +10,11 @@ import os
 import stat
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
-if TYPE_CHECKING:
-    from lean_sidecar.app import SidecarServer
+from lean_sidecar.lsp.app import SidecarServer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,8 @@ async def _serve(server: SidecarServer, reader: Any, writer: Any) -> None:
             error_handler=server.report_server_error,
         )
     finally:
-        await server.proxy.stop()
+        if server.lean is not None:
+            await server.lean.stop()
 
 
 def _pipe_like(stream: Any) -> bool:
