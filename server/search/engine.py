@@ -195,4 +195,3 @@ def _remember(req: Budget, key: str | None, script: str | None) -> str | None:
     if key is not None:
         req.memo[key] = script
     return script
-
