@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from lsprotocol import types
 
 from lean_sidecar.lsp.documents import DocState
+from lean_sidecar.search.engine import SearchEngine
 
 RequestHandler = Callable[[Any], Awaitable[Any] | Any]  # structured params -> result
 CommandHandler = Callable[[dict[str, Any]], Awaitable[Any] | Any]  # first argument -> result
@@ -44,6 +45,21 @@ class Editor(Protocol):
     async def refresh_code_actions(self) -> None: ...
 
     async def apply_edit(self, params: types.ApplyWorkspaceEditParams) -> bool: ...
+
+
+class Engines(Protocol):
+    """The shared search engine (lean_sidecar.lsp.engine_service.EngineService)."""
+
+    @property
+    def setup_error(self) -> str | None: ...
+
+    def current(self) -> SearchEngine | None: ...
+
+    async def engine(self) -> SearchEngine: ...
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class Feature:

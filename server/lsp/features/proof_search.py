@@ -12,10 +12,9 @@ from lsprotocol import types
 
 from lean_bridge.holes import Hole
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
-from lean_sidecar.lsp.engine_service import EngineService
 from lean_sidecar.lsp.errors import ContentModified, RequestFailed
 from lean_sidecar.lsp.features import code_actions as ca
-from lean_sidecar.lsp.features.base import CommandHandler, Editor, Feature
+from lean_sidecar.lsp.features.base import CommandHandler, Editor, Engines, Feature
 from lean_sidecar.lsp.features.progress import with_progress
 from lean_sidecar.lsp.tasks import Key, TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
@@ -44,7 +43,7 @@ class ProofSearch(Feature):
     def __init__(
         self,
         documents: DocumentStore,
-        engines: EngineService,
+        engines: Engines,
         editor: Editor,
         tasks: TaskRegistry,
     ) -> None:

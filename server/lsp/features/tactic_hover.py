@@ -22,8 +22,7 @@ from lean_bridge.repl_pool import session
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
-from lean_sidecar.lsp.engine_service import EngineService
-from lean_sidecar.lsp.features.base import Editor, Feature
+from lean_sidecar.lsp.features.base import Editor, Engines, Feature
 from lean_sidecar.lsp.features.code_actions import replace_tactic_action
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
@@ -72,7 +71,7 @@ class TacticHover(Feature):
     def __init__(
         self,
         documents: DocumentStore,
-        engines: EngineService,
+        engines: Engines,
         editor: Editor,
         tasks: TaskRegistry,
         settings: Callable[[], Settings],
