@@ -3,9 +3,12 @@ translation, merged answers, Lean's crash, and the position encoding it negotiat
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED
+from lean_sidecar.lsp.transport import serve_streams
 from tests.unit.fakes import Harness
 
 
@@ -136,3 +139,44 @@ async def test_requests_while_lean_is_down_fail_at_once() -> None:
     h.send({"id": 12, "method": "textDocument/documentSymbol", "params": {}})
     answer = next(m for m in h.out() if m.get("id") == 12)
     assert answer["error"]["code"] == REQUEST_FAILED
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+async def wait_for_answer(h: Harness, msg_id: Any) -> None:
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if any(m.get("id") == msg_id for m in h.out()):
+            return
+
+
+async def test_the_whole_server_over_in_memory_byte_streams() -> None:
+    """Framed bytes in, framed bytes out: pygls' reader, the protocol's routing, the forwarder."""
+    h = Harness()
+    reader = asyncio.StreamReader()
+    serving = asyncio.ensure_future(serve_streams(h.server, reader, h.writer))
+    reader.feed_data(
+        frame({"id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}})
+    )
+    await wait_for_answer(h, 1)  # an editor waits for initialize's answer
+    reader.feed_data(frame({"id": "f", "method": "textDocument/foldingRange", "params": {}}))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        sent = [m for m in h.upstream.sent if m.get("method") == "textDocument/foldingRange"]
+        if sent:
+            break
+    assert sent, "the request never reached Lean"
+    h.from_lean({"id": sent[0]["id"], "result": [{"startLine": 0, "endLine": 3}]})
+    reader.feed_data(b"Content-Length: 5\r\n\r\n{oops")  # malformed: logged, not fatal
+    reader.feed_data(frame({"id": 2, "method": "shutdown"}))
+    await wait_for_answer(h, 2)
+    reader.feed_eof()
+    await asyncio.wait_for(serving, 5)
+    out = h.out()
+    assert next(m for m in out if m.get("id") == 1)["result"]["capabilities"]
+    assert next(m for m in out if m.get("id") == "f")["result"] == [{"startLine": 0, "endLine": 3}]
+    assert next(m for m in out if m.get("id") == 2) == {"jsonrpc": "2.0", "id": 2, "result": None}
+    assert h.lean.shutting_down
