@@ -20,6 +20,7 @@ from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.search.engine import Attempt, HoleResult
+from lean_sidecar.search.repl_sorries import goals_in_source_order
 from lean_sidecar.settings import Settings
 
 
@@ -76,16 +77,7 @@ async def collect_holes(text: str, pool: ReplPool) -> list[HoleRow]:
             continue
         decl_text, _ = checkable(text, decl, 0)
         res = await pool.command(text[: decl.start], decl_text)
-        goals = [
-            s.get("goal")
-            for s in sorted(
-                res.sorries,
-                key=lambda s: (
-                    (s.get("pos") or {}).get("line", 0),
-                    (s.get("pos") or {}).get("column", 0),
-                ),
-            )
-        ]
+        goals = goals_in_source_order(res.sorries)
         for k, tok in enumerate(toks):
             others = tuple((t.start, t.end) for t in toks if t is not tok)
             site = HoleSite(

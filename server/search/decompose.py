@@ -17,6 +17,7 @@ from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import normalize_goal
 from lean_sidecar.search.cascade import Cascade
+from lean_sidecar.search.repl_sorries import goals_in_source_order
 from lean_sidecar.search.sampling import Sampler, SamplingParams
 from lean_sidecar.search.trace import Attempt, How, Partial
 from lean_sidecar.settings import Settings
@@ -41,12 +42,6 @@ def script_from_region(region: str, mode: str) -> str:
     if mode == "term" and region.startswith("by"):
         region = region[2:].lstrip(" ").lstrip("\n")
     return dedent_script(region)
-
-
-def _pos_key(sorry: dict[str, object]) -> tuple[int, int]:
-    pos = sorry.get("pos") or {}
-    assert isinstance(pos, dict)
-    return (int(pos.get("line", 0)), int(pos.get("column", 0)))
 
 
 class Decomposer:
@@ -135,7 +130,7 @@ class Decomposer:
             for t in scan_sorries(filled, model.masked, model.index)
             if region[0] <= t.start < region[1]
         ]
-        goals = [x.get("goal") for x in sorted(res.sorries, key=_pos_key)]
+        goals = goals_in_source_order(res.sorries)
         # REPL sorries cover the whole declaration: keep those inside the sketch's region.
         in_region = [
             g for g, tok in zip(goals[-len(holes) :] if holes else [], holes, strict=False)

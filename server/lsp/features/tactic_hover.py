@@ -29,6 +29,7 @@ from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.extract import extract_script, final_code_block
 from lean_sidecar.prover.families import build_request
 from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.repl_sorries import sorry_at
 from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,7 @@ class TacticHover(Feature):
         progress: list[Suggestion] = []
         async with session(engine.verifier.pool) as repl:
             res = await repl.command(text[: decl.start], decl_text)
-            target = next(
-                (
-                    x
-                    for x in res.sorries
-                    if (x.get("pos") or {}).get("line") == want[0]
-                    and (x.get("pos") or {}).get("column") == want[1]
-                ),
-                None,
-            )
+            target = sorry_at(res.sorries, *want)
             if target is None or target.get("proofState") is None:
                 state.status, state.error = (
                     "error",
