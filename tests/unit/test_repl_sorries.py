@@ -6,9 +6,24 @@ from lean_sidecar.search.repl_sorries import goals_in_source_order, sorry_at
 
 # The shape of the REPL's answer (its own test suite: `sorries` with pos/endPos/goal/proofState).
 SORRIES = [
-    {"pos": {"line": 3, "column": 4}, "endPos": {"line": 3, "column": 9}, "goal": "⊢ b", "proofState": 1},
-    {"pos": {"line": 1, "column": 30}, "endPos": {"line": 1, "column": 35}, "goal": "⊢ a", "proofState": 0},
-    {"pos": {"line": 3, "column": 0}, "endPos": {"line": 3, "column": 5}, "goal": "⊢ c", "proofState": 2},
+    {
+        "pos": {"line": 3, "column": 4},
+        "endPos": {"line": 3, "column": 9},
+        "goal": "⊢ b",
+        "proofState": 1,
+    },
+    {
+        "pos": {"line": 1, "column": 30},
+        "endPos": {"line": 1, "column": 35},
+        "goal": "⊢ a",
+        "proofState": 0,
+    },
+    {
+        "pos": {"line": 3, "column": 0},
+        "endPos": {"line": 3, "column": 5},
+        "goal": "⊢ c",
+        "proofState": 2,
+    },
 ]
 
 
