@@ -70,3 +70,11 @@ class LeanFileProgressParams(TypedDict):
 
     textDocument: dict[str, Any]
     processing: list[LeanFileProgressProcessingInfo]
+
+
+# JSON-RPC / LSP error codes (the numbers; lean_sidecar.lsp.errors has the exceptions).
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+REQUEST_CANCELLED = -32800
+CONTENT_MODIFIED = -32801
+REQUEST_FAILED = -32803

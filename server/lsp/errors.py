@@ -10,11 +10,26 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcException
 
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-REQUEST_CANCELLED = -32800
-CONTENT_MODIFIED = -32801
-REQUEST_FAILED = -32803
+from lean_bridge.lsp_types import (
+    CONTENT_MODIFIED,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    REQUEST_CANCELLED,
+    REQUEST_FAILED,
+)
+
+__all__ = [
+    "CONTENT_MODIFIED",
+    "INTERNAL_ERROR",
+    "INVALID_PARAMS",
+    "REQUEST_CANCELLED",
+    "REQUEST_FAILED",
+    "ContentModified",
+    "InvalidParams",
+    "RequestFailed",
+    "SidecarError",
+    "error_message",
+]
 
 
 class SidecarError(JsonRpcException):
