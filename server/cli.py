@@ -9,6 +9,11 @@ import sys
 from typing import Any
 
 from lean_sidecar import __version__
+from lean_sidecar.eval_cli import add_eval_parser
+from lean_sidecar.fill_cli import add_fill_parser
+from lean_sidecar.gpu.serve_cli import add_endpoint_parser
+from lean_sidecar.lsp.root import build_server
+from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
 from lean_sidecar.settings import Settings, load_settings
 
 
@@ -49,9 +54,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
     settings = _settings_from(args, extra)
     _setup_logging(settings.log_level)
-    from lean_sidecar.app import build_server
-    from lean_sidecar.transport import serve_stdio, serve_tcp
-
     server = build_server(settings)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
@@ -70,12 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--upstream", metavar='"CMD ARGS..."', help="command of Lean's server")
     _common_settings_flags(serve)
     serve.set_defaults(func=cmd_serve)
-    from lean_sidecar.fill_cli import add_fill_parser
-
     add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
-    from lean_sidecar.evaluation.cli import add_eval_parser
-    from lean_sidecar.gpu.serve_cli import add_endpoint_parser
-
     add_eval_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
 
     add_endpoint_parser(sub)

@@ -14,13 +14,13 @@ from typing import Any
 
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
-from lean_bridge.repl_pool import ReplPool, ReplUnavailable
+from lean_bridge.repl_pool import ReplPool
 from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite, Verifier
-from lean_sidecar.prover.endpoint import client_from
+from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.task import build_task
-from lean_sidecar.search.cache import ProofCache
-from lean_sidecar.search.engine import Attempt, HoleResult, SearchEngine
+from lean_sidecar.search.build import build_engine
+from lean_sidecar.search.engine import Attempt, HoleResult
+from lean_sidecar.search.repl_sorries import goals_in_source_order
 from lean_sidecar.settings import Settings
 
 
@@ -77,16 +77,7 @@ async def collect_holes(text: str, pool: ReplPool) -> list[HoleRow]:
             continue
         decl_text, _ = checkable(text, decl, 0)
         res = await pool.command(text[: decl.start], decl_text)
-        goals = [
-            s.get("goal")
-            for s in sorted(
-                res.sorries,
-                key=lambda s: (
-                    (s.get("pos") or {}).get("line", 0),
-                    (s.get("pos") or {}).get("column", 0),
-                ),
-            )
-        ]
+        goals = goals_in_source_order(res.sorries)
         for k, tok in enumerate(toks):
             others = tuple((t.start, t.end) for t in toks if t is not tok)
             site = HoleSite(
@@ -108,21 +99,12 @@ async def run_fill(
 ) -> int:
     text = path.read_text(encoding="utf-8")
     project = find_project(path.resolve())
-    pool = ReplPool(settings.repl(project))
-    endpoint = None
+    built = await build_engine(settings, project)
+    pool, engine = built.pool, built.engine
     try:
-        try:
-            await pool.start()
-        except ReplUnavailable as exc:
-            out(f"error: {exc}")
+        if built.setup_error is not None:
+            out(f"error: {built.setup_error}")
             return 2
-        endpoint = client_from(settings)
-        engine = SearchEngine(
-            settings,
-            Verifier(pool, settings.allow_native_decide),
-            endpoint,
-            ProofCache(settings.cache_path),
-        )
         rows = await collect_holes(text, pool)
         if not rows:
             out(f"{path}: no sorry to fill")
@@ -143,9 +125,7 @@ async def run_fill(
         bar.finish()
         new_text = await assemble(text, rows, pool)
     finally:
-        if endpoint is not None:
-            await endpoint.close()
-        await pool.close()
+        await built.close()
     print_table(rows, out)
     if trace:
         for row in rows:

@@ -11,25 +11,26 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
 from lean_bridge.candidate_filter import check_candidate
-from lean_bridge.hole_fill import checkable, indent_continuation
+from lean_bridge.hole_fill import checkable
 from lean_bridge.holes import Hole, TextModel
 from lean_bridge.repl_pool import session
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
-from lean_sidecar.documents import DocState, HoleSnapshot
+from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
+from lean_sidecar.lsp.features.base import Editor, Engines, Feature
+from lean_sidecar.lsp.features.code_actions import replace_tactic_action
+from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.extract import extract_script, final_code_block
 from lean_sidecar.prover.families import build_request
 from lean_sidecar.prover.task import build_task
-
-if TYPE_CHECKING:
-    from lean_sidecar.app import SidecarServer
-    from lean_sidecar.features.proof_search import ProofSearch
+from lean_sidecar.search.repl_sorries import sorry_at
+from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
@@ -65,46 +66,43 @@ def _inside(hole: Hole, pos: types.Position) -> bool:
     )
 
 
-class TacticHover:
+class TacticHover(Feature):
     methods = ("textDocument/hover", "textDocument/codeAction")
 
-    def __init__(self, server: SidecarServer, search: ProofSearch) -> None:
-        self.server = server
-        self.search = search
+    def __init__(
+        self,
+        documents: DocumentStore,
+        engines: Engines,
+        editor: Editor,
+        tasks: TaskRegistry,
+        settings: Callable[[], Settings],
+    ) -> None:
+        self.documents = documents
+        self.engines = engines
+        self.editor = editor
+        self.tasks = tasks
+        self._settings = settings
         self.states: dict[tuple[str, int, int], HoverState] = {}
-        self.tasks: dict[tuple[str, int, int], asyncio.Task[None]] = {}
 
     def on_holes(self, doc: DocState) -> None:
         snap = doc.snapshot
-        if snap is None or not self.server.settings.hover_suggestions:
+        if snap is None or not self._settings().hover_suggestions:
             return
-        for key, task in list(self.tasks.items()):
-            if key[0] == doc.uri and key[1] != snap.version:
-                task.cancel()
-                self.tasks.pop(key, None)
+        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == doc.uri and k[2] != snap.version)
         failing = [h for h in snap.holes if h.kind == "failingTactic"][:MAX_TACTICS_PER_VERSION]
         for hole in failing:
             key = _key(doc.uri, snap.version, hole)
             if key not in self.states:
                 self.states[key] = HoverState(goal=hole.goal)
-                task = asyncio.ensure_future(self._compute(doc, snap, hole, self.states[key]))
-                self.tasks[key] = task
-                task.add_done_callback(self._forget(key))
-
-    def _forget(self, key: tuple[str, int, int]) -> Callable[[asyncio.Task[None]], None]:
-        def forget(_task: asyncio.Task[None]) -> None:
-            self.tasks.pop(key, None)
-
-        return forget
+                self.tasks.spawn(self._compute(doc, snap, hole, self.states[key]), ("hover", *key))
 
     async def close(self) -> None:
-        for task in self.tasks.values():
-            task.cancel()
+        self.tasks.cancel(lambda k: k[0] == "hover")
 
     # ---- finding replacements ---------------------------------------------------------------
     async def _candidates(self, snap: HoleSnapshot, hole: Hole, goal: str | None) -> list[str]:
-        engine = await self.search.engine()
-        s = self.server.settings
+        engine = await self.engines.engine()
+        s = self._settings()
         out = [t for t in s.tactics if not t.endswith("?")]
         if engine.endpoint is None or s.hover_samples == 0 or goal is None:
             return out
@@ -112,7 +110,7 @@ class TacticHover:
         task = build_task(snap.model, decl, hole.start, hole.end, goal) if decl else None
         if task is None:
             return out
-        family = engine._family()
+        family = engine.family()
         try:
             gen = await engine.endpoint.generate(
                 build_request(
@@ -146,14 +144,14 @@ class TacticHover:
             state.status, state.error = "error", str(exc)[:300]
             return
         if state.suggestions:
-            await self.search._refresh()
+            await self.editor.refresh_code_actions()
 
     async def _compute_inner(
         self, doc: DocState, snap: HoleSnapshot, hole: Hole, state: HoverState
     ) -> None:
-        engine = await self.search.engine()
+        engine = await self.engines.engine()
         if engine.verifier is None:
-            state.status, state.error = "error", self.search._setup_error or "no Lean REPL"
+            state.status, state.error = "error", self.engines.setup_error or "no Lean REPL"
             return
         text = snap.model.text
         decl = snap.model.declaration_at(hole.start)
@@ -175,15 +173,7 @@ class TacticHover:
         progress: list[Suggestion] = []
         async with session(engine.verifier.pool) as repl:
             res = await repl.command(text[: decl.start], decl_text)
-            target = next(
-                (
-                    x
-                    for x in res.sorries
-                    if (x.get("pos") or {}).get("line") == want[0]
-                    and (x.get("pos") or {}).get("column") == want[1]
-                ),
-                None,
-            )
+            target = sorry_at(res.sorries, *want)
             if target is None or target.get("proofState") is None:
                 state.status, state.error = (
                     "error",
@@ -222,7 +212,7 @@ class TacticHover:
 
     # ---- the editor side ----------------------------------------------------------------------
     def _holes_at(self, uri: str) -> tuple[DocState, HoleSnapshot] | None:
-        doc = self.server.documents.get(uri)
+        doc = self.documents.get(uri)
         if doc is None or doc.snapshot is None or doc.snapshot.version != doc.version:
             return None
         return doc, doc.snapshot
@@ -238,9 +228,7 @@ class TacticHover:
         if method == "textDocument/hover":
             for hole in failing:
                 if _inside(hole, params.position):
-                    return self._hover_text(
-                        self.states.get(_key(doc.uri, snap.version, hole)), hole
-                    )
+                    return self.hover_text(self.states.get(_key(doc.uri, snap.version, hole)), hole)
             return None
         actions = []
         for hole in failing:
@@ -251,10 +239,14 @@ class TacticHover:
                 continue
             state = self.states.get(_key(doc.uri, snap.version, hole))
             for i, s in enumerate(state.suggestions if state else []):
-                actions.append(self._action(doc.uri, snap, hole, s, i == 0))
+                actions.append(
+                    replace_tactic_action(doc.uri, snap, hole, s.tactic, s.closes, i == 0)
+                )
         return actions or None
 
-    def _hover_text(self, state: HoverState | None, hole: Hole) -> str:
+    @staticmethod
+    def hover_text(state: HoverState | None, hole: Hole) -> str:
+        """The markdown the hover shows for a failing tactic (pure: from its state)."""
         lines = [
             "**lean-sidecar** — goal before this tactic:",
             "```lean",
@@ -278,40 +270,3 @@ class TacticHover:
                 )
                 lines.append(f"{k}. `{s.tactic.splitlines()[0]}` — {what}")
         return "\n".join(lines)
-
-    def _action(
-        self, uri: str, snap: HoleSnapshot, hole: Hole, s: Suggestion, preferred: bool
-    ) -> types.CodeAction:
-        column = hole.start - (snap.model.text.rfind("\n", 0, hole.start) + 1)
-        rng = types.Range(
-            types.Position(hole.range.start.line, hole.range.start.character),
-            types.Position(hole.range.end.line, hole.range.end.character),
-        )
-        label = "" if s.closes else " (progress)"
-        return types.CodeAction(
-            title=f"Replace with: {s.tactic.splitlines()[0]}{label}",
-            kind=types.CodeActionKind.QuickFix,
-            is_preferred=preferred and s.closes,
-            edit=types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(
-                            uri=uri, version=snap.version
-                        ),
-                        edits=[
-                            types.TextEdit(
-                                range=rng, new_text=indent_continuation(s.tactic, column)
-                            )
-                        ],
-                    )
-                ]
-            ),
-            data={"leanSidecar": {"replacement": True}},
-        )
-
-
-def register(server: SidecarServer) -> None:
-    from lean_sidecar.features.proof_search import ProofSearch
-
-    search = next(f for f in server.features if isinstance(f, ProofSearch))
-    server.features.append(TacticHover(server, search))

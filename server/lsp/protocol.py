@@ -8,12 +8,11 @@ import inspect
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pygls.protocol import LanguageServerProtocol
 
-if TYPE_CHECKING:
-    from lean_sidecar.proxy import Proxy
+from lean_sidecar.lsp.errors import INVALID_PARAMS, error_message
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,14 @@ SHARED_METHODS = frozenset(
 )
 
 
+class Router(Protocol):
+    """Where editor messages that Lean must see go (lean_sidecar.lsp.forwarder.Forwarder)."""
+
+    def is_lean_request_id(self, msg_id: Any) -> bool: ...
+
+    def from_editor(self, raw: dict[str, Any], structured: Any) -> None: ...
+
+
 @dataclass
 class Routed:
     """An editor message that the proxy routes; ``structured`` is set when pygls needs it."""
@@ -66,14 +73,14 @@ class Invalid:
 
 
 class SidecarProtocol(LanguageServerProtocol):
-    proxy: Proxy | None = None
+    forwarder: Router | None = None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" not in data:
             return data  # a nested object: json.loads calls this hook bottom-up
         method = data.get("method")
         if not isinstance(method, str):
-            if self.proxy is not None and self.proxy.is_lean_request_id(data.get("id")):
+            if self.forwarder is not None and self.forwarder.is_lean_request_id(data.get("id")):
                 return Routed(data)
             return self._structure(data)
         if method in OWN_METHODS or method.startswith(OWN_PREFIX):
@@ -92,21 +99,15 @@ class SidecarProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, Routed):
-            if self.proxy is None:
-                log.error("no proxy attached; dropping %s", message.raw.get("method"))
+            if self.forwarder is None:
+                log.error("no forwarder attached; dropping %s", message.raw.get("method"))
                 return
-            self.proxy.from_editor(message.raw, message.structured)
+            self.forwarder.from_editor(message.raw, message.structured)
         elif isinstance(message, Invalid):
             log.warning("invalid params for %s: %s", message.raw.get("method"), message.error)
+            method = message.raw.get("method")
             self.send_raw(
-                {
-                    "jsonrpc": "2.0",
-                    "id": message.raw.get("id"),
-                    "error": {
-                        "code": -32602,
-                        "message": f"Invalid params for {message.raw.get('method')}",
-                    },
-                }
+                error_message(message.raw.get("id"), INVALID_PARAMS, f"Invalid params for {method}")
             )
         elif hasattr(message, "jsonrpc"):
             super().handle_message(message)

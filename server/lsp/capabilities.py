@@ -36,5 +36,7 @@ def merge_capabilities(lean_result: dict[str, Any], ours: dict[str, Any]) -> dic
     if lean_result.get("capabilities", {}).get("hoverProvider") or our_caps.get("hoverProvider"):
         caps["hoverProvider"] = True
     caps.setdefault("experimental", {})["leanSidecar"] = {"version": __version__}
+    # Lean counts positions in UTF-16 code units; so must the editor, whatever it offered.
+    caps["positionEncoding"] = "utf-16"
     result.setdefault("serverInfo", ours.get("serverInfo") or {"name": "lean-sidecar"})
     return result

@@ -10,12 +10,11 @@ import os
 import stat
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
-if TYPE_CHECKING:
-    from lean_sidecar.app import SidecarServer
+from lean_sidecar.lsp.app import SidecarServer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,8 @@ class _PipeWriter:
         self._transport.close()
 
 
-async def _serve(server: SidecarServer, reader: Any, writer: Any) -> None:
+async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None:
+    """Serve one editor connection until its reader ends, then stop Lean's server."""
     server._stop_event = threading.Event()
     server.protocol.set_writer(writer)
     try:
@@ -44,7 +44,8 @@ async def _serve(server: SidecarServer, reader: Any, writer: Any) -> None:
             error_handler=server.report_server_error,
         )
     finally:
-        await server.proxy.stop()
+        if server.lean is not None:
+            await server.lean.stop()
 
 
 def _pipe_like(stream: Any) -> bool:
@@ -65,7 +66,7 @@ async def _stdio(server: SidecarServer) -> None:
         writer: Any = _PipeWriter(transport)  # type: ignore[arg-type]
     else:
         writer = StdoutWriter(stdout)
-    await _serve(server, reader, writer)
+    await serve_streams(server, reader, writer)
 
 
 def serve_stdio(server: SidecarServer) -> None:
@@ -78,7 +79,7 @@ def serve_tcp(server: SidecarServer, host: str, port: int) -> None:
         done = asyncio.Event()
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await _serve(server, reader, _PipeWriter(writer.transport))  # type: ignore[arg-type]
+            await serve_streams(server, reader, _PipeWriter(writer.transport))  # type: ignore[arg-type]
             done.set()
 
         srv = await asyncio.start_server(connection, host, port, limit=256 * 1024 * 1024)

@@ -11,14 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.repl_pool import ReplPool, ReplUnavailable
-from lean_bridge.verifier import Verifier
 from lean_sidecar.evaluation.problems import load
 from lean_sidecar.evaluation.report import write_report
+from lean_sidecar.evaluation.runner import run_problems
 from lean_sidecar.evaluation.summary import format_summary, read_results, repair_tail, summarize
 from lean_sidecar.fill_cli import ProgressBar
-from lean_sidecar.prover.endpoint import client_from
-from lean_sidecar.search.engine import SearchEngine
+from lean_sidecar.search.build import build_engine
 from lean_sidecar.settings import Settings
 
 STAGES = ("cascade", "samples", "fix", "decompose")
@@ -94,20 +92,18 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"resuming: {len(done)} problem(s) already in {out}, {len(todo)} to go", file=sys.stderr
         )
-    pool = ReplPool(settings.repl(args.project))
-    endpoint = None
+    built = await build_engine(
+        settings,
+        args.project,
+        start_repl=bool(todo),
+        use_cache=False,
+        use_endpoint=settings.budget_samples > 0,
+    )
     try:
-        if todo:
-            try:
-                await pool.start()
-            except ReplUnavailable as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-        if settings.budget_samples > 0:
-            endpoint = client_from(settings)
-        engine = SearchEngine(
-            settings, Verifier(pool, settings.allow_native_decide), endpoint, None
-        )
+        if built.setup_error is not None:
+            print(f"error: {built.setup_error}", file=sys.stderr)
+            return 2
+        engine = built.engine
         bar = ProgressBar(len(todo), enabled=not args.quiet)
         solved = 0
 
@@ -117,14 +113,10 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             solved += row["status"] == "solved"
             bar.show(f"{problem.name}: {row['status']} ({solved} solved)")
 
-        from lean_sidecar.evaluation.runner import run_problems
-
         await run_problems(todo, engine, out, args.concurrency, on_done)
         bar.finish()
     finally:
-        if endpoint is not None:
-            await endpoint.close()
-        await pool.close()
+        await built.close()
     names = {p.name for p in problems}
     rows = [r for r in read_results(out) if r["name"] in names]
     summary = summarize(rows, settings.budget_samples)

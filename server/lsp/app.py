@@ -1,0 +1,164 @@
+"""The sidecar language server: pygls in front (initialize, configuration, the editor's text),
+Lean's server behind. The object graph is built by ``lean_sidecar.lsp.root``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from lean_bridge.upstream import default_upstream_command
+from lean_sidecar import __version__
+from lean_sidecar.lsp.documents import DocumentStore
+from lean_sidecar.lsp.feature_set import FeatureSet
+from lean_sidecar.lsp.features.base import WorkDoneProgress
+from lean_sidecar.lsp.lean_process import LeanProcess
+from lean_sidecar.lsp.params import as_dict
+from lean_sidecar.lsp.protocol import SidecarProtocol
+from lean_sidecar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONFIG_SECTION = "leanSidecar"
+UTF16 = types.PositionEncodingKind.Utf16
+
+
+class SidecarServer(LanguageServer):
+    protocol: SidecarProtocol
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("lean-sidecar", __version__, protocol_cls=SidecarProtocol)
+        self.settings = settings
+        self._editor_base: Settings = settings  # settings before workspace/configuration
+        self.documents = DocumentStore()
+        self.features = FeatureSet(self.protocol._converter.unstructure)
+        self.lean: LeanProcess | None = None  # set by the composition root
+
+    # ---- initialize -----------------------------------------------------------------------
+    def initialize_self(
+        self, params: types.InitializeParams | None, raw: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run pygls' own initialize (workspace, capabilities) and return its result as JSON."""
+        options = raw.get("initializationOptions")
+        if isinstance(options, dict):
+            section = options.get(CONFIG_SECTION, options)
+            if isinstance(section, dict):
+                self.settings = self.settings.merged(section, "initializationOptions")
+        self._editor_base = self.settings
+        if params is None:
+            return {}
+        # Lean speaks UTF-16 only: pygls' workspace must count in UTF-16 whatever the editor
+        # prefers (pygls would pick the client's first choice, e.g. Neovim's utf-8).
+        general = params.capabilities.general
+        if general is not None and general.position_encodings is not None:
+            general.position_encodings = [UTF16]
+        gen = self.protocol.lsp_initialize(params)
+        result: Any = None
+        try:
+            while True:
+                handler, args, _ = next(gen)
+                gen.send(handler(*args))
+        except StopIteration as stop:
+            result = stop.value
+        ours: dict[str, Any] = self.protocol._converter.unstructure(result)
+        if self.features.answers("textDocument/codeAction"):
+            ours.setdefault("capabilities", {})["codeActionProvider"] = {
+                "codeActionKinds": ["quickfix", "source"],
+                "resolveProvider": False,
+            }
+        return ours
+
+    async def pull_configuration(self) -> None:
+        """Ask the editor for the ``leanSidecar`` section (the last and strongest source)."""
+        ws = self.client_capabilities.workspace
+        if ws is None or not ws.configuration:
+            return
+        try:
+            items = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        section = as_dict(items[0]) if items else {}
+        if not section:
+            return
+        updated = self._editor_base.merged(section, "workspace/configuration")
+        if updated != self.settings:
+            self.settings = updated
+            await self.features.settings_changed()
+
+    def root_path(self) -> Path | None:
+        try:
+            root = self.workspace.root_path
+        except RuntimeError:
+            return None
+        if root:
+            return Path(root)
+        folders = list(self.workspace.folders.values())
+        path = to_fs_path(folders[0].uri) if folders else None
+        return Path(path) if path else None
+
+    def upstream_command(self) -> tuple[list[str], str | None]:
+        """The command of Lean's server and its working directory (the project's root)."""
+        root = self.root_path()
+        command = self.settings.upstream or default_upstream_command(root)
+        return command, str(root) if root else None
+
+    # ---- the editor's text (lean_sidecar.lsp.hole_tracker.Sources) ------------------------
+    def source(self, uri: str) -> str:
+        return self.workspace.get_text_document(uri).source
+
+    def language_id(self, uri: str) -> str | None:
+        return self.workspace.get_text_document(uri).language_id
+
+    def show_message(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+
+
+class ServerEditor:
+    """The editor as features see it (lean_sidecar.lsp.features.base.Editor)."""
+
+    def __init__(self, server: SidecarServer) -> None:
+        self._server = server
+
+    @property
+    def progress(self) -> WorkDoneProgress:
+        progress: WorkDoneProgress = self._server.work_done_progress
+        return progress
+
+    def show_message(self, kind: types.MessageType, message: str) -> None:
+        self._server.show_message(kind, message)
+
+    def _refreshes_code_actions(self) -> bool:
+        """``workspace/codeAction/refresh`` is not in LSP 3.17: only clients that say so get it
+        (the 3.18 draft's ``workspace.codeAction.refreshSupport``, or ``experimental``)."""
+        lean = self._server.lean
+        caps = ((lean.init_params if lean else None) or {}).get("capabilities") or {}
+        ws = caps.get("workspace") or {}
+        exp = caps.get("experimental") or {}
+        return bool(
+            (ws.get("codeAction") or {}).get("refreshSupport") or exp.get("codeActionRefresh")
+        )
+
+    async def refresh_code_actions(self) -> None:
+        if not self._refreshes_code_actions():
+            return
+        try:
+            await asyncio.wait_for(
+                self._server.protocol.send_request_async("workspace/codeAction/refresh", None), 5
+            )
+        except Exception as exc:  # an editor without refresh support is fine
+            log.debug("codeAction/refresh: %s", exc)
+
+    async def apply_edit(self, params: types.ApplyWorkspaceEditParams) -> bool:
+        res = await self._server.workspace_apply_edit_async(params)
+        return bool(res.applied)

@@ -1,0 +1,60 @@
+"""The search engine of the language server: built on first use (starting a REPL takes
+seconds), rebuilt lazily after a settings change, closed at shutdown. Features share it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from lsprotocol import types
+
+from lean_sidecar.lsp.lean_process import UserNotice
+from lean_sidecar.search.build import BuiltEngine, build_engine
+from lean_sidecar.search.engine import SearchEngine
+from lean_sidecar.settings import Settings
+
+
+class EngineService:
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        root: Callable[[], Path | None],
+        notice: UserNotice,
+    ) -> None:
+        self._settings = settings
+        self._root = root
+        self._notice = notice
+        self._built: BuiltEngine | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def setup_error(self) -> str | None:
+        """Why the engine has no Lean REPL to verify with, if it has none."""
+        return self._built.setup_error if self._built is not None else None
+
+    def current(self) -> SearchEngine | None:
+        """The engine if it was built already (never starts one)."""
+        return self._built.engine if self._built is not None else None
+
+    async def engine(self) -> SearchEngine:
+        async with self._lock:
+            if self._built is None:
+                root = self._root()
+                project = root if root and (root / "lean-toolchain").exists() else None
+                self._built = await build_engine(self._settings(), project)
+                if self._built.setup_error is not None:
+                    self._notice(
+                        types.MessageType.Error, f"lean-sidecar: {self._built.setup_error}"
+                    )
+            return self._built.engine
+
+    async def reset(self) -> None:
+        """New settings take effect with the next search: the engine is rebuilt lazily."""
+        async with self._lock:
+            await self.close()
+
+    async def close(self) -> None:
+        built, self._built = self._built, None
+        if built is not None:
+            await built.close()

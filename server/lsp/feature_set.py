@@ -1,0 +1,55 @@
+"""The registered features, seen as one: it fans hooks out and combines their answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from lean_sidecar.lsp.documents import DocState
+from lean_sidecar.lsp.features.base import Feature
+from lean_sidecar.lsp.merge import combine_own, merge_answer, owns_action
+
+log = logging.getLogger(__name__)
+
+
+class FeatureSet:
+    def __init__(self, unstructure: Callable[[Any], Any] = lambda x: x) -> None:
+        self.features: list[Feature] = []
+        self._unstructure = unstructure  # lsprotocol objects -> JSON
+
+    def add(self, feature: Feature) -> Feature:
+        self.features.append(feature)
+        return feature
+
+    def answers(self, method: str) -> bool:
+        """Whether a feature adds to Lean's answer (otherwise the request is only forwarded)."""
+        return any(method in f.methods for f in self.features)
+
+    def owns_action(self, action: Any) -> bool:
+        return owns_action(action)
+
+    async def own_answer(self, method: str, params: Any) -> Any:
+        answers = [await f.answer(method, params) for f in self.features if method in f.methods]
+        if method == "textDocument/codeAction":
+            answers = [[self._unstructure(x) for x in a] for a in answers if a]
+        return combine_own(method, answers)
+
+    def merge_answer(self, method: str, lean: Any, ours: Any) -> Any:
+        return merge_answer(method, lean, ours)
+
+    def on_change(self, uri: str, first_line: int) -> None:
+        for f in self.features:
+            f.on_change(uri, first_line)
+
+    def on_holes(self, doc: DocState) -> None:
+        for f in self.features:
+            f.on_holes(doc)
+
+    async def settings_changed(self) -> None:
+        for f in self.features:
+            await f.settings_changed()
+
+    async def close(self) -> None:
+        for f in self.features:
+            await f.close()

@@ -1,0 +1,93 @@
+"""The one contract every feature implements, and what features may ask of the editor.
+
+A feature is built by the composition root (``lean_sidecar.lsp.root``) with the narrow
+collaborators it needs; it never imports another feature or the server. The root registers
+its ``requests()`` and ``commands()`` with pygls and calls its hooks; every hook has a default
+that does nothing, so a feature overrides only what it uses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from lsprotocol import types
+
+from lean_sidecar.lsp.documents import DocState
+from lean_sidecar.search.engine import SearchEngine
+
+RequestHandler = Callable[[Any], Awaitable[Any] | Any]  # structured params -> result
+CommandHandler = Callable[[dict[str, Any]], Awaitable[Any] | Any]  # first argument -> result
+
+
+class WorkDoneProgress(Protocol):
+    """pygls' ``server.work_done_progress``, as far as features use it."""
+
+    @property
+    def tokens(self) -> Mapping[int | str, Any]: ...  # token -> its cancellation future
+
+    def create_async(self, token: int | str) -> Awaitable[Any]: ...
+
+    def begin(self, token: Any, value: types.WorkDoneProgressBegin) -> None: ...
+
+    def report(self, token: Any, value: types.WorkDoneProgressReport) -> None: ...
+
+    def end(self, token: Any, value: types.WorkDoneProgressEnd) -> None: ...
+
+
+class Editor(Protocol):
+    """What features may ask of the editor."""
+
+    @property
+    def progress(self) -> WorkDoneProgress: ...
+
+    def show_message(self, kind: types.MessageType, message: str) -> None: ...
+
+    async def refresh_code_actions(self) -> None: ...
+
+    async def apply_edit(self, params: types.ApplyWorkspaceEditParams) -> bool: ...
+
+
+class Engines(Protocol):
+    """The shared search engine (lean_sidecar.lsp.engine_service.EngineService)."""
+
+    @property
+    def setup_error(self) -> str | None: ...
+
+    def current(self) -> SearchEngine | None: ...
+
+    async def engine(self) -> SearchEngine: ...
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Feature:
+    """Base of every feature; the hooks are the whole interface between features and server."""
+
+    #: LSP requests whose answer this feature adds to Lean's (merged by the feature set).
+    methods: tuple[str, ...] = ()
+
+    async def answer(self, method: str, params: Any) -> Any:
+        """This feature's part of a merged request (code actions: a list; hover: markdown)."""
+        return None
+
+    def requests(self) -> dict[str, RequestHandler]:
+        """Requests answered by this feature alone (``leanSidecar/holes``, ...)."""
+        return {}
+
+    def commands(self) -> dict[str, CommandHandler]:
+        """``workspace/executeCommand`` ids this feature answers."""
+        return {}
+
+    def on_change(self, uri: str, first_line: int) -> None:
+        """The editor changed ``uri`` at or below ``first_line``."""
+
+    def on_holes(self, doc: DocState) -> None:
+        """Lean finished a version of ``doc``; its hole snapshot is ready."""
+
+    async def settings_changed(self) -> None:
+        """The effective settings changed (workspace/configuration)."""
+
+    async def close(self) -> None:
+        """Shutdown: stop background work."""

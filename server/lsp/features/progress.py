@@ -1,0 +1,59 @@
+"""Long commands under work-done progress: a cancellable progress bar in the editor, whose
+cancel button cancels the work, and a closing message that says what came of it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from lsprotocol import types
+
+from lean_sidecar.lsp.features.base import WorkDoneProgress
+
+
+def final_message(result: Any) -> str:
+    """What the progress bar says when the work is done."""
+    found = list(result.get("found") or []) if isinstance(result, dict) else []
+    if found:
+        return f"verified proof: {found[0]['proof'].splitlines()[0]} (use the quick fix)"
+    if isinstance(result, dict) and "filled" in result:
+        return f"filled {result['filled']} of {len(result.get('holes') or [])} holes"
+    if isinstance(result, dict):
+        return f"no proof found ({result.get('status')})"
+    return "done"
+
+
+async def with_progress(
+    progress: WorkDoneProgress,
+    title: str,
+    work: Callable[[str | None], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Run ``work(token)`` under a progress bar (``token`` is None if the editor has none)."""
+    token = str(uuid.uuid4())
+    try:
+        await asyncio.wait_for(progress.create_async(token), 5)
+    except Exception:
+        token_ok = False
+    else:
+        token_ok = True
+    task = asyncio.ensure_future(work(token if token_ok else None))
+    if token_ok:
+        progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0)
+        )
+        cancel = progress.tokens.get(token)
+        if cancel is not None:
+            cancel.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+    message = "done"
+    try:
+        result = await task
+        message = final_message(result)
+        return result
+    except asyncio.CancelledError:
+        message = "cancelled"
+        return {"status": "cancelled"}
+    finally:
+        if token_ok:
+            progress.end(token, types.WorkDoneProgressEnd(message=message))

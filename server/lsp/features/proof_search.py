@@ -1,0 +1,277 @@
+"""Fill sorry: search a hole (work-done progress, cancellable), then offer Lean-verified proofs
+as quick fixes whose edits are pinned to the document version they were computed for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsprotocol import types
+
+from lean_bridge.holes import Hole
+from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
+from lean_sidecar.lsp.errors import ContentModified, RequestFailed
+from lean_sidecar.lsp.features import code_actions as ca
+from lean_sidecar.lsp.features.base import CommandHandler, Editor, Engines, Feature
+from lean_sidecar.lsp.features.progress import with_progress
+from lean_sidecar.lsp.tasks import Key, TaskRegistry
+from lean_sidecar.prover.endpoint import EndpointError
+from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.cache import context_hash
+from lean_sidecar.search.engine import Found, HoleResult, Partial
+
+log = logging.getLogger(__name__)
+HoleKey = tuple[str, int, int]  # uri, version, offset of the hole in that version's text
+
+
+@dataclass
+class DocResults:
+    found: dict[HoleKey, list[Found]] = field(default_factory=dict)
+    traces: dict[HoleKey, HoleResult] = field(default_factory=dict)
+    partial: dict[HoleKey, Partial] = field(default_factory=dict)
+
+
+def _task_key(key: HoleKey) -> Key:
+    return ("search", *key)
+
+
+class ProofSearch(Feature):
+    methods = ("textDocument/codeAction",)
+
+    def __init__(
+        self,
+        documents: DocumentStore,
+        engines: Engines,
+        editor: Editor,
+        tasks: TaskRegistry,
+    ) -> None:
+        self.documents = documents
+        self.engines = engines
+        self.editor = editor
+        self.tasks = tasks
+        self.results = DocResults()
+        self._decl_end: dict[HoleKey, int] = {}  # last line of a running search's declaration
+
+    def running(self, key: HoleKey) -> bool:
+        return _task_key(key) in self.tasks
+
+    async def settings_changed(self) -> None:
+        self.tasks.cancel(lambda k: k[0] == "search")
+        await self.engines.reset()
+
+    async def close(self) -> None:
+        self.tasks.cancel(lambda k: k[0] == "search")
+        await self.engines.close()
+
+    # ---- holes -------------------------------------------------------------------------------
+    def _snapshot(self, uri: str) -> tuple[DocState, HoleSnapshot]:
+        doc = self.documents.get(uri)
+        if doc is None:
+            raise ContentModified(f"document is not open: {uri}")
+        snap = doc.snapshot
+        if snap is None or snap.version != doc.version:
+            raise ContentModified("Lean has not finished this version yet; try again")
+        return doc, snap
+
+    def on_holes(self, doc: DocState) -> None:
+        """A new version is ready: re-offer cached proofs whose context did not change."""
+        snap = doc.snapshot
+        engine = self.engines.current()
+        if snap is None or engine is None or engine.cache is None:
+            return
+        for hole in snap.holes:
+            if hole.kind != "sorry":
+                continue
+            try:
+                site = ca.site_of(snap, hole)
+            except RequestFailed:
+                continue
+            ctx = context_hash(site.text[: site.decl.start], site.decl.statement(site.text))
+            hit = engine.cache.get(hole.goal, ctx, engine.model_name)
+            if hit is not None:
+                self.results.found[(doc.uri, snap.version, hole.start)] = [
+                    Found(hit[0], "cache", 0.0)
+                ]
+
+    def on_change(self, uri: str, first_line: int) -> None:
+        """An edit at or above a hole's declaration changes what Lean would check: its search
+        is cancelled, which closes its HTTP streams so the GPU stops. Edits below it do not
+        matter to the proof, and its result will be re-offered from the cache."""
+        self.tasks.cancel(
+            lambda k: (
+                k[0] == "search"
+                and k[1] == uri
+                and first_line <= self._decl_end.get((k[1], k[2], k[3]), 0)
+            )
+        )
+
+    # ---- code actions ------------------------------------------------------------------------
+    async def answer(self, method: str, params: Any) -> list[types.CodeAction] | None:
+        if method != "textDocument/codeAction" or params is None:
+            return None
+        try:
+            doc, snap = self._snapshot(params.text_document.uri)
+        except ContentModified:
+            return None
+        actions: list[types.CodeAction] = []
+        for hole in snap.holes:
+            if hole.kind != "sorry" or not ca.intersects(hole, params.range):
+                continue
+            key = (doc.uri, snap.version, hole.start)
+            found = self.results.found.get(key, [])
+            for i, f in enumerate(found):
+                actions.append(ca.fill_action(doc.uri, snap, hole, f, preferred=i == 0))
+            partial = self.results.partial.get(key)
+            if not found and partial is not None:
+                actions.append(ca.partial_action(doc.uri, snap, hole, partial))
+            if not found:
+                actions.append(ca.search_action(doc.uri, snap.version, hole, self.running(key)))
+        if any(h.kind == "sorry" for h in snap.holes):
+            actions.append(ca.fill_all_action(doc.uri, snap.version))
+        return actions
+
+    # ---- searching ---------------------------------------------------------------------------
+    async def search_hole(
+        self, doc: DocState, snap: HoleSnapshot, hole: Hole, token: str | None = None
+    ) -> HoleResult:
+        key = (doc.uri, snap.version, hole.start)
+        existing = self.tasks.get(_task_key(key))
+        if existing is not None:
+            result: HoleResult = await asyncio.shield(existing)
+            return result
+        engine = await self.engines.engine()
+        site = ca.site_of(snap, hole)
+        task_spec = build_task(snap.model, site.decl, hole.start, hole.end, hole.goal)
+
+        async def on_found(found: Found) -> None:
+            self.results.found.setdefault(key, []).append(found)
+            if doc.version != snap.version:
+                self.on_holes(doc)  # edited meanwhile: re-offer where the context is unchanged
+            await self.editor.refresh_code_actions()
+
+        def progress(message: str) -> None:
+            if token is not None:
+                self.editor.progress.report(token, types.WorkDoneProgressReport(message=message))
+
+        self._decl_end[key] = snap.model.index.pos(site.decl.end).line
+        task = self.tasks.spawn(
+            engine.search(site, hole.goal, task_spec, on_found, progress), _task_key(key)
+        )
+        try:
+            result = await task
+        finally:
+            self._decl_end.pop(key, None)
+        self.results.traces[key] = result
+        if not result.found and result.partial is not None:
+            self.results.partial[key] = result.partial
+            await self.editor.refresh_code_actions()
+        return result
+
+    # ---- commands ----------------------------------------------------------------------------
+    def commands(self) -> dict[str, CommandHandler]:
+        return {
+            ca.CHECK_ENDPOINT: lambda _args: self.cmd_check_endpoint(),
+            ca.SEARCH: self.cmd_search,
+            ca.FILL_ALL: self.cmd_fill_all,
+            ca.CANCEL: self.cmd_cancel,
+            ca.TRACE: self.cmd_trace,
+        }
+
+    async def cmd_search(self, args: dict[str, Any]) -> dict[str, Any]:
+        doc, snap = self._snapshot(str(args.get("uri")))
+        if args.get("version") not in (None, snap.version):
+            raise ContentModified("the document changed since this action was offered")
+        pos = args.get("position") or {}
+        hole = ca.hole_at(snap, int(pos.get("line", -1)), int(pos.get("character", -1)))
+
+        async def work(token: str | None) -> dict[str, Any]:
+            return summary(await self.search_hole(doc, snap, hole, token))
+
+        return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
+
+    async def cmd_fill_all(self, args: dict[str, Any]) -> dict[str, Any]:
+        doc, snap = self._snapshot(str(args.get("uri")))
+        holes = [h for h in snap.holes if h.kind == "sorry"]
+
+        async def work(token: str | None) -> dict[str, Any]:
+            edits: list[ca.AnyTextEdit] = []
+            rows = []
+            for i, hole in enumerate(holes):
+                if token is not None:
+                    self.editor.progress.report(
+                        token,
+                        types.WorkDoneProgressReport(
+                            message=f"hole {i + 1}/{len(holes)}",
+                            percentage=int(100 * i / max(1, len(holes))),
+                        ),
+                    )
+                result = await self.search_hole(doc, snap, hole, None)
+                rows.append({"line": hole.range.start.line, **summary(result)})
+                if result.found:
+                    script = result.found[0].script
+                    edits.append(ca.fill_edit(doc.uri, snap, hole, script).edits[0])
+            applied = False
+            if edits:
+                if doc.version != snap.version:
+                    return {
+                        "applied": False,
+                        "reason": "the document changed during the search",
+                        "holes": rows,
+                    }
+                applied = await self.editor.apply_edit(
+                    types.ApplyWorkspaceEditParams(
+                        edit=types.WorkspaceEdit(
+                            document_changes=[ca.versioned_edit(doc.uri, snap.version, edits)]
+                        ),
+                        label="lean-sidecar: fill sorries",
+                    )
+                )
+            return {"applied": applied, "filled": len(edits), "holes": rows}
+
+        return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
+
+    def cmd_cancel(self, args: dict[str, Any]) -> dict[str, Any]:
+        uri = args.get("uri")
+        return {"cancelled": self.tasks.cancel(lambda k: k[0] == "search" and uri in (None, k[1]))}
+
+    async def cmd_check_endpoint(self) -> dict[str, Any]:
+        """The endpoint's health, for the editor's status bar (never the API key)."""
+        engine = await self.engines.engine()
+        if engine.endpoint is None:
+            return {"configured": False}
+        try:
+            url = await engine.endpoint.healthy()
+            models = await engine.endpoint.check(url)
+        except EndpointError as exc:
+            return {"configured": True, "error": str(exc)}
+        return {"configured": True, "endpoint": url, "models": models}
+
+    def cmd_trace(self, args: dict[str, Any]) -> dict[str, Any]:
+        uri = str(args.get("uri"))
+        pos = args.get("position") or {}
+        doc = self.documents.get(uri)
+        if doc is None or doc.snapshot is None:
+            raise ContentModified(f"document is not open: {uri}")
+        hole = ca.hole_at(doc.snapshot, int(pos.get("line", -1)), int(pos.get("character", -1)))
+        result = self.results.traces.get((uri, doc.snapshot.version, hole.start))
+        if result is None:
+            return {"searched": False}
+        return {
+            "searched": True,
+            **summary(result),
+            "attempts": [a.to_json() for a in result.attempts],
+        }
+
+
+def summary(result: HoleResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "error": result.error,
+        "samples": result.samples,
+        "seconds": round(result.seconds, 3),
+        "found": [
+            {"proof": f.script, "how": f.how, "seconds": round(f.seconds, 3)} for f in result.found
+        ],
+    }

@@ -1,0 +1,148 @@
+"""Whole-proof samples from the model, in concurrent batches, each answer gated and checked,
+with error-fix rounds for chat provers (Lean's errors go back to the model)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from lean_bridge.verifier import HoleSite
+from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
+from lean_sidecar.prover.extract import extract_script, final_code_block
+from lean_sidecar.prover.families import DIALECTS, build_request, full_statement
+from lean_sidecar.prover.feedback import fix_request
+from lean_sidecar.prover.task import ProofTask
+from lean_sidecar.search.budget import Budget
+from lean_sidecar.search.cascade import Checker
+from lean_sidecar.search.trace import Attempt, FoundHook, Progress
+from lean_sidecar.settings import Settings
+
+
+@dataclass
+class SamplingParams:
+    """One round of sampling for one goal."""
+
+    site: HoleSite
+    task: ProofTask
+    attempts: list[Attempt]  # where the samples' attempts go
+    budget: Budget
+    keep: FoundHook
+    report: Progress
+    max_found: int
+    limit: int  # at most this many samples
+
+
+def completion_prefix(task: ProofTask, family: str) -> str | None:
+    """For completion-style provers, the text their answer continues (the statement)."""
+    dialect = DIALECTS[family]
+    if dialect.kind != "completion":
+        return None
+    return full_statement(task) + dialect.statement_suffix
+
+
+class Sampler:
+    def __init__(
+        self, settings: Settings, endpoint: EndpointClient, checker: Checker, family: str
+    ) -> None:
+        self._s = settings
+        self._endpoint = endpoint
+        self._checker = checker
+        self._family = family
+
+    async def sample(self, p: SamplingParams) -> None:
+        s, family, req = self._s, self._family, p.budget
+        prefix = completion_prefix(p.task, family)
+        solved: list[str] = []
+        checks: list[asyncio.Task[None]] = []
+        allowance = min(p.limit, req.samples_left)
+
+        async def consider(
+            request: GenerationRequest,
+            sample: Sample,
+            parent: list[Attempt],
+            kind: str,
+            round_no: int,
+        ) -> None:
+            code = final_code_block(sample, prefix)
+            if code is None:
+                parent.append(Attempt(kind, None, "unparsable", "no lean4 block"))
+                return
+            got = extract_script(p.task, code)
+            if got.script is None:
+                parent.append(Attempt(kind, None, "refused", got.reason))
+                return
+            dedup = " ".join(got.script.split())
+            if dedup in req.seen:
+                parent.append(Attempt(kind, got.script, "duplicate"))
+                return
+            req.seen.add(dedup)
+            verdict, attempt = await self._checker.check(p.site, got.script, kind, parent)
+            if verdict.ok:
+                if len(solved) < p.max_found:
+                    solved.append(got.script)
+                    await p.keep(got.script, "model")
+                return
+            can_fix = (
+                verdict.errors
+                and round_no < s.fix_rounds
+                and DIALECTS[family].kind == "chat"
+                and len(solved) < p.max_found
+                and req.take(1)
+            )
+            if can_fix:
+                fix = fix_request(
+                    request,
+                    sample.text,
+                    family,
+                    verdict.checked or code,
+                    verdict.errors,
+                    p.task.goal,
+                    round_no + 1,
+                    1,
+                )
+                try:
+                    gen = await self._endpoint.generate(fix)
+                except EndpointError as exc:
+                    attempt.children.append(Attempt("fix", None, "error", str(exc)[:300]))
+                    return
+                req.account(gen)
+                for fixed in gen.samples:
+                    await consider(fix, fixed, attempt.children, "fix", round_no + 1)
+
+        async def one_request(n: int) -> None:
+            request = build_request(
+                p.task, family, s.model, n, s.temperature, s.top_p, s.max_tokens
+            )
+            gen = await self._endpoint.generate(request)
+            req.account(gen)
+            for sample in gen.samples:
+                checks.append(
+                    asyncio.ensure_future(consider(request, sample, p.attempts, "sample", 0))
+                )
+
+        try:
+            while allowance > 0 and len(solved) < p.max_found:
+                batch: list[Awaitable[None]] = []
+                while allowance > 0 and len(batch) < s.endpoint_concurrency:
+                    n = req.take(min(s.samples_per_request, allowance))
+                    if n == 0:
+                        break
+                    allowance -= n
+                    batch.append(one_request(n))
+                if not batch:
+                    break
+                p.report(f"sampling ({req.spent}/{s.budget_samples} samples)")
+                outcomes = await asyncio.gather(*batch, return_exceptions=True)
+                await asyncio.gather(*checks)
+                checks.clear()
+                errors = [o for o in outcomes if isinstance(o, BaseException)]
+                for err in errors:
+                    if isinstance(err, asyncio.CancelledError):
+                        raise err
+                    p.attempts.append(Attempt("sample", None, "error", str(err)[:300]))
+                if errors and len(errors) == len(outcomes) and isinstance(errors[0], EndpointError):
+                    raise errors[0]
+        finally:
+            for check in checks:
+                check.cancel()

@@ -1,0 +1,51 @@
+"""The task registry: keyed tasks forgotten when done, cancel by predicate, failures logged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from lean_sidecar.lsp.tasks import TaskRegistry
+
+
+async def test_cancel_by_predicate_and_forget_when_done() -> None:
+    tasks = TaskRegistry()
+    gate = asyncio.Event()
+    a = tasks.spawn(gate.wait(), ("search", "a", 1))
+    b = tasks.spawn(gate.wait(), ("search", "b", 1))
+    h = tasks.spawn(gate.wait(), ("hover", "a", 1))
+    assert tasks.cancel(lambda k: k[0] == "search" and k[1] == "a") == 1
+    await asyncio.gather(a, return_exceptions=True)
+    await asyncio.sleep(0)  # done callbacks run on the next loop turn
+    assert a.cancelled() and not b.done() and not h.done()
+    assert ("search", "a", 1) not in tasks and tasks.keys() == [
+        ("search", "b", 1),
+        ("hover", "a", 1),
+    ]
+    gate.set()
+    await asyncio.gather(b, h)
+    assert tasks.keys() == []
+
+
+async def test_a_failing_background_task_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def boom() -> None:
+        raise ValueError("kaput")
+
+    tasks = TaskRegistry()
+    with caplog.at_level(logging.ERROR):
+        task = tasks.spawn(boom())
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0)
+    assert any("background task" in r.message and r.exc_info for r in caplog.records)
+
+
+async def test_close_cancels_everything() -> None:
+    tasks = TaskRegistry()
+    never = asyncio.Event()
+    keyed = tasks.spawn(never.wait(), ("merge", 1))
+    anonymous = tasks.spawn(never.wait())
+    tasks.close()
+    await asyncio.gather(keyed, anonymous, return_exceptions=True)
+    assert keyed.cancelled() and anonymous.cancelled()
