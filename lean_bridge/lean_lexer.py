@@ -1,8 +1,28 @@
-"""Just enough of Lean's lexer to tell code from comments and string literals."""
+"""Just enough of Lean's lexer to tell code from comments, string and char literals and «» names.
+
+One left-to-right pass in linear time (every search moves forward; nothing is rescanned), so a
+megabyte of adversarial nesting costs milliseconds. The rules follow Lean 4's own tokenizer
+(`Lean.Parser.Basic`): block comments nest (`/- /- -/ -/`) and are closed by the leftmost `-/`;
+`--` runs to the end of the line; strings honour backslash escapes; raw strings `r#"…"#` end at
+the quote followed by as many `#`; an interpolated string (`s!"…"`, `m!"…"`, `f!"…"`, any
+`ident!"…"`) holds code between `{` and the matching `}`, and that code may itself contain
+strings, so `s!"a{f "x"}b"` is one literal whose `f "x"` is code.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Literal, NamedTuple
+
+SpanKind = Literal["comment", "string", "char", "name"]
+
+
+class Span(NamedTuple):
+    """A stretch of text that is not code: a comment, a literal, or a «quoted name»."""
+
+    kind: SpanKind
+    start: int
+    end: int
 
 
 def is_ident_char(ch: str) -> bool:
@@ -10,96 +30,149 @@ def is_ident_char(ch: str) -> bool:
 
 
 def is_ident_start(ch: str) -> bool:
-    return ch.isalpha() or ch == "_"
+    return (ch.isalpha() and ch not in "λΠΣ") or ch == "_"
 
 
+# Non-code spans. Simple ones (line comments, plain strings, char literals, «names») are
+# matched whole by one regular expression, in C; block comments (nesting), raw strings and
+# interpolated strings (code inside braces) are finished in Python.
+_NOT_AFTER_IDENT = r"(?<![\w'!?\u271d])"
+_SPAN = (
+    r"(?P<line>--[^\n]*)"
+    r"|(?P<block>/-)"
+    r"|(?P<interp>(?<=[\w'!?\u271d]!)\")"
+    r'|(?P<string>"(?:[^"\\]|\\.)*"?)'
+    + r"|(?P<char>"
+    + _NOT_AFTER_IDENT
+    + r"'(?:[^\\'\n]|\\(?:[\\\"'ntr0]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}))')"
+    r"|(?P<name>«[^»]*»?)"
+    r"|(?P<raw>" + _NOT_AFTER_IDENT + r"r#*\")"
+)
+_START = re.compile(_SPAN, re.S)
+_START_IN_BRACES = re.compile(_SPAN + r"|(?P<open>\{)|(?P<close>\})", re.S)
+_SIMPLE_BLOCK = re.compile(r"/-(?:[^/\-]|/(?!-)|-(?!/))*-/")
+_COMMENT_MARK = re.compile(r"/-|-/")
+_INTERP_STOP = re.compile(r"[\"\\{]")
 _RAW_STRING = re.compile(r'r(#*)"')
+_KIND: dict[str, SpanKind] = {"line": "comment", "string": "string", "char": "char", "name": "name"}
 
 
-_INTERESTING = re.compile(r"--|/-|\"|'|«|(?<![\w'!?])r#*\"")
+def lex_spans(text: str) -> list[Span]:
+    """Every comment, string/char literal and «name» of ``text``, in order, never overlapping.
+
+    Code inside an interpolated string's braces is left out of the spans (it is code); the string
+    pieces around it are separate ``string`` spans.
+    """
+    spans: list[Span] = []
+    append = spans.append
+    n = len(text)
+    pos = 0
+    # Open interpolation braces: each entry is the brace depth of code inside one `{…}`.
+    braces: list[int] = []
+    while pos < n:
+        m = (_START_IN_BRACES if braces else _START).search(text, pos)
+        if m is None:
+            break
+        group, start, end = m.lastgroup, m.start(), m.end()
+        kind = _KIND.get(group or "")
+        if kind is not None:
+            append(Span(kind, start, end))
+        elif group == "block":
+            simple = _SIMPLE_BLOCK.match(text, start)
+            end = simple.end() if simple else _block_comment_end(text, start + 2)
+            append(Span("comment", start, end))
+        elif group == "open":
+            braces[-1] += 1
+        elif group == "close":
+            if braces[-1] > 0:
+                braces[-1] -= 1
+            else:
+                braces.pop()  # back inside the interpolated string
+                end, reopened = _interp_string_end(text, start + 1)
+                append(Span("string", start, end))
+                if reopened:
+                    braces.append(0)
+        elif group == "interp":
+            end, reopened = _interp_string_end(text, start + 1)
+            append(Span("string", start, end))
+            if reopened:
+                braces.append(0)
+        else:  # raw string
+            raw = _RAW_STRING.match(text, start)
+            assert raw is not None
+            closing = '"' + raw.group(1)
+            j = text.find(closing, raw.end())
+            end = n if j < 0 else j + len(closing)
+            append(Span("string", start, end))
+        pos = end
+    return spans
+
+
+def _block_comment_end(text: str, i: int) -> int:
+    depth = 1
+    for m in _COMMENT_MARK.finditer(text, i):
+        depth += 1 if m.group(0) == "/-" else -1
+        if depth == 0:
+            return m.end()
+    return len(text)
+
+
+def _interp_string_end(text: str, i: int) -> tuple[int, bool]:
+    """End of an interpolated string's piece starting at ``i``; True when it stops at ``{``."""
+    while True:
+        m = _INTERP_STOP.search(text, i)
+        if m is None:
+            return len(text), False
+        if m.group(0) == "\\":
+            i = m.end() + 1
+            continue
+        return m.end(), m.group(0) == "{"
+
+
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blank(body: str) -> str:
+    return _NOT_NEWLINE.sub(" ", body) if "\n" in body else " " * len(body)
 
 
 def mask_non_code(text: str) -> str:
-    """Return ``text`` with comments and string/char literals blanked out.
+    """Return ``text`` with comments, string/char literals and «names» blanked out.
 
     Length and newlines are preserved, so offsets into the result are offsets into ``text``.
-    Nested block comments (``/- /- -/ -/``) are handled as Lean does.
     """
     pieces: list[str] = []
-    n = len(text)
-    i = 0  # everything before i is already in pieces
-
-    def blank(a: int, b: int) -> None:
-        pieces.append(re.sub(r"[^\n]", " ", text[a:b]))
-
-    pos = 0
-    while True:
-        m = _INTERESTING.search(text, pos)
-        if m is None:
-            break
-        start = m.start()
-        tok = m.group(0)
-        if tok == "--":
-            end = text.find("\n", start)
-            end = n if end < 0 else end
-        elif tok == "/-":
-            depth, end = 1, start + 2
-            while depth and end < n:
-                nxt_open = text.find("/-", end)
-                nxt_close = text.find("-/", end)
-                if nxt_close < 0:
-                    end = n
-                    break
-                if 0 <= nxt_open < nxt_close:
-                    depth, end = depth + 1, nxt_open + 2
-                else:
-                    depth, end = depth - 1, nxt_close + 2
-        elif tok == "'":
-            if start > 0 and is_ident_char(text[start - 1]):
-                pos = start + 1
-                continue
-            end = _char_literal_end(text, start)
-            if end == start:
-                pos = start + 1
-                continue
-        elif tok == "«":
-            end = text.find("»", start)
-            end = n if end < 0 else end + 1
-        else:
-            end = _string_end(text, start)
+    i = 0
+    for _, start, end in lex_spans(text):
         pieces.append(text[i:start])
-        blank(start, end)
-        i = pos = end
+        pieces.append(_blank(text[start:end]))
+        i = end
     pieces.append(text[i:])
     return "".join(pieces)
 
 
-def _string_end(text: str, i: int) -> int:
-    raw = _RAW_STRING.match(text, i) if text[i] == "r" else None
-    if raw:
-        closing = '"' + raw.group(1)
-        j = text.find(closing, raw.end())
-        return len(text) if j < 0 else j + len(closing)
-    j = i + 1
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-        elif text[j] == '"':
-            return j + 1
+def code_view(text: str) -> str:
+    """``text`` with comments blanked, literals' contents kept between blanked delimiters and
+    «» quotes removed (so `«debug».skipKernelTC` reads `debug.skipKernelTC`).
+
+    For the gate: its decisions are made on code, so comments go; a literal's contents are
+    kept so that whatever a lexer disagreement might hide in one is still seen (a proof needs no
+    strings, so this costs nothing real). Newlines are preserved; offsets are not.
+    """
+    pieces: list[str] = []
+    i = 0
+    for span in lex_spans(text):
+        pieces.append(text[i : span.start])
+        body = text[span.start : span.end]
+        if span.kind == "comment":
+            pieces.append(_blank(body))
+        elif span.kind == "name":
+            pieces.append(body.replace("«", "").replace("»", ""))
         else:
-            j += 1
-    return len(text)
-
-
-def _char_literal_end(text: str, i: int) -> int:
-    """End of a char literal starting at ``i`` or ``i`` when it is not one."""
-    if i + 2 < len(text) and text[i + 1] != "\\" and text[i + 2] == "'":
-        return i + 3
-    if i + 1 < len(text) and text[i + 1] == "\\":
-        j = text.find("'", i + 2)
-        if 0 < j - i <= 10:
-            return j + 1
-    return i
+            pieces.append(" " + body + " ")
+        i = span.end
+    pieces.append(text[i:])
+    return "".join(pieces)
 
 
 def word_at(masked: str, start: int, word: str) -> bool:

@@ -1,0 +1,76 @@
+"""How long the gate and extraction take on adversarial input (targets: gate < 50 ms on 100 KB,
+extraction linear). Run: ``.venv/bin/python -m bench.gate_speed``; prints one line per shape."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from lean_bridge.candidate_filter import check_candidate, check_declaration_text
+from lean_bridge.holes import TextModel
+from lean_bridge.sorry_scan import scan_sorries
+from lean_sidecar.prover.endpoint import Sample
+from lean_sidecar.prover.extract import MAX_ANSWER_CHARS, extract_script, final_code_block
+from lean_sidecar.prover.task import build_task
+
+SIZE = 99_000
+
+GATE_SHAPES: dict[str, str] = {
+    "nested comment openers": "by\n  " + "/-" * (SIZE // 2),
+    "balanced nested comments": "by\n  " + "/- " * (SIZE // 6) + "-/ " * (SIZE // 6) + "simp",
+    "unclosed strings": "by\n  " + "\"\\" * (SIZE // 2),
+    "interpolation braces": "by\n  " + 's!"{' * (SIZE // 4),
+    "one token per char": "by\n  " + "a(" * (SIZE // 2),
+    "distinct identifiers": "by\n  " + " ".join(f"h{i}" for i in range(SIZE // 7)),
+    "deep indentation lines": "by\n" + ("  simp\n" * (SIZE // 7)),
+    "char literals": "by\n  " + "'a' " * (SIZE // 4),
+    "set_option prefixes": "set_option maxHeartbeats 400000 in " * (SIZE // 36),
+    "10 MB (refused by length)": "/-" * 5_000_000,
+}
+
+FILE = "import Mathlib\n\ntheorem t (a b : Nat) (h : a ≤ b) : a < b + 1 := by\n  sorry\n"
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    for name, text in GATE_SHAPES.items():
+        seconds = best_of(lambda text=text: check_candidate(text))
+        verdict = check_candidate(text)
+        print(f"gate  {name:28s} {len(text):>9,d} chars {seconds * 1000:8.2f} ms  ok={verdict.ok}")
+    decl = "theorem t : True := by\n  " + "/- " * (SIZE // 3)
+    seconds = best_of(lambda: check_declaration_text(decl))
+    print(f"final-text check, nested comments {len(decl):>9,d} chars {seconds * 1000:8.2f} ms")
+    model = TextModel(FILE)
+    tok = scan_sorries(FILE)[0]
+    found = model.declaration_at(tok.start)
+    assert found is not None
+    task = build_task(model, found, tok.start, tok.end, None)
+    assert task is not None
+    head = "```lean4\ntheorem t (a b : Nat) (h : a ≤ b) : a < b + 1 := by\n  "
+    for label, body in (
+        ("nested comments", "/-" * ((MAX_ANSWER_CHARS - 200) // 2)),
+        ("unclosed fences", "```lean4\n" * ((MAX_ANSWER_CHARS - 200) // 9)),
+        ("1 MB (refused by size)", "/-" * 500_000),
+    ):
+        answer = Sample(head + body + "\n```")
+
+        def run(answer: Sample = answer) -> None:
+            code = final_code_block(answer)
+            if code is not None:
+                extract_script(task, code)
+
+        seconds = best_of(run, repeat=3)
+        size = len(answer.text)
+        print(f"extract {label:26s} {size:>9,d} chars {seconds * 1000:8.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
