@@ -46,11 +46,8 @@ _OPTION = re.compile(r"(?<![\w.'])set_option\s+([\w.]+)\s+(\d+)\s+in\b")
 _INTERP = re.compile(r"[\w'!?]!\s\"")
 _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
 _PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
-_SEARCH = re.compile(r"[^\W\d][\w'!?]*\?(?![\w'!?])")
-_UNSAFE = re.compile(r"[\w'!?]*[uU]nsafe[\w'!?]*")
-_ROOT = re.compile(
-    r"(?<![\w.'!?])(?:" + "|".join(sorted(FORBIDDEN_ROOTS)) + r")(?![\w'!?])"
-)
+_SEARCH = re.compile(r"\?(?<=[\w'!]\?)(?![\w'!?])")
+_UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 
 
@@ -102,7 +99,7 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
             return f"look-alike of `{_shorten(plain)}`"
     search = _SEARCH.search(code)
     if search:
-        return f"forbidden: search tactic `{_shorten(search.group(0))}`"
+        return "forbidden: search tactic (`exact?`, `apply?`, …)"
     for found in (words & _ALL_KEYWORDS, parts & HOLE_WORDS, parts & ALWAYS_FORBIDDEN):
         if found:
             word = min(found)
@@ -113,10 +110,10 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
         return f"native evaluation is off: `{min(native)}`"
     unsafe = _UNSAFE.search(code)
     if unsafe:
-        return f"forbidden: `{_shorten(unsafe.group(0))}`"
-    root = _ROOT.search(code)
-    if root:
-        return f"forbidden: program-level name `{root.group(0)}`"
+        return "forbidden: unsafe code"
+    roots = {w.removeprefix("_root_.").partition(".")[0] for w in words} & FORBIDDEN_ROOTS
+    if roots:
+        return f"forbidden: program-level name `{min(roots)}`"
     return None
 
 
@@ -141,7 +138,7 @@ def _layout_reason(code: str) -> str | None:
     if first is None:
         return None
     column = len(first.group(1))
-    strict = code.startswith("by", first.start(2))
+    strict = re.match(r"by(?![\w'!?])", code[first.start(2) :]) is not None
     limit = column + 1 if strict else column
     if limit and re.compile(r"\n {0,%d}\S" % (limit - 1)).search(code, first.end()):
         return "text after the proof is not indented as part of it"

@@ -36,17 +36,16 @@ def is_ident_start(ch: str) -> bool:
 # Non-code spans. Simple ones (line comments, plain strings, char literals, «names») are
 # matched whole by one regular expression, in C; block comments (nesting), raw strings and
 # interpolated strings (code inside braces) are finished in Python.
-_NOT_AFTER_IDENT = r"(?<![\w'!?\u271d])"
+# Every branch starts with a literal character, so the regex engine skips plain code in C.
 _SPAN = (
     r"(?P<line>--[^\n]*)"
     r"|(?P<block>/-)"
-    r"|(?P<interp>(?<=[\w'!?\u271d]!)\")"
+    r"|(?P<interp>\"(?<=[\w'!?\u271d]!\"))"
     r'|(?P<string>"(?:[^"\\]|\\.)*"?)'
-    + r"|(?P<char>"
-    + _NOT_AFTER_IDENT
-    + r"'(?:[^\\'\n]|\\(?:[\\\"'ntr0]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}))')"
+    r"|(?P<char>'(?<![\w'!?\u271d]')"
+    r"(?:[^\\'\n]|\\(?:[\\\"'ntr0]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}))')"
     r"|(?P<name>«[^»]*»?)"
-    r"|(?P<raw>" + _NOT_AFTER_IDENT + r"r#*\")"
+    r"|(?P<raw>r(?<![\w'!?\u271d]r)#*\")"
 )
 _START = re.compile(_SPAN, re.S)
 _START_IN_BRACES = re.compile(_SPAN + r"|(?P<open>\{)|(?P<close>\})", re.S)
