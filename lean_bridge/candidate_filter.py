@@ -49,6 +49,7 @@ _PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
 _SEARCH = re.compile(r"\?(?<=[\w'!]\?)(?![\w'!?])")
 _UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
+_SKETCH_HOLE = re.compile(r"(:=[ \t]*(?:by[ \t]+)?)sorry(?![\w'!?])")
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,13 @@ def check_candidate(
     *,
     allow_native_decide: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
+    sketch_holes: bool = False,
 ) -> Verdict:
     """Whether ``proof`` (the text that replaces a hole: a tactic script or a term) may be sent
-    to Lean. Linear in ``len(proof)``; the length is checked before anything else."""
+    to Lean. Linear in ``len(proof)``; the length is checked before anything else.
+
+    With ``sketch_holes``, a proof sketch's placeholders are admitted: `sorry` only as the whole
+    proof of a `have`/`suffices`/`show` step (`… := by sorry`, `… := sorry`), nowhere else."""
     if len(proof) > max_chars:
         return Verdict(False, f"proof longer than {max_chars} characters")
     if not proof.strip():
@@ -160,7 +165,10 @@ def check_candidate(
     why = _characters(proof)
     if why:
         return Verdict(False, why)
-    code, why = _strip_option_prefix(code_view(proof))
+    code = code_view(proof)
+    if sketch_holes:
+        code = _SKETCH_HOLE.sub(lambda m: m.group(1) + "skip ", code)
+    code, why = _strip_option_prefix(code)
     if why:
         return Verdict(False, why)
     why = _tokens_reason(code, allow_native_decide) or _layout_reason(code)
