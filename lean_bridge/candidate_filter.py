@@ -49,6 +49,8 @@ _PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
 _SEARCH = re.compile(r"\?(?<=[\w'!]\?)(?![\w'!?])")
 _UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
+_BY = re.compile(r"by(?![\w'!?])")
+_NEXT_WORD = re.compile(r"\s*(\w+)")
 _SKETCH_HOLE = re.compile(r"(:=[ \t]*(?:by[ \t]+)?)sorry(?![\w'!?])")
 
 
@@ -94,9 +96,7 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
     parts = set(_PART.findall(code))
     for word in sorted(w for w in words if not w.isascii()):
         plain = normalise(word)
-        if plain != word and (
-            plain in _ALL_KEYWORDS or HOLE_WORDS.intersection(plain.split("."))
-        ):
+        if plain != word and (plain in _ALL_KEYWORDS or HOLE_WORDS.intersection(plain.split("."))):
             return f"look-alike of `{_shorten(plain)}`"
     search = _SEARCH.search(code)
     if search:
@@ -139,9 +139,9 @@ def _layout_reason(code: str) -> str | None:
     if first is None:
         return None
     column = len(first.group(1))
-    strict = re.match(r"by(?![\w'!?])", code[first.start(2) :]) is not None
+    strict = _BY.match(code, first.start(2)) is not None
     limit = column + 1 if strict else column
-    if limit and re.compile(r"\n {0,%d}\S" % (limit - 1)).search(code, first.end()):
+    if limit and re.compile(r"\n {0," + str(limit - 1) + r"}\S").search(code, first.end()):
         return "text after the proof is not indented as part of it"
     return None
 
@@ -190,8 +190,8 @@ def check_declaration_text(
     verifier sends) and refuse it unless it is one declaration and nothing else: no `#` token, no
     command keyword except the declaration's own (and, with ``max_declarations`` above 1, up to
     that many helper declarations before it, of ``helper_keywords`` only), visibility modifiers
-    only in front of a declaration, attributes only in the first declaration's header (the
-    user's own), `set_option` only as an allowlisted `… in`. Comments are not code; the proof
+    only in front of a declaration, attributes only in the main (last) declaration's header
+    (the user's own), `set_option` only as an allowlisted `… in`. Comments are not code; the proof
     inside was gated already, this catches what splicing or a header could smuggle in."""
     if len(text) > max_chars:
         return Verdict(False, f"declaration longer than {max_chars} characters")
@@ -202,11 +202,14 @@ def check_declaration_text(
     hash_token = _HASH.search(code)
     if hash_token:
         return Verdict(False, f"extra command: `{_shorten(hash_token.group(0))}`")
+    pieces, last = [], 0
     for m in _OPTION.finditer(code):
         cap = OPTION_CAPS.get(m.group(1))
         if cap is None or not 0 < int(m.group(2)) <= cap:
             return Verdict(False, f"forbidden option: set_option {_shorten(m.group(1))}")
-        code = code[: m.start()] + " " * (m.end() - m.start()) + code[m.end() :]
+        pieces += [code[last : m.start()], " " * (m.end() - m.start())]
+        last = m.end()
+    code = "".join(pieces) + code[last:]
     keywords = [
         m
         for m in re.finditer(r"(?<![\w.'])[^\W\d][\w'!?]*", code)
@@ -226,11 +229,16 @@ def check_declaration_text(
         if m.start() in decl_positions:
             continue
         if word in _HEADER_MODIFIERS:
-            nxt = re.match(r"\s*(\w+)", code[m.end() :])
+            nxt = _NEXT_WORD.match(code, m.end())
             if nxt and (nxt.group(1) in DECLARATION_KEYWORDS or nxt.group(1) in _HEADER_MODIFIERS):
                 continue
         return Verdict(False, f"extra command: `{_shorten(word)}`")
-    attr = code.find("@[")
-    if attr >= 0 and (attr > decls[0].start() or len(decls) > 1):
-        return Verdict(False, "attributes outside the declaration's own header")
+    main = decls[-1].start()
+    for attr in re.finditer(r"@\[", code):
+        if (
+            attr.start() > main
+            or ":=" in code[attr.start() : main]
+            or any(attr.start() < m.start() < main for m in decls[:-1])
+        ):
+            return Verdict(False, "attributes outside the declaration's own header")
     return Verdict(True)

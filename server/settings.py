@@ -99,6 +99,9 @@ class Settings(BaseModel):
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
+    max_proof_chars: int = Field(
+        100_000, gt=0, description="Longer candidate proofs are refused before Lean."
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod

@@ -68,7 +68,9 @@ def run_record(record: dict[str, Any], allow_native: bool = False) -> Outcome:
     task = build_task(model, decl, hole.start, hole.end, None)
     assert task is not None and task.whole_declaration
     dialect = DIALECTS[record["family"]]
-    prefix = full_statement(task) + dialect.statement_suffix if dialect.kind == "completion" else None
+    prefix = (
+        full_statement(task) + dialect.statement_suffix if dialect.kind == "completion" else None
+    )
     code = final_code_block(Sample(record["completion"]), prefix)
     if code is None:
         return Outcome(False, "no lean4 block")

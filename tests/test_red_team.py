@@ -6,11 +6,10 @@ that the text Lean would see no longer contains it. Legitimate proofs still pass
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import re
 
 import pytest
 
@@ -208,6 +207,7 @@ def _leaks(reached: str, path: str) -> bool:
 def test_every_hostile_candidate_is_stopped_before_lean() -> None:
     refused: Counter[str] = Counter()
     cut: Counter[str] = Counter()
+    placeholders: Counter[str] = Counter()
     per_path: Counter[str] = Counter()
     leaked = []
     for category, path, payload in CASES:
@@ -215,6 +215,8 @@ def test_every_hostile_candidate_is_stopped_before_lean() -> None:
         per_path[path] += 1
         if out.reached_lean is None:
             refused[category] += 1
+        elif path == "sketch" and category == "holes" and not _leaks(out.reached_lean, path):
+            placeholders[category] += 1
         elif _leaks(out.reached_lean, path):
             leaked.append((category, path, payload, out.reached_lean))
         else:
@@ -222,7 +224,10 @@ def test_every_hostile_candidate_is_stopped_before_lean() -> None:
     total = len(CASES)
     print(f"\nred team: {total} hostile candidates ({sum(map(len, HOSTILE.values()))} payloads)")
     for category in HOSTILE:
-        print(f"  {category:22s} refused {refused[category]:4d}  cut by extraction {cut[category]:3d}")
+        print(
+            f"  {category:20s} refused {refused[category]:4d}  cut by extraction"
+            f" {cut[category]:3d}  sketch placeholders {placeholders[category]}"
+        )
     print("  per path: " + ", ".join(f"{p} {n}" for p, n in per_path.items()))
     assert not leaked, leaked[:5]
     assert total >= 150
