@@ -38,12 +38,11 @@ from lean_bridge.lean_lexer import code_view
 # Default length cap (characters); verified prover proofs reach ~50,000.
 DEFAULT_MAX_CHARS = 100_000
 
-_IDENT = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*(?:\.[^\W\d][\w'!?\u2080-\u209c]*)*")
 _HASH = re.compile(r"#\S{0,20}")
 _OPTION_PREFIX = re.compile(r"\s*set_option\s+([\w.]+)\s+(\d+)\s+in\b")
 _LEADING_BY = re.compile(r"\s*by\b")
 _OPTION = re.compile(r"(?<![\w.'])set_option\s+([\w.]+)\s+(\d+)\s+in\b")
-_INTERP = re.compile(r"[\w'!?]!\s\"")
+_INTERP = re.compile(r"!\s\"(?<=[\w'!?]!\s\")")
 _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
 _PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
 _SEARCH = re.compile(r"\?(?<=[\w'!]\?)(?![\w'!?])")
@@ -64,6 +63,22 @@ def _shorten(word: str) -> str:
     return word if len(word) <= 40 else word[:40] + "…"
 
 
+# `set_option … in` prefixes admitted in front of one proof (more are refused as commands).
+MAX_OPTION_PREFIXES = 4
+
+# Comments and literals are lexed one by one; a real proof has a few hundred at most (the longest
+# verified prover answers: ~300), so more than this is refused before lexing, which keeps the
+# gate's Python-level work bounded whatever the input.
+MAX_COMMENTS_AND_LITERALS = 5_000
+
+
+def _too_many_literals(text: str, limit: int) -> str | None:
+    starts = sum(text.count(mark) for mark in ("--", "/-", '"', "'", "«"))
+    if starts > limit:
+        return f"more than {limit} comments or literals"
+    return None
+
+
 def _characters(text: str) -> str | None:
     bad = INVISIBLE.search(text)
     if bad:
@@ -76,7 +91,10 @@ def _strip_option_prefix(code: str) -> tuple[str, str | None]:
     by = _LEADING_BY.match(code)
     pos = by.end() if by else 0
     end = 0
-    while m := _OPTION_PREFIX.match(code, pos):
+    for _ in range(MAX_OPTION_PREFIXES):
+        m = _OPTION_PREFIX.match(code, pos)
+        if m is None:
+            break
         name, value = m.group(1), int(m.group(2))
         cap = OPTION_CAPS.get(name)
         if cap is None:
@@ -89,32 +107,42 @@ def _strip_option_prefix(code: str) -> tuple[str, str | None]:
     return _NOT_NEWLINE.sub(" ", code[:end]) + code[end:], None
 
 
+def _standalone(words: set[str], code: str) -> str | None:
+    """The first of ``words`` that stands in ``code`` as a whole name or a name's first part
+    (not after a dot). Each branch starts with its literal word, so the scan is fast."""
+    if not words:
+        return None
+    pattern = "|".join(
+        re.escape(w) + r"(?<![\w.'!?]" + re.escape(w) + r")(?![\w'!?])" for w in sorted(words)
+    )
+    m = re.search(pattern, code)
+    return m.group(0) if m else None
+
+
 def _words_reason(code: str, allow_native: bool) -> str | None:
-    """Why an identifier of ``code`` cannot be part of a proof, or None. Set operations and
-    regular expressions only: no Python loop over the tokens."""
-    words = set(_IDENT.findall(code))
+    """Why a name in ``code`` cannot be part of a proof, or None. One pass collects the name
+    parts; the rest are set operations and literal-first scans, no Python loop over tokens."""
     parts = set(_PART.findall(code))
-    for word in sorted(w for w in words if not w.isascii()):
-        plain = normalise(word)
-        if plain != word and (plain in _ALL_KEYWORDS or HOLE_WORDS.intersection(plain.split("."))):
+    for part in sorted(p for p in parts if not p.isascii()):
+        plain = normalise(part)
+        if plain != part and (plain in _ALL_KEYWORDS or plain in HOLE_WORDS):
             return f"look-alike of `{_shorten(plain)}`"
-    search = _SEARCH.search(code)
-    if search:
+    if _SEARCH.search(code):
         return "forbidden: search tactic (`exact?`, `apply?`, …)"
-    for found in (words & _ALL_KEYWORDS, parts & HOLE_WORDS, parts & ALWAYS_FORBIDDEN):
+    keyword = _standalone(parts & _ALL_KEYWORDS, code)
+    if keyword:
+        return f"not a proof: command keyword `{keyword}`"
+    for found in (parts & HOLE_WORDS, parts & ALWAYS_FORBIDDEN):
         if found:
-            word = min(found)
-            kind = "not a proof: command keyword" if word in _ALL_KEYWORDS else "forbidden:"
-            return f"{kind} `{word}`"
+            return f"forbidden: `{min(found)}`"
     native = parts & NATIVE_WORDS
     if native and not allow_native:
         return f"native evaluation is off: `{min(native)}`"
-    unsafe = _UNSAFE.search(code)
-    if unsafe:
+    if _UNSAFE.search(code):
         return "forbidden: unsafe code"
-    roots = {w.removeprefix("_root_.").partition(".")[0] for w in words} & FORBIDDEN_ROOTS
-    if roots:
-        return f"forbidden: program-level name `{min(roots)}`"
+    root = _standalone(parts & FORBIDDEN_ROOTS, code.replace("_root_.", " "))
+    if root:
+        return f"forbidden: program-level name `{root}`"
     return None
 
 
@@ -126,7 +154,7 @@ def _tokens_reason(code: str, allow_native: bool) -> str | None:
         return "forbidden: quotations and name literals"
     if "@[" in code or re.search(r"@\s+\[", code):
         return "forbidden: attributes in a proof"
-    if re.search(r"[\w']%(?=\s|$)", code):
+    if re.search(r"%(?<=[\w']%)(?=\s|$)", code):
         return "forbidden: `%` elaborator syntax"
     if _INTERP.search(code) or re.search(r"\"[^\"]*\{", code):
         return "forbidden: interpolated string"
@@ -162,7 +190,7 @@ def check_candidate(
         return Verdict(False, f"proof longer than {max_chars} characters")
     if not proof.strip():
         return Verdict(False, "empty proof")
-    why = _characters(proof)
+    why = _characters(proof) or _too_many_literals(proof, MAX_COMMENTS_AND_LITERALS)
     if why:
         return Verdict(False, why)
     code = code_view(proof)
@@ -195,7 +223,7 @@ def check_declaration_text(
     inside was gated already, this catches what splicing or a header could smuggle in."""
     if len(text) > max_chars:
         return Verdict(False, f"declaration longer than {max_chars} characters")
-    why = _characters(text)
+    why = _characters(text) or _too_many_literals(text, 4 * MAX_COMMENTS_AND_LITERALS)
     if why:
         return Verdict(False, why)
     code = code_view(text)

@@ -35,25 +35,24 @@ def is_ident_start(ch: str) -> bool:
 
 # Non-code spans. Simple ones (line comments, plain strings, char literals, «names») are
 # matched whole by one regular expression, in C; block comments (nesting), raw strings and
-# interpolated strings (code inside braces) are finished in Python.
-# Every branch starts with a literal character, so the regex engine skips plain code in C.
+# interpolated strings (code inside braces) are finished in Python. Every branch starts with a
+# literal character and there are no groups, so the regex engine skips plain code with a fast
+# first-character scan (named groups would make it try every branch at every position).
 _SPAN = (
-    r"(?P<line>--[^\n]*)"
-    r"|(?P<block>/-)"
-    r"|(?P<interp>\"(?<=[\w'!?\u271d]!\"))"
-    r'|(?P<string>"(?:[^"\\]|\\.)*"?)'
-    r"|(?P<char>'(?<![\w'!?\u271d]')"
-    r"(?:[^\\'\n]|\\(?:[\\\"'ntr0]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}))')"
-    r"|(?P<name>«[^»]*»?)"
-    r"|(?P<raw>r(?<![\w'!?\u271d]r)#*\")"
+    r"--[^\n]*"
+    r"|/-"
+    r'|"(?:[^"\\]|\\.)*"?'
+    r"|'(?<![\w'!?\u271d]')(?:[^\\'\n]|\\(?:[\\\"'ntr0]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}))'"
+    r"|«[^»]*»?"
+    r"|r(?<![\w'!?\u271d]r)#*\""
 )
 _START = re.compile(_SPAN, re.S)
-_START_IN_BRACES = re.compile(_SPAN + r"|(?P<open>\{)|(?P<close>\})", re.S)
+_START_IN_BRACES = re.compile(_SPAN + r"|\{|\}", re.S)
 _SIMPLE_BLOCK = re.compile(r"/-(?:[^/\-]|/(?!-)|-(?!/))*-/")
 _COMMENT_MARK = re.compile(r"/-|-/")
 _INTERP_STOP = re.compile(r"[\"\\{]")
 _RAW_STRING = re.compile(r'r(#*)"')
-_KIND: dict[str, SpanKind] = {"line": "comment", "string": "string", "char": "char", "name": "name"}
+_KIND: dict[str, SpanKind] = {"-": "comment", "'": "char", "«": "name"}
 
 
 def lex_spans(text: str) -> list[Span]:
@@ -72,17 +71,24 @@ def lex_spans(text: str) -> list[Span]:
         m = (_START_IN_BRACES if braces else _START).search(text, pos)
         if m is None:
             break
-        group, start, end = m.lastgroup, m.start(), m.end()
-        kind = _KIND.get(group or "")
+        start, end = m.span()
+        first = text[start]
+        kind = _KIND.get(first)
         if kind is not None:
             append(Span(kind, start, end))
-        elif group == "block":
+        elif first == '"':
+            if start >= 2 and text[start - 1] == "!" and is_ident_char(text[start - 2]):
+                end, reopened = _interp_string_end(text, start + 1)
+                if reopened:
+                    braces.append(0)
+            append(Span("string", start, end))
+        elif first == "/":
             simple = _SIMPLE_BLOCK.match(text, start)
             end = simple.end() if simple else _block_comment_end(text, start + 2)
             append(Span("comment", start, end))
-        elif group == "open":
+        elif first == "{":
             braces[-1] += 1
-        elif group == "close":
+        elif first == "}":
             if braces[-1] > 0:
                 braces[-1] -= 1
             else:
@@ -91,11 +97,6 @@ def lex_spans(text: str) -> list[Span]:
                 append(Span("string", start, end))
                 if reopened:
                     braces.append(0)
-        elif group == "interp":
-            end, reopened = _interp_string_end(text, start + 1)
-            append(Span("string", start, end))
-            if reopened:
-                braces.append(0)
         else:  # raw string
             raw = _RAW_STRING.match(text, start)
             assert raw is not None
