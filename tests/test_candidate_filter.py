@@ -14,6 +14,7 @@ from lean_bridge.candidate_filter import (
     check_candidate,
     check_declaration_text,
 )
+from lean_bridge.gate_preview import edit_preview, edit_title
 from lean_bridge.lean_lexer import lex_spans, mask_non_code
 
 GOOD = [
@@ -199,3 +200,16 @@ def test_axiom_audit() -> None:
     assert parse_print_axioms("unknown constant 'foo'") is None
     primed = parse_print_axioms("'div_self'' depends on axioms: [propext]")
     assert primed is not None and primed.name == "div_self'" and primed.axioms == {"propext"}
+
+
+def test_edit_preview_shows_all_of_the_inserted_text() -> None:
+    inserted = "omega\n  simp\u202e\n\t#eval! x"
+    preview = edit_preview(inserted)
+    assert preview.split("\n") == ["omega", "  simp⟪U+202E⟫", "⟪TAB⟫#eval! x"]
+    assert edit_title(inserted) == "omega (+2 lines)"
+    assert edit_title("exact h") == "exact h"
+    long = "\n".join(f"step {i}" for i in range(100))
+    shown = edit_preview(long, max_lines=10).split("\n")
+    assert shown[:10] == [f"step {i}" for i in range(10)]
+    assert shown[10] == "… (90 more lines not shown)"
+    assert edit_title("x" * 100, width=20) == "x" * 19 + "…"
