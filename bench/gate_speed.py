@@ -47,9 +47,18 @@ def main() -> None:
         seconds = best_of(gate)
         verdict = check_candidate(text)
         print(f"gate  {name:28s} {len(text):>9,d} chars {seconds * 1000:8.2f} ms  ok={verdict.ok}")
-    decl = "theorem t : True := by\n  " + "/- " * (SIZE // 3)
-    seconds = best_of(lambda: check_declaration_text(decl))
-    print(f"final-text check, nested comments {len(decl):>9,d} chars {seconds * 1000:8.2f} ms")
+    for label, body in (
+        ("nested comments", "/- " * (SIZE // 3)),
+        ("identifiers", " ".join(f"h{i}" for i in range(SIZE // 7))),
+        ("one token per char", "a(" * (SIZE // 2)),
+    ):
+        decl = "theorem t : True := by\n  " + body
+
+        def final(decl: str = decl) -> None:
+            check_declaration_text(decl)
+
+        seconds = best_of(final)
+        print(f"final {label:28s} {len(decl):>9,d} chars {seconds * 1000:8.2f} ms")
     try:
         extraction()
     except ImportError as exc:  # the gate needs only the standard library; extraction does not

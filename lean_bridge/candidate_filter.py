@@ -45,7 +45,7 @@ _OPTION = re.compile(r"(?<![\w.'])set_option\s+([\w.]+)\s+(\d+)\s+in\b")
 _INTERP = re.compile(r"!\s\"(?<=[\w'!?]!\s\")")
 _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
 _PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
-_SEARCH = re.compile(r"\?(?<=[\w'!]\?)(?![\w'!?])")
+_SEARCH = re.compile(r"\?(?<=[A-Za-z_'!]\?)")
 _UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _BY = re.compile(r"by(?![\w'!?])")
@@ -112,11 +112,15 @@ def _standalone(words: set[str], code: str) -> str | None:
     (not after a dot). Each branch starts with its literal word, so the scan is fast."""
     if not words:
         return None
-    pattern = "|".join(
-        re.escape(w) + r"(?<![\w.'!?]" + re.escape(w) + r")(?![\w'!?])" for w in sorted(words)
-    )
-    m = re.search(pattern, code)
+    m = re.search(_standalone_pattern(words), code)
     return m.group(0) if m else None
+
+
+def _standalone_pattern(words: set[str]) -> str:
+    return "|".join(
+        re.escape(w) + r"(?<![\w.'!?]" + re.escape(w) + r")(?![\w'!?])"
+        for w in sorted(words, key=lambda w: (-len(w), w))
+    )
 
 
 def _words_reason(code: str, allow_native: bool) -> str | None:
@@ -238,11 +242,10 @@ def check_declaration_text(
         pieces += [code[last : m.start()], " " * (m.end() - m.start())]
         last = m.end()
     code = "".join(pieces) + code[last:]
-    keywords = [
-        m
-        for m in re.finditer(r"(?<![\w.'])[^\W\d][\w'!?]*", code)
-        if m.group(0) in _ALL_KEYWORDS or normalise(m.group(0)) in _ALL_KEYWORDS
-    ]
+    parts = set(_PART.findall(code))
+    words = {p for p in parts if p in _ALL_KEYWORDS}
+    words |= {p for p in parts if not p.isascii() and normalise(p) in _ALL_KEYWORDS}
+    keywords = list(re.finditer(_standalone_pattern(words), code)) if words else []
     decls = [m for m in keywords if m.group(0) in DECLARATION_KEYWORDS]
     if not decls:
         return Verdict(False, "no declaration")
@@ -262,6 +265,8 @@ def check_declaration_text(
                 continue
         return Verdict(False, f"extra command: `{_shorten(word)}`")
     main = decls[-1].start()
+    if code.count("@[") > 4:
+        return Verdict(False, "too many attribute lists")
     for attr in re.finditer(r"@\[", code):
         if (
             attr.start() > main

@@ -253,3 +253,23 @@ def test_legitimate_proofs_pass_every_path(path: str) -> None:
         assert not _leaks(out.reached_lean, path), (path, proof)
         first = proof.split("\n")[0].strip()
         assert first in out.reached_lean or first.startswith(("/-", "set_option")), (path, proof)
+
+
+def test_oversized_answers_are_refused_before_extraction() -> None:
+    """An answer over the cap is not searched for code at all; a capped one of adversarial
+    nesting is still handled (in linear time: see bench/gate_speed.py)."""
+    from lean_sidecar.prover.extract import MAX_ANSWER_CHARS
+
+    head = f"```lean4\n{full_statement(WHOLE.task)}\n  omega "
+    huge = Sample(head + "/-" * (MAX_ANSWER_CHARS // 2) + "\n```")
+    assert final_code_block(huge) is None
+    assert final_code_block(Sample("x"), "y" * (MAX_ANSWER_CHARS + 1)) is not None  # prefix is ours
+    long_code = "theorem key : True := by\n  " + "trivial " * (MAX_ANSWER_CHARS // 8)
+    assert extract_script(WHOLE.task, long_code).reason == (
+        f"answer longer than {MAX_ANSWER_CHARS} characters"
+    )
+    nested = Sample(head + "/-" * (MAX_ANSWER_CHARS // 4) + "\n```")
+    code = final_code_block(nested)
+    assert code is not None
+    got = extract_script(WHOLE.task, code)
+    assert got.script is None or not check_candidate(got.script).ok
