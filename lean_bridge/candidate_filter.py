@@ -118,7 +118,9 @@ def _standalone(words: set[str], code: str) -> str | None:
 
 def _standalone_pattern(words: set[str]) -> str:
     return "|".join(
-        re.escape(w) + r"(?<![\w.'!?]" + re.escape(w) + r")(?![\w'!?])"
+        # not after a letter or `_.'!?` (a digit before it does not join: `1theorem` is two
+        # tokens to Lean), not before a name character
+        f"{re.escape(w)}(?<![^\\W\\d]{re.escape(w)})(?<![.'!?]{re.escape(w)})(?![\\w'!?])"
         for w in sorted(words, key=lambda w: (-len(w), w))
     )
 

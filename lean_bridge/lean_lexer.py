@@ -152,8 +152,9 @@ def mask_non_code(text: str) -> str:
 
 
 def code_view(text: str) -> str:
-    """``text`` with comments blanked, literals' contents kept between blanked delimiters and
-    «» quotes removed (so `«debug».skipKernelTC` reads `debug.skipKernelTC`).
+    """``text`` with comments blanked, literals' contents kept between spaces and «» quotes
+    turned into spaces (so `«debug».skipKernelTC` reads ` debug .skipKernelTC`: both parts are
+    seen, and `«x»theorem` cannot hide the keyword inside a longer name).
 
     For the gate: its decisions are made on code, so comments go; a literal's contents are
     kept so that whatever a lexer disagreement might hide in one is still seen (a proof needs no
@@ -167,7 +168,7 @@ def code_view(text: str) -> str:
         if span.kind == "comment":
             pieces.append(_blank(body))
         elif span.kind == "name":
-            pieces.append(body.replace("«", "").replace("»", ""))
+            pieces.append(" " + body[1:].replace("»", " "))
         else:
             pieces.append(" " + body + " ")
         i = span.end
