@@ -50,7 +50,7 @@ _UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _BY = re.compile(r"by(?![\w'!?])")
 _NEXT_WORD = re.compile(r"\s*(\w+)")
-_SKETCH_HOLE = re.compile(r"(:=[ \t]*(?:by[ \t]+)?)sorry(?![\w'!?])")
+_SKETCH_HOLE = re.compile(r"(:=\s*(?:by\s+)?)sorry(?![\w'!?])")
 
 
 @dataclass(frozen=True)

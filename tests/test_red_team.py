@@ -118,6 +118,7 @@ def test_sketch_holes_only_as_step_proofs() -> None:
     """The gate's sketch mode (for check_sketch to use): `sorry` only as a step's whole proof."""
     assert check_candidate("have s : a ≤ b := by sorry\nomega", sketch_holes=True).ok
     assert check_candidate("have s : a ≤ b := sorry\nomega", sketch_holes=True).ok
+    assert check_candidate("have s : a ≤ b := by\n  sorry\nomega", sketch_holes=True).ok
     for bad in ("exact Nat.lt_succ_of_le (sorry)", "have s : a ≤ b := by sorry\nsorry", "admit"):
         assert not check_candidate(bad, sketch_holes=True).ok, bad
 
