@@ -1,10 +1,15 @@
 """How long the gate and extraction take on adversarial input (targets: gate < 50 ms on 100 KB,
-extraction linear). Run: ``.venv/bin/python -m bench.gate_speed``; prints one line per shape."""
+extraction linear). Run: ``.venv/bin/python bench/gate_speed.py``; prints one line per shape
+(best of five runs)."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's code, not another
 
 from lean_bridge.candidate_filter import check_candidate, check_declaration_text
 
@@ -69,7 +74,11 @@ def extraction() -> None:
     from lean_bridge.holes import TextModel
     from lean_bridge.sorry_scan import scan_sorries
     from lean_sidecar.prover.endpoint import Sample
-    from lean_sidecar.prover.extract import MAX_ANSWER_CHARS, extract_script, final_code_block
+    from lean_sidecar.prover.extract import (
+        MAX_ANSWER_CHARS,
+        extract_script,
+        final_code_block,
+    )
     from lean_sidecar.prover.task import build_task
 
     model = TextModel(FILE)
@@ -80,7 +89,9 @@ def extraction() -> None:
     assert task is not None
     head = "```lean4\ntheorem t (a b : Nat) (h : a ≤ b) : a < b + 1 := by\n  "
     for label, body in (
-        ("nested comments", "/-" * ((MAX_ANSWER_CHARS - 200) // 2)),
+        ("nested comments (at the cap)", "/-" * ((MAX_ANSWER_CHARS - 200) // 2)),
+        ("19,000 nested comments", "/-" * 19_000 + " x" * 150_000),
+        ("balanced comments", "/- a -/ " * 2_000 + "omega " * 60_000),
         ("unclosed fences", "```lean4\n" * ((MAX_ANSWER_CHARS - 200) // 9)),
         ("1 MB (refused by size)", "/-" * 500_000),
     ):

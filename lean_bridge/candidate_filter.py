@@ -33,7 +33,7 @@ from lean_bridge.lean_commands import (
     DECLARATION_KEYWORDS,
     DECLARATION_MODIFIERS,
 )
-from lean_bridge.lean_lexer import code_view
+from lean_bridge.lean_lexer import code_view, span_starts
 
 # Default length cap (characters); verified prover proofs reach ~50,000.
 DEFAULT_MAX_CHARS = 100_000
@@ -73,8 +73,7 @@ MAX_COMMENTS_AND_LITERALS = 5_000
 
 
 def _too_many_literals(text: str, limit: int) -> str | None:
-    starts = sum(text.count(mark) for mark in ("--", "/-", '"', "'", "«"))
-    if starts > limit:
+    if span_starts(text) > limit:
         return f"more than {limit} comments or literals"
     return None
 

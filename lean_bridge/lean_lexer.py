@@ -12,6 +12,7 @@ strings, so `s!"a{f "x"}b"` is one literal whose `f "x"` is code.
 from __future__ import annotations
 
 import re
+from itertools import accumulate, islice
 from typing import Literal, NamedTuple
 
 SpanKind = Literal["comment", "string", "char", "name"]
@@ -50,6 +51,8 @@ _START = re.compile(_SPAN, re.S)
 _START_IN_BRACES = re.compile(_SPAN + r"|\{|\}", re.S)
 _SIMPLE_BLOCK = re.compile(r"/-(?:[^/\-]|/(?!-)|-(?!/))*-/")
 _COMMENT_MARK = re.compile(r"/-|-/")
+_MARK_RUN = re.compile(r"[/-]*")
+_DEPTH_CHANGE = {"/-": 1, "-/": -1}
 _INTERP_STOP = re.compile(r"[\"\\{]")
 _RAW_STRING = re.compile(r'r(#*)"')
 _KIND: dict[str, SpanKind] = {"-": "comment", "'": "char", "«": "name"}
@@ -108,13 +111,32 @@ def lex_spans(text: str) -> list[Span]:
     return spans
 
 
+def span_starts(text: str) -> int:
+    """An upper bound on how many comments and literals ``text`` has, counted in C: callers
+    refuse text with absurdly many before lexing it one span at a time."""
+    return sum(text.count(mark) for mark in ("--", "/-", '"', "'", "«"))
+
+
 def _block_comment_end(text: str, i: int) -> int:
-    depth = 1
-    for m in _COMMENT_MARK.finditer(text, i):
-        depth += 1 if m.group(0) == "/-" else -1
-        if depth == 0:
-            return m.end()
-    return len(text)
+    """End of a nested block comment whose body starts at ``i`` (depth 1).
+
+    Marks are read as Lean reads them (leftmost `/-` or `-/`, never overlapping); the depth is
+    summed in C over growing windows, so a flood of `/-` costs no Python work per mark. A window
+    never ends inside a run of `/` and `-`, so no mark is cut in two.
+    """
+    n = len(text)
+    depth, pos, window = 1, i, 4096
+    while pos < n:
+        run = _MARK_RUN.match(text, min(n, pos + window))
+        end = run.end() if run else n  # `[/-]*` always matches
+        marks = _COMMENT_MARK.findall(text, pos, end)
+        running = list(accumulate(map(_DEPTH_CHANGE.__getitem__, marks), initial=depth))
+        if 0 in running:
+            k = running.index(0)  # the k-th mark (1-based) closes the comment
+            closing = next(islice(_COMMENT_MARK.finditer(text, pos, end), k - 1, None))
+            return closing.end()
+        depth, pos, window = running[-1], end, window * 2
+    return n
 
 
 def _interp_string_end(text: str, i: int) -> tuple[int, bool]:

@@ -213,3 +213,31 @@ def test_edit_preview_shows_all_of_the_inserted_text() -> None:
     assert shown[:10] == [f"step {i}" for i in range(10)]
     assert shown[10] == "… (90 more lines not shown)"
     assert edit_title("x" * 100, width=20) == "x" * 19 + "…"
+
+
+def _lean_comment_end(text: str, i: int) -> int:
+    """Lean's own rule (`finishCommentBlock`), one character at a time: the reference."""
+    depth = 1
+    while i < len(text):
+        if text.startswith("-/", i):
+            depth, i = depth - 1, i + 2
+        elif text.startswith("/-", i):
+            depth, i = depth + 1, i + 2
+        else:
+            i += 1
+        if depth == 0:
+            return i
+    return len(text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("/-a \n")), max_size=80))
+def test_block_comments_end_where_lean_ends_them(body: str) -> None:
+    text = "/-" + body + " after"
+    spans = lex_spans(text)
+    assert spans[0].kind == "comment" and spans[0].start == 0
+    assert spans[0].end == _lean_comment_end(text, 2)
+
+
+def test_long_nested_comments_end_where_lean_ends_them() -> None:
+    for text in ("/-" * 5000 + "x" + "-/" * 5000 + " tail", "/- a " * 3000 + "-/ " * 3000 + "z"):
+        assert lex_spans(text)[0].end == _lean_comment_end(text, 2)

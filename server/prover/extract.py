@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import dedent_script
-from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lean_lexer import mask_non_code, span_starts
 from lean_sidecar.prover.endpoint import Sample
 from lean_sidecar.prover.task import ProofTask
 
@@ -20,6 +20,9 @@ _FENCE = re.compile(r"```")
 _OPENER = re.compile(r"lean4?[ \t]*\n")
 # Answers longer than this are refused before extraction (real ones stay under 80,000).
 MAX_ANSWER_CHARS = 400_000
+# Code with more comment/literal openers than this is refused before it is lexed (real answers
+# have a few hundred), so adversarial nesting costs no more than plain text.
+MAX_CODE_SPANS = 20_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def _signature(code: str) -> str:
 def extract_script(task: ProofTask, code: str) -> Extracted:
     if len(code) > MAX_ANSWER_CHARS:
         return Extracted(None, f"answer longer than {MAX_ANSWER_CHARS} characters")
+    if span_starts(code) > MAX_CODE_SPANS:
+        return Extracted(None, f"answer has more than {MAX_CODE_SPANS} comments or literals")
     decls = [d for d in find_declarations(code) if d.kind in ("theorem", "lemma", "example")]
     want = _signature(task.statement.rsplit(":=", 1)[0])
     for d in reversed(decls):
