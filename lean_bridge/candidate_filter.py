@@ -24,6 +24,7 @@ from lean_bridge.gate_rules import (
     FORBIDDEN_ROOTS,
     HOLE_WORDS,
     INVISIBLE,
+    LONE_CR,
     NATIVE_WORDS,
     OPTION_CAPS,
     normalise,
@@ -79,7 +80,7 @@ def _too_many_literals(text: str, limit: int) -> str | None:
 
 
 def _characters(text: str) -> str | None:
-    bad = INVISIBLE.search(text)
+    bad = INVISIBLE.search(text) or LONE_CR.search(text)
     if bad:
         return f"invisible or control character U+{ord(bad.group(0)[0]):04X}"
     return None
@@ -128,10 +129,11 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
     """Why a name in ``code`` cannot be part of a proof, or None. One pass collects the name
     parts; the rest are set operations and literal-first scans, no Python loop over tokens."""
     parts = set(_PART.findall(code))
-    for part in sorted(p for p in parts if not p.isascii()):
-        plain = normalise(part)
-        if plain != part and (plain in _ALL_KEYWORDS or plain in HOLE_WORDS):
-            return f"look-alike of `{_shorten(plain)}`"
+    if not code.isascii():  # look-alikes: the names that normalisation creates
+        created = set(_PART.findall(normalise(code))) - parts
+        lookalike = created & (_ALL_KEYWORDS | HOLE_WORDS)
+        if lookalike:
+            return f"look-alike of `{min(lookalike)}`"
     if _SEARCH.search(code):
         return "forbidden: search tactic (`exact?`, `apply?`, …)"
     keyword = _standalone(parts & _ALL_KEYWORDS, code)
@@ -244,8 +246,11 @@ def check_declaration_text(
         last = m.end()
     code = "".join(pieces) + code[last:]
     parts = set(_PART.findall(code))
-    words = {p for p in parts if p in _ALL_KEYWORDS}
-    words |= {p for p in parts if not p.isascii() and normalise(p) in _ALL_KEYWORDS}
+    if not code.isascii():
+        lookalike = (set(_PART.findall(normalise(code))) - parts) & _ALL_KEYWORDS
+        if lookalike:
+            return Verdict(False, f"look-alike of `{min(lookalike)}`")
+    words = parts & _ALL_KEYWORDS
     keywords = list(re.finditer(_standalone_pattern(words), code)) if words else []
     decls = [m for m in keywords if m.group(0) in DECLARATION_KEYWORDS]
     if not decls:

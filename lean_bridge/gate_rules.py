@@ -17,8 +17,8 @@ INVISIBLE = re.compile(
     "[\x00-\x08\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680"
     "\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164"
     "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
-    "|\r(?!\n)"
 )
+LONE_CR = re.compile(r"\r(?!\n)")
 
 # Letters from other scripts that look like Latin ones (NFKC already folds fullwidth and
 # mathematical alphanumerics).
