@@ -125,15 +125,23 @@ def _standalone_pattern(words: set[str]) -> str:
     )
 
 
+def _lookalikes(parts: set[str], targets: frozenset[str]) -> str | None:
+    """A name of ``parts`` written with non-ASCII letters that reads as one of ``targets``
+    (`ѕоrrу`, `ｔｈｅｏｒｅｍ`); the non-ASCII names are normalised together, in one call."""
+    foreign = [p for p in parts if not p.isascii()]
+    if not foreign:
+        return None
+    found = set(_PART.findall(normalise(" ".join(foreign)))) & targets
+    return min(found) if found else None
+
+
 def _words_reason(code: str, allow_native: bool) -> str | None:
     """Why a name in ``code`` cannot be part of a proof, or None. One pass collects the name
     parts; the rest are set operations and literal-first scans, no Python loop over tokens."""
     parts = set(_PART.findall(code))
-    if not code.isascii():  # look-alikes: the names that normalisation creates
-        created = set(_PART.findall(normalise(code))) - parts
-        lookalike = created & (_ALL_KEYWORDS | HOLE_WORDS)
-        if lookalike:
-            return f"look-alike of `{min(lookalike)}`"
+    lookalike = _lookalikes(parts, _ALL_KEYWORDS | HOLE_WORDS)
+    if lookalike:
+        return f"look-alike of `{lookalike}`"
     if _SEARCH.search(code):
         return "forbidden: search tactic (`exact?`, `apply?`, …)"
     keyword = _standalone(parts & _ALL_KEYWORDS, code)
@@ -246,10 +254,9 @@ def check_declaration_text(
         last = m.end()
     code = "".join(pieces) + code[last:]
     parts = set(_PART.findall(code))
-    if not code.isascii():
-        lookalike = (set(_PART.findall(normalise(code))) - parts) & _ALL_KEYWORDS
-        if lookalike:
-            return Verdict(False, f"look-alike of `{min(lookalike)}`")
+    lookalike = _lookalikes(parts, _ALL_KEYWORDS)
+    if lookalike:
+        return Verdict(False, f"look-alike of `{lookalike}`")
     words = parts & _ALL_KEYWORDS
     keywords = list(re.finditer(_standalone_pattern(words), code)) if words else []
     decls = [m for m in keywords if m.group(0) in DECLARATION_KEYWORDS]

@@ -144,6 +144,7 @@ def test_final_text_is_one_declaration_and_nothing_else() -> None:
         "\n  attribute [simp] t",
         "\n  @[simp] def x := 1",
         "\u202e",
+        "\n  th\u0435orem u : False := x",  # a Cyrillic е: reads as a second declaration
     ):
         assert not check_declaration_text(decl + extra).ok, extra
     helper = "lemma h : True := trivial\n\n"
