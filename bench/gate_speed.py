@@ -25,6 +25,8 @@ GATE_SHAPES: dict[str, str] = {
     "deep indentation lines": "by\n" + ("  simp\n" * (SIZE // 7)),
     "char literals": "by\n  " + "'a' " * (SIZE // 4),
     "line comments": "by\n" + "  --\n" * (SIZE // 5),
+    "4,900 comments (under the cap)": "by\n" + "  simp -- c\n" * 4_900 + "  " + "a " * 20_000,
+    "4,900 strings (under the cap)": "by\n  " + '"a" ' * 4_900 + "x " * 40_000,
     "empty strings": "by\n  " + '"" ' * (SIZE // 3),
     "one long identifier": "by\n  " + "a" * SIZE,
     "set_option prefixes": "set_option maxHeartbeats 400000 in " * (SIZE // 36),
