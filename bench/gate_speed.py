@@ -26,7 +26,7 @@ GATE_SHAPES: dict[str, str] = {
     "char literals": "by\n  " + "'a' " * (SIZE // 4),
     "line comments": "by\n" + "  --\n" * (SIZE // 5),
     "4,900 comments (under the cap)": "by\n" + "  simp -- c\n" * 4_900 + "  " + "a " * 20_000,
-    "4,900 strings (under the cap)": "by\n  " + '"a" ' * 4_900 + "x " * 40_000,
+    "2,400 strings (under the cap)": "by\n  " + '"a" ' * 2_400 + "x " * 45_000,
     "empty strings": "by\n  " + '"" ' * (SIZE // 3),
     "one long identifier": "by\n  " + "a" * SIZE,
     "set_option prefixes": "set_option maxHeartbeats 400000 in " * (SIZE // 36),
