@@ -117,6 +117,33 @@ OTHER_COMMAND_KEYWORDS: frozenset[str] = frozenset(
         "show_panel_widgets",
         "extend_docs",
         "mk_iff_of_inductive_prop",
+        # further Lean 4 command parsers (Lean.Parser.Command, Lean.Elab.*)
+        "with_weak_namespace",
+        "end_local_scope",
+        "init_quot",
+        "docs_to_verso",
+        "tactic_extension",
+        "recommended_spelling",
+        "register_error_explanation",
+        "register_parser_alias",
+        "builtin_simproc_decl",
+        "builtin_dsimproc_decl",
+        "builtin_simproc_pattern%",
+        "simproc_pattern%",
+        "binder_predicate",
+        "unif_hint",
+        "test_extern",
+        # further Mathlib and Batteries command syntaxes
+        "whatsnew",
+        "count_heartbeats",
+        "declare_aesop_rule_sets",
+        "add_aesop_rules",
+        "erase_aesop_rules",
+        "register_hint",
+        "initialize_simps_projections?",
+        "open_locale",
+        "variable?",
+        "assert_no_sorry",
     }
 )
 

@@ -123,6 +123,9 @@ class Settings(BaseModel):
     endpoint_cooldown: float = Field(
         30.0, ge=0, description="Seconds a failing endpoint is skipped (the next one is used)."
     )
+    max_proof_chars: int = Field(
+        100_000, gt=0, description="Longer candidate proofs are refused before Lean."
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod

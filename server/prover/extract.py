@@ -1,5 +1,9 @@
 """From a model's answer to a tactic script for the hole, refusing answers that changed the
-statement (a model must not weaken what it proves)."""
+statement (a model must not weaken what it proves).
+
+An answer is hostile input: it is capped in size before anything looks at it, and every step
+here is linear in its length (fences are found in one pass, the lexer never rescans), so a
+megabyte of nested comments or unclosed fences costs milliseconds, not minutes."""
 
 from __future__ import annotations
 
@@ -8,11 +12,17 @@ from dataclasses import dataclass
 
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import dedent_script
-from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lean_lexer import mask_non_code, span_starts
 from lean_sidecar.prover.endpoint import Sample
 from lean_sidecar.prover.task import ProofTask
 
-_BLOCK = re.compile(r"```lean4?[ \t]*\n(.*?)```", re.S)
+_FENCE = re.compile(r"```")
+_OPENER = re.compile(r"lean4?[ \t]*\n")
+# Answers longer than this are refused before extraction (real ones stay under 80,000).
+MAX_ANSWER_CHARS = 400_000
+# Code with more comment/literal openers than this is refused before it is lexed (real answers
+# have a few hundred), so adversarial nesting costs no more than plain text.
+MAX_CODE_SPANS = 20_000
 
 
 @dataclass(frozen=True)
@@ -24,13 +34,32 @@ class Extracted:
 def final_code_block(sample: Sample, completion_prefix: str | None = None) -> str | None:
     """The last ``lean4`` block of the answer (after any thinking); for a raw completion, the
     prompt's open block plus the text up to the closing fence."""
+    if len(sample.text) + len(sample.reasoning) > MAX_ANSWER_CHARS:
+        return None
     if completion_prefix is not None:
         return completion_prefix + sample.text.split("```", 1)[0]
     for source in (sample.text, sample.reasoning):
-        blocks = _BLOCK.findall(source)
+        blocks = lean_blocks(source)
         if blocks:
-            return str(blocks[-1])
+            return blocks[-1]
     return None
+
+
+def lean_blocks(source: str) -> list[str]:
+    """The bodies of the ```lean4 blocks of ``source``, in one pass over its fences."""
+    blocks: list[str] = []
+    fences = [m.start() for m in _FENCE.finditer(source)]
+    i = 0
+    while i < len(fences):
+        opener = _OPENER.match(source, fences[i] + 3)
+        if opener is None:
+            i += 1
+            continue
+        if i + 1 >= len(fences):
+            break
+        blocks.append(source[opener.end() : fences[i + 1]])
+        i += 2
+    return blocks
 
 
 def _signature(code: str) -> str:
@@ -42,6 +71,10 @@ def _signature(code: str) -> str:
 
 
 def extract_script(task: ProofTask, code: str) -> Extracted:
+    if len(code) > MAX_ANSWER_CHARS:
+        return Extracted(None, f"answer longer than {MAX_ANSWER_CHARS} characters")
+    if span_starts(code) > MAX_CODE_SPANS:
+        return Extracted(None, f"answer has more than {MAX_CODE_SPANS} comments or literals")
     decls = [d for d in find_declarations(code) if d.kind in ("theorem", "lemma", "example")]
     want = _signature(task.statement.rsplit(":=", 1)[0])
     for d in reversed(decls):
