@@ -90,7 +90,8 @@ def blamed_span(masked: str, start: int, end: int, full_end: int) -> tuple[int, 
 
     Lean's ``range`` may be a part of the tactic (an identifier of ``exact foo``) and, for a
     multi-line tactic, is cut at the end of its first line; ``fullRange`` covers the rest. The hole
-    reaches back to where the tactic starts on its line (after ``;``, ``<;>``, ``by``, ``·``, ``=>``)
+    reaches back to where the tactic starts on its line (after ``;``, ``<;>``, ``by``, ``·``,
+    ``=>``)
     and forward to the end of the blamed syntax, or of the tactic's line when that is further.
     """
     line_start = masked.rfind("\n", 0, start) + 1
@@ -169,7 +170,9 @@ async def collect_holes(
                 )
             )
             continue
-        a, b = blamed_span(model.masked, start_off, model.index.offset(end), model.index.offset(full_end))
+        a, b = blamed_span(
+            model.masked, start_off, model.index.offset(end), model.index.offset(full_end)
+        )
         span = Span(model.index.pos(a), model.index.pos(b))
         goal = await plain_goal(span.start)
         holes.append(
