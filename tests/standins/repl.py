@@ -310,6 +310,11 @@ class Repl:
                 "goals": [],
             }
         if isinstance(outcome, dict):
+            for sorry_goal in outcome.get("sorries", []):  # Lean's goals at the tactic's sorries
+                self.proof_states.append(sorry_goal)
+                out.setdefault("sorries", []).append(
+                    {"proofState": len(self.proof_states) - 1, "goal": sorry_goal}
+                )
             goals = list(outcome.get("goals", []))
             status = str(outcome["status"])
         else:
