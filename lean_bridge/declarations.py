@@ -50,11 +50,7 @@ def _first_word(masked: str, offset: int) -> str:
 
 
 def _starts_command(word: str, line: str) -> bool:
-    return (
-        is_command_keyword(word)
-        or word in MODIFIERS
-        or line.startswith(("@[", "/-!"))
-    )
+    return is_command_keyword(word) or word in MODIFIERS or line.startswith(("@[", "/-!"))
 
 
 def _command_starts(masked: str, text: str) -> list[int]:
@@ -82,8 +78,10 @@ def _name_end(text: str, k: int) -> int:
     """The end of the (possibly dotted, possibly «quoted») identifier at ``k`` (read in the
     text: the lexer masks «…» like a literal)."""
     while k < len(text):
-        dot = text[k] == "." and k + 1 < len(text) and (
-            is_ident_char(text[k + 1]) or text[k + 1] == "«"
+        dot = (
+            text[k] == "."
+            and k + 1 < len(text)
+            and (is_ident_char(text[k + 1]) or text[k + 1] == "«")
         )
         if text[k] == "«":
             close = text.find("»", k)

@@ -139,7 +139,7 @@ def to_lemma(goal: str) -> Lemma | Declined:
     binders: list[str] = []
     for k, hyp in enumerate(parsed.hypotheses):
         typ = sub(hyp.type)
-        names = [renamed.get(n or f"<anon{k}>", n) for n in (hyp.names or ("",))]
+        fresh = [renamed.get(n or f"<anon{k}>", n) for n in (hyp.names or ("",))]
         referenced = any(
             re.search(r"(?<![\w.'])" + re.escape(n) + r"(?![\w'])", sub(parsed.target))
             or any(n in sub(h.type) for h in parsed.hypotheses if h is not hyp)
@@ -148,9 +148,9 @@ def to_lemma(goal: str) -> Lemma | Declined:
         if hyp.names and all(n.startswith("inst✝") for n in hyp.names) and not referenced:
             binders.extend(f"[{typ}]" for _ in hyp.names)
             continue
-        binders.append(f"({' '.join(names)} : {typ})")
+        binders.append(f"({' '.join(fresh)} : {typ})")
         if hyp.value is not None:
-            for n in names:
+            for n in fresh:
                 eq = _fresh(f"{n}_def", taken)
                 binders.append(f"({eq} : {n} = {sub(hyp.value)})")
     universes: list[str] = []

@@ -71,7 +71,7 @@ def interactive(name: str) -> list[Any]:
 
 def plain_goal_answers() -> list[tuple[dict[str, Any], Any]]:
     """(request params, answer) pairs of plainGoal.lean.expected.out and anonHyp."""
-    pairs = []
+    pairs: list[tuple[dict[str, Any], Any]] = []
     for name in ("plainGoal.lean.expected.out", "anonHyp.lean.expected.out"):
         values = interactive(name)
         pairs.extend(zip(values[0::2], values[1::2], strict=True))

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from lean_interact.interface import CommandResponse, LeanError, ProofStepResponse
 
 from lean_bridge.axiom_audit import parse_print_axioms
 from lean_bridge.diagnostics import DiagnosticsLog, is_sorry_warning
-from lean_bridge.goal_parse import Declined, parse_goal, split_goals, to_lemma
+from lean_bridge.goal_parse import Declined, parse_goal, to_lemma
 from lean_bridge.holes import goal_from_unsolved_goals, is_unsolved_goals, unsolved_goals
 from lean_bridge.repl_pool import CommandResult, StepResult
 from lean_sidecar.prover.sketch import negation_statement

@@ -357,7 +357,7 @@ def main() -> None:
     log = open(args.log, "a", encoding="utf-8") if args.log else None
     eof = False
     while not eof:
-        lines = []
+        lines: list[str] = []
         while True:
             line = sys.stdin.readline()
             if not line:
