@@ -194,3 +194,32 @@ def test_every_command_ends_the_declaration_before_it() -> None:
         text = f"theorem t : True := by\n  trivial\n{command}\n"
         decls = find_declarations(text)
         assert text[decls[0].start : decls[0].end] == "theorem t : True := by\n  trivial", command
+
+
+def test_sketch_goals_are_paired_by_position_not_from_the_end() -> None:
+    from lean_bridge.goal_pairing import goals_in_region
+
+    command = (
+        "theorem t (x : Nat) : x = x ∧ True := by\n"
+        "  have h1 : x = x := by sorry\n"  # the sketch's hole
+        "  exact ⟨h1, sorry⟩"  # another sorry of the declaration, after the sketch
+    )
+    sorries = [  # as the REPL reports them (have_by_sorry.expected.out's shape)
+        {
+            "proofState": 0,
+            "pos": {"line": 2, "column": 23},
+            "goal": "x : Nat\n⊢ x = x",
+            "endPos": {"line": 2, "column": 28},
+        },
+        {
+            "proofState": 1,
+            "pos": {"line": 3, "column": 13},
+            "goal": "x : Nat\nh1 : x = x\n⊢ True",
+            "endPos": {"line": 3, "column": 18},
+        },
+    ]
+    lo = command.index("have")
+    hi = command.index("\n", lo)
+    assert goals_in_region(command, sorries, lo, hi) == ["x : Nat\n⊢ x = x"]
+    # what pairing from the end gives:
+    assert [s["goal"] for s in sorries][-1:] != ["x : Nat\n⊢ x = x"]
