@@ -207,9 +207,9 @@ def test_sketch_goals_are_paired_by_position_not_from_the_end() -> None:
     sorries = [  # as the REPL reports them (have_by_sorry.expected.out's shape)
         {
             "proofState": 0,
-            "pos": {"line": 2, "column": 23},
+            "pos": {"line": 2, "column": 24},
             "goal": "x : Nat\n⊢ x = x",
-            "endPos": {"line": 2, "column": 28},
+            "endPos": {"line": 2, "column": 29},
         },
         {
             "proofState": 1,
