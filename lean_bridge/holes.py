@@ -28,6 +28,7 @@ class Hole:
     start: int = 0  # code-point offsets into the version's text
     end: int = 0
     mode: str = "tactic"  # where Lean answered plainGoal: a tactic block; else a term
+    reported: Span | None = None  # where Lean's message is, when the hole is elsewhere
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -167,6 +168,7 @@ async def collect_holes(
                     message,
                     start=end_off,
                     end=end_off,
+                    reported=Span(start, end),
                 )
             )
             continue

@@ -57,6 +57,7 @@ def test_unsolved_goals_hole_takes_the_message_goal_and_sits_after_the_block() -
     assert hole.goal == "h : 1 = 1\n⊢ True"  # the hypotheses the message lists
     assert Pos(0, 22) not in asked
     assert hole.range.start == hole.range.end == Pos(2, 6)  # after the block's last tactic
+    assert hole.reported is not None and hole.reported.start == Pos(0, 22)  # Lean's squiggle
     filled = fill(HAVE_BUG, hole.start, hole.end, "trivial", "tactic")
     assert filled == "def haveBug : True := by\n  have h : 1 = 1 := rfl\n  skip\n  trivial\n"
 
