@@ -266,3 +266,25 @@ def test_language_server_standin_answers_plain_goal_before_and_after_tactics() -
         f"\nlanguage-server stand-in: {checked} plainGoal answers as Lean's, "
         f"{len(answers)} rendered as Lean renders"
     )
+
+
+def _run_raw(stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(STANDIN)], input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_repl_standin_answers_a_last_request_without_a_blank_line() -> None:
+    done = _run_raw('{"cmd": "def f : Nat := by sorry"}')  # no newline at all, as a pipe may end
+    (answer,) = [json.loads(c) for c in done.stdout.split("\n\n") if c.strip()]
+    assert answer["env"] == 0 and answer["sorries"][0]["pos"] == {"line": 1, "column": 18}
+    assert done.returncode == 0
+
+
+def test_repl_standin_exits_on_json_that_is_no_command() -> None:
+    """The REPL throws out of its loop on such input: the process ends, later requests are lost."""
+    done = _run_raw('{"what": 1}\n\n{"cmd": "def f := 2"}\n\n')
+    assert done.returncode == 1 and done.stdout == ""
+    assert "Could not parse as a valid JSON command" in done.stderr
+    done = _run_raw('{"cmd": \n\n')
+    assert done.returncode == 1 and "Could not parse JSON" in done.stderr
