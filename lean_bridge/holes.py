@@ -175,6 +175,10 @@ async def collect_holes(
         a, b = blamed_span(
             model.masked, start_off, model.index.offset(end), model.index.offset(full_end)
         )
+        assert decl is not None and decl.assign is not None  # _in_proof
+        if not re.search(r"\bby\b", model.masked[decl.assign : start_off]) or a <= decl.assign:
+            # a term-mode proof: Lean blames a term, there is no tactic to widen to
+            a, b = start_off, model.index.offset(full_end)
         span = Span(model.index.pos(a), model.index.pos(b))
         goal = await plain_goal(span.start)
         holes.append(

@@ -224,3 +224,16 @@ def test_sketch_goals_are_paired_by_position_not_from_the_end() -> None:
     assert goals_in_region(command, sorries, lo, hi) == ["x : Nat\n⊢ x = x"]
     # what pairing from the end gives:
     assert [s["goal"] for s in sorries][-1:] != ["x : Nat\n⊢ x = x"]
+
+
+def test_an_error_in_a_term_proof_is_not_widened_past_the_proof() -> None:
+    text = "theorem t (n : Nat) : n = n := foo n\n"
+    diag = {
+        "source": "Lean 4",
+        "severity": 1,
+        "range": _rng((0, 31), (0, 34)),
+        "message": "Unknown identifier `foo`",
+        "fullRange": _rng((0, 31), (0, 34)),
+    }
+    (hole,) = _holes(text, [diag])[0]
+    assert text[hole.start : hole.end] == "foo"
