@@ -85,7 +85,7 @@ def facts_from(t: Transcript) -> dict[str, Any]:
                 info.setdefault("goals_by_body", {})[body] = goals
                 if errors:
                     info["errors"][body] = errors[0]
-                elif not goals:
+                else:  # elaborated (with its sorries, if any): a partial proof Lean accepts
                     info["accepted"].append(body)
             for m in resp.get("messages", []):
                 line = text.split("\n")[m["pos"]["line"] - 1]

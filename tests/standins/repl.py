@@ -160,13 +160,13 @@ class Repl:
             name_text = m.group(2) or m.group(1)
             if "exact?" in body:
                 suggestion = self.facts.get("search", {}).get(signature)
-                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
+                at = m.end() + chunk.index("exact?")  # Lean reports on the `exact?` token
                 if suggestion:
                     messages.append(
                         {
                             "severity": "info",
                             "pos": position(text, at),
-                            "endPos": position(text, end),
+                            "endPos": position(text, at + len("exact?")),
                             "data": f"Try this:\n  [apply] {suggestion}",
                         }
                     )
@@ -176,7 +176,7 @@ class Repl:
                         {
                             "severity": "error",
                             "pos": position(text, at),
-                            "endPos": position(text, end),
+                            "endPos": position(text, at + len("exact?")),
                             "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions.",
                         }
                     )
