@@ -63,8 +63,11 @@ def _command_starts(masked: str, text: str) -> list[int]:
         stripped = line.lstrip()
         indent = len(line) - len(stripped)
         word = _first_word(stripped, 0)
-        probe = raw[indent:] if raw[indent:].startswith("/-!") else stripped
-        if stripped and (indent == 0 or in_mutual) and _starts_command(word, probe):
+        probe = stripped
+        if raw.lstrip().startswith("/-!"):  # a module doc (masked like any comment)
+            indent = len(raw) - len(raw.lstrip())
+            probe = raw[indent:]
+        if probe.strip() and (indent == 0 or in_mutual) and _starts_command(word, probe):
             starts.append(offset + indent)
             if word == "mutual":
                 in_mutual = True
@@ -132,6 +135,9 @@ def find_declarations(text: str, masked: str | None = None) -> list[Declaration]
     i = 0
     while i < len(starts):
         group_start = starts[i]
+        if text.startswith("/-!", group_start):  # a module doc ends what precedes it, no more
+            i += 1
+            continue
         pos = group_start
         # Skip the attributes and modifiers of this command.
         while True:

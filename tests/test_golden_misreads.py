@@ -237,3 +237,12 @@ def test_an_error_in_a_term_proof_is_not_widened_past_the_proof() -> None:
     }
     (hole,) = _holes(text, [diag])[0]
     assert text[hole.start : hole.end] == "foo"
+
+
+def test_a_module_doc_ends_a_declaration_and_starts_none() -> None:
+    text = "theorem a : True := by\n  trivial\n\n/-! ## Section doc -/\n\ntheorem b : True := trivial\n"
+    decls = find_declarations(text)
+    assert [text[d.start : d.end] for d in decls] == [
+        "theorem a : True := by\n  trivial",
+        "theorem b : True := trivial",
+    ]
