@@ -5,59 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lean_bridge.lean_commands import (
+    DECLARATION_KEYWORDS,
+    DECLARATION_MODIFIERS,
+    is_command_keyword,
+)
 from lean_bridge.lean_lexer import is_ident_char, mask_non_code
 
-DECL_KEYWORDS = frozenset(
-    [
-        "theorem",
-        "lemma",
-        "def",
-        "example",
-        "instance",
-        "abbrev",
-        "opaque",
-        "structure",
-        "class",
-        "inductive",
-        "axiom",
-    ]
-)
-MODIFIERS = frozenset(
-    ["private", "protected", "noncomputable", "partial", "unsafe", "nonrec", "public"]
-)
-OTHER_COMMANDS = frozenset(
-    [
-        "import",
-        "open",
-        "namespace",
-        "section",
-        "end",
-        "variable",
-        "universe",
-        "set_option",
-        "attribute",
-        "mutual",
-        "macro",
-        "macro_rules",
-        "syntax",
-        "notation",
-        "infix",
-        "infixl",
-        "infixr",
-        "prefix",
-        "postfix",
-        "elab",
-        "elab_rules",
-        "initialize",
-        "deriving",
-        "export",
-        "omit",
-        "include",
-        "local",
-        "scoped",
-    ]
-)
+DECL_KEYWORDS = DECLARATION_KEYWORDS
+MODIFIERS = DECLARATION_MODIFIERS
 _WORD = re.compile(r"[^\s(\[{:]+")
+# A command that scopes the next one: `set_option … in`, `open … in`, `#guard_msgs in`, …
+_IN_PREFIX = re.compile(
+    r"(?:set_option|open|unseal|seal|#guard_msgs|omit|include|attribute|variable)\b[^\n]*?"
+    r"(?<=\s)in(?=\s)"
+)
+_INSTANCE_PRIORITY = re.compile(r"\(\s*priority\s*:=[^)]*\)\s*")
 
 
 @dataclass(frozen=True)
@@ -86,21 +49,53 @@ def _first_word(masked: str, offset: int) -> str:
     return m.group(0) if m else ""
 
 
-def _command_starts(masked: str) -> list[int]:
+def _starts_command(word: str, line: str) -> bool:
+    return is_command_keyword(word) or word in MODIFIERS or line.startswith(("@[", "/-!"))
+
+
+def _command_starts(masked: str, text: str) -> list[int]:
+    """Offsets of every command: a command keyword (the one table shared with the gate), a
+    modifier or attribute at the start of a line; inside ``mutual … end`` also indented ones."""
     starts = []
     offset = 0
-    for line in masked.split("\n"):
-        if line and not line[0].isspace():
-            word = _first_word(line, 0)
-            if (
-                word in DECL_KEYWORDS
-                or word in MODIFIERS
-                or word in OTHER_COMMANDS
-                or line.startswith(("@[", "#"))
-            ):
-                starts.append(offset)
+    in_mutual = False
+    for line, raw in zip(masked.split("\n"), text.split("\n"), strict=False):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        word = _first_word(stripped, 0)
+        probe = stripped
+        if raw.lstrip().startswith("/-!"):  # a module doc (masked like any comment)
+            indent = len(raw) - len(raw.lstrip())
+            probe = raw[indent:]
+        if probe.strip() and (indent == 0 or in_mutual) and _starts_command(word, probe):
+            starts.append(offset + indent)
+            if word == "mutual":
+                in_mutual = True
+            elif word == "end" and in_mutual:
+                in_mutual = False
         offset += len(line) + 1
     return starts
+
+
+def _name_end(text: str, k: int) -> int:
+    """The end of the (possibly dotted, possibly «quoted») identifier at ``k`` (read in the
+    text: the lexer masks «…» like a literal)."""
+    while k < len(text):
+        dot = (
+            text[k] == "."
+            and k + 1 < len(text)
+            and (is_ident_char(text[k + 1]) or text[k + 1] == "«")
+        )
+        if text[k] == "«":
+            close = text.find("»", k)
+            if close < 0 or "\n" in text[k:close]:
+                break
+            k = close + 1
+        elif is_ident_char(text[k]) or dot:
+            k += 1
+        else:
+            break
+    return k
 
 
 def _extend_over_docstring(text: str, masked: str, start: int) -> int:
@@ -134,12 +129,15 @@ def _top_level_assign(masked: str, start: int, end: int) -> int | None:
 
 def find_declarations(text: str, masked: str | None = None) -> list[Declaration]:
     masked = mask_non_code(text) if masked is None else masked
-    starts = _command_starts(masked)
+    starts = _command_starts(masked, text)
     decls: list[Declaration] = []
     # Group attribute/modifier lines with the keyword that follows them.
     i = 0
     while i < len(starts):
         group_start = starts[i]
+        if text.startswith("/-!", group_start):  # a module doc ends what precedes it, no more
+            i += 1
+            continue
         pos = group_start
         # Skip the attributes and modifiers of this command.
         while True:
@@ -150,6 +148,10 @@ def find_declarations(text: str, masked: str | None = None) -> list[Declaration]
                 while pos < len(masked) and depth:
                     depth += {"[": 1, "]": -1}.get(masked[pos], 0)
                     pos += 1
+                continue
+            scoped = _IN_PREFIX.match(masked, pos)
+            if scoped:
+                pos = scoped.end()
                 continue
             word = _first_word(masked, pos)
             if word not in MODIFIERS:
@@ -164,11 +166,13 @@ def find_declarations(text: str, masked: str | None = None) -> list[Declaration]
         if kind in DECL_KEYWORDS:
             keyword_start = pos
             k = pos + len(kind)
-            while k < len(masked) and masked[k] in " \t":
+            while k < len(text) and text[k] in " \t":
                 k += 1
+            if kind == "instance":
+                prio = _INSTANCE_PRIORITY.match(masked, k)
+                k = prio.end() if prio else k
             name_start = k
-            while k < len(masked) and (is_ident_char(masked[k]) or masked[k] in ".«»"):
-                k += 1
+            k = _name_end(text, k)
             name = text[name_start:k] or None
             if kind == "instance" and name is not None and name.startswith(("(", "[")):
                 name = None

@@ -79,12 +79,20 @@ def replacement(
 ) -> tuple[int, int, str]:
     """The edit that puts ``script`` in the hole: ``(start, end, new_text)``.
 
+    An empty hole after code (``start == end``) is an insertion after a block's last tactic.
+
     A multi-line script in a ``… by sorry`` hole goes on the following lines, indented two
     spaces past the line's own indentation, rather than hanging at the hole's column.
     """
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
     script = dedent_script(script)
+    if start == end and mode == "tactic" and before.strip():
+        # An insertion after a tactic block's last tactic ("unsolved goals"): a new line at the
+        # block's column (the tactic after `by` on this line, else this line's indentation).
+        opener = list(re.finditer(r"\bby[ \t]+(?=\S)", before))
+        column = opener[-1].end() if opener else len(before) - len(before.lstrip())
+        return start, end, "\n" + " " * column + indent_continuation(script, column)
     if (
         mode == "tactic"
         and "\n" in script

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from lean_bridge.declarations import Declaration, enclosing_declaration, find_declarations
 from lean_bridge.diagnostics import ERROR, is_stale_imports
+from lean_bridge.goal_parse import split_goals
 from lean_bridge.lean_lexer import mask_non_code
 from lean_bridge.positions import LineIndex, Pos, Span
 from lean_bridge.sorry_scan import scan_sorries
@@ -26,6 +28,7 @@ class Hole:
     start: int = 0  # code-point offsets into the version's text
     end: int = 0
     mode: str = "tactic"  # where Lean answered plainGoal: a tactic block; else a term
+    reported: Span | None = None  # where Lean's message is, when the hole is elsewhere
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -58,9 +61,52 @@ def _in_proof(decl: Declaration | None, offset: int) -> bool:
     return decl is not None and decl.assign is not None and offset > decl.assign
 
 
-def goal_from_unsolved_goals(message: str) -> str | None:
+UNSOLVED_GOALS = "unsolved goals"
+_TACTIC_SEPARATOR = re.compile(r"(?:;|<;>|\bby\b|·|=>|\bat\s+\S+\s*=>)\s*")
+
+
+def unsolved_goals(message: str) -> list[str]:
+    """The goals an "unsolved goals" message lists (Lean separates several by a blank line)."""
     head, _, rest = message.partition("\n")
-    return rest or None if head.strip() == "unsolved goals" else None
+    return split_goals(rest) if head.strip() == UNSOLVED_GOALS else []
+
+
+def goal_from_unsolved_goals(message: str) -> str | None:
+    """The first goal of an "unsolved goals" message (the others are in :func:`unsolved_goals`)."""
+    goals = unsolved_goals(message)
+    return goals[0] if goals else None
+
+
+def is_unsolved_goals(diag: dict[str, Any]) -> bool:
+    """Lean tags it ``leanTags: [1]`` (≥ 4.9); older servers only have the message."""
+    tags = diag.get("leanTags") or []
+    msg = str(diag.get("message", ""))
+    return (1 in tags and msg.startswith(UNSOLVED_GOALS)) or msg.split("\n", 1)[0].strip() == (
+        UNSOLVED_GOALS
+    )
+
+
+def blamed_span(masked: str, start: int, end: int, full_end: int) -> tuple[int, int]:
+    """What a failing-tactic hole covers: the whole tactic Lean blamed.
+
+    Lean's ``range`` may be a part of the tactic (an identifier of ``exact foo``) and, for a
+    multi-line tactic, is cut at the end of its first line; ``fullRange`` covers the rest. The hole
+    reaches back to where the tactic starts on its line (after ``;``, ``<;>``, ``by``, ``·``,
+    ``=>``)
+    and forward to the end of the blamed syntax, or of the tactic's line when that is further.
+    """
+    line_start = masked.rfind("\n", 0, start) + 1
+    prefix = masked[line_start:start]
+    tactic_start = line_start + len(prefix) - len(prefix.lstrip())
+    for m in _TACTIC_SEPARATOR.finditer(prefix):
+        tactic_start = max(tactic_start, line_start + m.end())
+    stop = max(end, full_end)
+    line_end = masked.find("\n", stop)
+    line_end = len(masked) if line_end < 0 else line_end
+    rest = masked[stop:line_end]
+    cut = re.search(r";|<;>", rest)
+    tail = rest[: cut.start()] if cut else rest
+    return tactic_start, stop + len(tail.rstrip())
 
 
 async def collect_holes(
@@ -107,16 +153,43 @@ async def collect_holes(
         if not _in_proof(decl, start_off):
             continue
         message = str(diag.get("message", ""))
-        goal = await plain_goal(start) or goal_from_unsolved_goals(message)
+        if is_unsolved_goals(diag):
+            # Lean puts it at the block's opener (`by`): the block ran to its end and these goals
+            # remain; the hole is the point after the block's last tactic, and its goals are the
+            # message's (plainGoal at `by` would answer the goal *before* the block).
+            end_off = model.index.offset(full_end)
+            goals = unsolved_goals(message)
+            holes.append(
+                Hole(
+                    "failingTactic",
+                    Span(full_end, full_end),
+                    "\n\n".join(goals) or None,
+                    decl.display_name if decl else None,
+                    message,
+                    start=end_off,
+                    end=end_off,
+                    reported=Span(start, end),
+                )
+            )
+            continue
+        a, b = blamed_span(
+            model.masked, start_off, model.index.offset(end), model.index.offset(full_end)
+        )
+        assert decl is not None and decl.assign is not None  # _in_proof
+        if not re.search(r"\bby\b", model.masked[decl.assign : start_off]) or a <= decl.assign:
+            # a term-mode proof: Lean blames a term, there is no tactic to widen to
+            a, b = start_off, model.index.offset(full_end)
+        span = Span(model.index.pos(a), model.index.pos(b))
+        goal = await plain_goal(span.start)
         holes.append(
             Hole(
                 "failingTactic",
-                Span(start, full_end),
+                span,
                 goal,
                 decl.display_name if decl else None,
                 message,
-                start=start_off,
-                end=model.index.offset(full_end),
+                start=a,
+                end=b,
             )
         )
     holes.sort(key=lambda h: (h.range.start, h.kind))

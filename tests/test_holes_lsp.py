@@ -131,3 +131,26 @@ async def test_holes_follow_edits(client: LanguageClient) -> None:
 async def test_unknown_document_is_an_error_not_a_hang(client: LanguageClient) -> None:
     with pytest.raises(Exception, match="not open"):
         await holes(client, (PROJECT / "Nope.lean").as_uri(), timeout=5)
+
+
+UNSOLVED = """theorem unsolved_demo (x : Nat) : 1 ≤ x := by
+  by_cases h : 0 < x
+  skip
+"""
+
+
+async def test_unsolved_goals_are_a_hole_after_the_block_with_every_goal(
+    client: LanguageClient,
+) -> None:
+    """Lean puts "unsolved goals" at `by` (range cut at the line's end, fullRange to the block's
+    end): the hole is after the last tactic, its goals those the message lists."""
+    uri = open_doc(client, PROJECT / "Unsolved.lean", UNSOLVED)
+    result = await holes(client, uri)
+    (hole,) = [h for h in result["holes"] if h["kind"] == "failingTactic"]
+    line, col = _find(UNSOLVED, "skip")
+    end = {"line": line, "character": col + len("skip")}
+    assert hole["range"] == {"start": end, "end": end}
+    assert hole["declaration"] == "unsolved_demo"
+    assert hole["goal"] == (
+        "case pos\nx : Nat\nh : 0 < x\n⊢ 1 ≤ x\n\ncase neg\nx : Nat\nh : ¬0 < x\n⊢ 1 ≤ x"
+    )

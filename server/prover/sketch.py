@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 from lean_bridge.candidate_filter import Verdict, check_candidate
+from lean_bridge.goal_parse import Declined, to_lemma
 from lean_sidecar.prover.endpoint import GenerationRequest
 from lean_sidecar.prover.families import build_request
-from lean_sidecar.prover.task import ProofTask, goal_parts
+from lean_sidecar.prover.task import ProofTask
 
 SKETCH_INSTRUCTION = (
     "\n\nDo not prove the theorem directly. Write a proof sketch in Lean 4: state the key "
@@ -52,10 +53,11 @@ def check_sketch(script: str, allow_native_decide: bool = False) -> Verdict:
 
 def negation_statement(goal: str) -> str | None:
     """``x : ℝ⏎h : 0 < x⏎⊢ P x`` becomes
-    ``theorem sidecar_negation : ¬(∀ (x : ℝ) (h : 0 < x), P x) := by``."""
-    parts = goal_parts(goal)
-    if parts is None:
+    ``theorem sidecar_negation : ¬(∀ (x : ℝ) (h : 0 < x), P x) := by``; ``None`` for a goal
+    that cannot be stated (metavariables), see :func:`lean_sidecar.prover.task.decline_reason`."""
+    lemma = to_lemma(goal)
+    if isinstance(lemma, Declined):
         return None
-    binders, target = parts
-    body = f"∀ {' '.join(binders)}, {target}" if binders else target
-    return f"theorem {NEGATION_NAME} : ¬({body}) := by"
+    body = f"∀ {' '.join(lemma.binders)}, {lemma.target}" if lemma.binders else lemma.target
+    levels = ".{" + ", ".join(lemma.universes) + "}" if lemma.universes else ""
+    return f"theorem {NEGATION_NAME}{levels} : ¬({body}) := by"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from lean_bridge.declarations import Declaration
+from lean_bridge.goal_parse import Declined, to_lemma
 from lean_bridge.holes import TextModel
 
 HEADER_WORDS = (
@@ -60,42 +61,31 @@ def is_whole_proof(model: TextModel, decl: Declaration, start: int, end: int) ->
 def goal_parts(goal: str) -> tuple[list[str], str] | None:
     """The binders and the target of a goal as Lean prints it: ``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x``
     gives ``["(x : Nat)", "(h : 0 < x)"]`` and ``1 ≤ x``. Instance hypotheses become ``[…]``,
-    inaccessible names (``x✝``) fresh ones; a ``case`` line is dropped."""
-    lines = goal.split("\n")
-    if lines and lines[0].startswith("case "):
-        lines = lines[1:]
-    turnstile = next((i for i, line in enumerate(lines) if line.startswith("⊢")), None)
-    if turnstile is None:
+    inaccessible names (``x✝``) fresh ones, substituted in every type; a let value becomes an
+    equality hypothesis; a ``case`` line is dropped. ``None`` for goals that cannot be stated
+    (see :func:`decline_reason`)."""
+    lemma = to_lemma(goal)
+    if isinstance(lemma, Declined):
         return None
-    target = " ".join([lines[turnstile][1:].strip()] + [x.strip() for x in lines[turnstile + 1 :]])
-    hyps: list[str] = []
-    for line in lines[:turnstile]:
-        if line.startswith((" ", "\t")) and hyps:
-            hyps[-1] += " " + line.strip()  # a long hypothesis continues on the next line
-        else:
-            hyps.append(line.strip())
-    binders = []
-    for k, hyp in enumerate(hyps):
-        names, sep, typ = hyp.partition(" : ")
-        if not sep:
-            return None
-        typ = typ.split(" := ")[0]  # a let-bound hypothesis keeps its type only
-        if all("✝" in n for n in names.split()) and names.split()[0].startswith("inst"):
-            binders.append(f"[{typ}]")
-        else:
-            fixed = [f"anon{k}_{i}" if "✝" in n else n for i, n in enumerate(names.split())]
-            binders.append(f"({' '.join(fixed)} : {typ})")
-    return binders, target
+    return list(lemma.binders), lemma.target
+
+
+def decline_reason(goal: str) -> str | None:
+    """Why a goal cannot become a lemma (metavariables, not a goal), or ``None`` if it can."""
+    lemma = to_lemma(goal)
+    return lemma.reason if isinstance(lemma, Declined) else None
 
 
 def goal_to_statement(goal: str, name: str = GOAL_LEMMA) -> str | None:
     """``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x`` becomes
     ``theorem sidecar_goal (x : Nat) (h : 0 < x) : 1 ≤ x := by``."""
-    parts = goal_parts(goal)
-    if parts is None:
+    lemma = to_lemma(goal)
+    if isinstance(lemma, Declined):
         return None
-    binders, target = parts
-    return f"theorem {name} {' '.join(binders)} :\n    {target} := by".replace("  :", " :")
+    levels = ".{" + ", ".join(lemma.universes) + "}" if lemma.universes else ""
+    return f"theorem {name}{levels} {' '.join(lemma.binders)} :\n    {lemma.target} := by".replace(
+        "  :", " :"
+    )
 
 
 def build_task(

@@ -82,9 +82,53 @@ def blank_comments(text: str) -> str:
 
 
 # ---------------------------------------------------------------- "elaboration"
+ON_NAME = ("(kernel)", "fail to show termination", "structural recursion cannot be used")
+PROOFS = ("theorem", "lemma", "example")
+
+
+def rendered(goals: list[str]) -> dict[str, Any]:
+    """plainGoal's answer: Lean renders each goal in a lean block, separated by `---`."""
+    if not goals:
+        return {"goals": [], "rendered": "no goals"}
+    return {"goals": goals, "rendered": "\n---\n".join(f"```lean\n{g}\n```" for g in goals)}
+
+
+def block_end(text: str, opener: int, limit: int) -> int:
+    """The end of the tactic block opened at ``opener``: the lines indented deeper than the
+    opener's line (or the rest of that line), trailing whitespace excluded."""
+    line_start = text.rfind("\n", 0, opener) + 1
+    line = text[line_start:]
+    indent = len(line) - len(line.lstrip(" "))
+    end = text.find("\n", opener)
+    end = limit if end < 0 or end > limit else end
+    pos = end
+    while pos < limit:
+        nxt = text.find("\n", pos + 1)
+        nxt = limit if nxt < 0 or nxt > limit else nxt
+        row = text[pos + 1 : nxt]
+        if row.strip() and len(row) - len(row.lstrip(" ")) <= indent:
+            break
+        if row.strip():
+            end = nxt
+        pos = nxt
+    return len(text[:end].rstrip())
+
+
+def cut_range(text: str, a: int, b: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Lean's (range, fullRange) of a message on a multi-line syntax: ``range`` stops at the
+    end of the first line (the start of the next), ``fullRange`` covers all of it."""
+    full = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
+    first_end = text.find("\n", a)
+    if first_end < 0 or first_end >= b:
+        return full, full
+    line = text.count("\n", 0, a) + 1
+    return {"start": full["start"], "end": {"line": line, "character": 0}}, full
+
+
 class Elaboration:
-    def __init__(self, text: str, facts: dict[str, Any]) -> None:
+    def __init__(self, text: str, facts: dict[str, Any], silent: bool = False) -> None:
         self.text = text
+        self.tactic_points: list[tuple[int, int, list[str], list[str]]] = []
         code = blank_comments(text)
         decls = list(DECL_RE.finditer(code))
         self.diagnostics: list[dict[str, Any]] = []
@@ -100,28 +144,63 @@ class Elaboration:
             info = facts.get("declarations", {}).get(name, {})
             body = code[m.end() : end]
             has_error = False
+            decl_end = m.start() + len(code[m.start() : end].rstrip())  # comments excluded
+            name_start = m.start(2) if m.group(2) else m.start(1)
+            name_end = m.end(2) if m.group(2) else m.end(1)
             for err in info.get("errors", []):
                 hit = re.search(r"(?<![\w.])" + re.escape(err["match"]) + r"(?![\w'])", body)
                 if not hit:
                     continue
                 has_error = True
                 a = m.end() + hit.start()
-                # Lean's range is the failing tactic's syntax: here, to the end of its line.
-                line_end = text.find("\n", a)
-                b = len(text.rstrip()) if line_end < 0 else len(text[:line_end].rstrip())
-                rng = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
-                self.diagnostics.append(
-                    {
-                        "source": "Lean 4",
-                        "severity": 1,
-                        "range": rng,
-                        "message": err["message"],
-                        "fullRange": rng,
-                    }
+                msg = err["message"]
+                tags: list[int] = []
+                if msg.startswith(ON_NAME):
+                    # kernel and termination errors: on the declaration's name
+                    a, b = name_start, name_end
+                    rng = full = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
+                elif msg.startswith("unsolved goals"):
+                    # at the `by` opening the block that ended with goals left: `range` is cut
+                    # at the end of that line, `fullRange` runs to the end of the block
+                    opener = [o for o in re.finditer(r"\bby\b", code[m.end() : a + 2])]
+                    if opener:
+                        a = m.end() + opener[-1].start()
+                    b = block_end(text, a, decl_end)
+                    tags = [1]
+                    rng, full = cut_range(text, a, b)
+                else:
+                    # the failing tactic's syntax: here, to the end of its line
+                    line_end = text.find("\n", a)
+                    b = len(text.rstrip()) if line_end < 0 else len(text[:line_end].rstrip())
+                    rng = full = {"start": index_to_pos(text, a), "end": index_to_pos(text, b)}
+                diag: dict[str, Any] = {
+                    "source": "Lean 4",
+                    "severity": 1,
+                    "range": rng,
+                    "message": msg,
+                }
+                if tags:
+                    diag["leanTags"] = tags
+                diag["fullRange"] = full
+                code_name = err.get("code") or (
+                    "lean.unknownIdentifier" if msg.startswith("Unknown identifier `") else None
                 )
-                self.goal_points.append(
-                    (a, b, [err.get("goal", "")] if err.get("goal") else None, None)
-                )
+                if code_name:
+                    diag["code"] = code_name
+                self.diagnostics.append(diag)
+                if not tags:
+                    self.goal_points.append(
+                        (a, b, [err.get("goal", "")] if err.get("goal") else None, None)
+                    )
+            for tac in info.get("tactics", []):
+                # plainGoal anywhere in a tactic block: before a tactic (at its first character)
+                # the goals before it, inside or after it (to its line's end) the goals after it
+                hit = re.search(r"(?<![\w.])" + re.escape(tac["match"]) + r"(?![\w'])", body)
+                if hit:
+                    a = m.end() + hit.start()
+                    line_end = text.find("\n", a)
+                    b = len(text) if line_end < 0 else line_end
+                    self.tactic_points.append((a, b, tac.get("before", []), tac.get("after", [])))
             sorries = list(SORRY_RE.finditer(body))
             for i, s in enumerate(sorries):
                 a, b = m.end() + s.start(), m.end() + s.end()
@@ -132,9 +211,20 @@ class Elaboration:
                     self.goal_points.append((a, b, None, goal))
                 else:
                     self.goal_points.append((a, b, [goal] if goal else None, None))
+            if not sorries and not has_error and silent and m.group(1) in PROOFS:
+                rng, full = cut_range(text, m.start(), decl_end)
+                self.diagnostics.append(
+                    {
+                        "source": "Lean 4",
+                        "severity": 3,
+                        "range": rng,
+                        "message": "Goals accomplished!",
+                        "leanTags": [2],
+                        "isSilent": True,
+                        "fullRange": full,
+                    }
+                )
             if sorries and not has_error:
-                name_start = m.start(2) if m.group(2) else m.start(1)
-                name_end = m.end(2) if m.group(2) else m.end(1)
                 rng = {"start": index_to_pos(text, name_start), "end": index_to_pos(text, name_end)}
                 self.diagnostics.append(
                     {
@@ -147,6 +237,9 @@ class Elaboration:
                 )
 
     def plain_goal(self, idx: int) -> dict[str, Any] | None:
+        for a, b, before, after in self.tactic_points:
+            if a <= idx <= b:
+                return rendered(before if idx == a else after)
         for a, b, goals, _term in self.goal_points:
             if a <= idx <= b and goals is not None:
                 if idx > a:  # strictly inside a tactic: the goals *after* it
@@ -177,6 +270,7 @@ class StandInLean:
         self.delay = delay
         self.docs: dict[str, dict[str, Any]] = {}
         self.incremental = False
+        self.silent = False
         self.sessions: set[str] = set()
         self.out = sys.stdout.buffer
         self.log = open(os.environ["STANDIN_LOG"], "a") if os.environ.get("STANDIN_LOG") else None
@@ -213,7 +307,7 @@ class StandInLean:
             },
         )
         await asyncio.sleep(self.delay)
-        elab = Elaboration(text, self.facts)
+        elab = Elaboration(text, self.facts, self.silent)
         diags = elab.diagnostics
         half = len(diags) // 2
         if self.incremental and diags:
@@ -276,6 +370,7 @@ class StandInLean:
         if method == "initialize":
             caps = (params.get("capabilities") or {}).get("lean") or {}
             self.incremental = bool(caps.get("incrementalDiagnosticSupport"))
+            self.silent = bool(caps.get("silentDiagnosticSupport"))
             self.reply(msg_id, INITIALIZE_RESULT)
         elif method == "initialized":
             self.send(

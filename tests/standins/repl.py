@@ -36,6 +36,7 @@ DECL = re.compile(
     re.M,
 )
 PRINT_AXIOMS = re.compile(r"^#print\s+axioms\s+(\S+)", re.M)
+INFO_CMD = re.compile(r"^(#check|#eval|#reduce|#print)(?!\s+axioms)\b[^\n]*", re.M)
 SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
 STANDARD = ["propext", "Classical.choice", "Quot.sound"]
 
@@ -44,6 +45,20 @@ def first_tactic(text: str, idx: int) -> int:
     """Where Lean reports a failing proof: its first tactic (after `by`), else the term."""
     m = re.compile(r"\s*(?:by\b\s*)?").match(text, idx)
     return m.end() if m else idx
+
+
+def block_opener(text: str, idx: int) -> int:
+    """Where Lean reports "unsolved goals": the `by` that opens the proof (else the term)."""
+    m = re.compile(r"\s*").match(text, idx)
+    return m.end() if m else idx
+
+
+def syntax_end(text: str, end: int) -> int:
+    """The end of a command's syntax: trailing whitespace is not part of it."""
+    return len(text[:end].rstrip())
+
+
+ON_NAME = ("(kernel)", "fail to show termination", "structural recursion cannot be used")
 
 
 def squash(s: str) -> str:
@@ -64,6 +79,46 @@ class Repl:
     def new_env(self, decls: dict[str, list[str]]) -> int:
         self.envs.append(decls)
         return len(self.envs) - 1
+
+    @staticmethod
+    def error_at(
+        text: str, msg: str, name_span: tuple[int, int], body_at: int, end: int
+    ) -> dict[str, Any]:
+        """An error placed as Lean places it: "unsolved goals" at the block's `by` to the end of
+        the block; kernel and termination errors on the declaration's name; others at the first
+        tactic (a fact's message may name another place, which the stand-in cannot know)."""
+        end = syntax_end(text, end)
+        if msg.startswith(ON_NAME):
+            a, b = name_span
+        elif msg.startswith("unsolved goals"):
+            a, b = block_opener(text, body_at), end
+        else:
+            a, b = first_tactic(text, body_at), end
+        return {
+            "severity": "error",
+            "pos": position(text, a),
+            "endPos": position(text, b),
+            "data": msg,
+        }
+
+    def sorry_entries(
+        self, text: str, at: int, chunk: str, info: dict[str, Any] | None, body: str
+    ) -> list[dict[str, Any]]:
+        goals = (info or {}).get("goals_by_body", {}).get(body) or (info or {}).get("goals") or []
+        out = []
+        for k, h in enumerate(SORRY.finditer(chunk)):
+            goal = goals[k] if k < len(goals) else (info or {}).get("goal", "⊢ ?")
+            self.proof_states.append(goal)
+            idx = at + h.start()
+            out.append(
+                {
+                    "proofState": len(self.proof_states) - 1,
+                    "pos": position(text, idx),
+                    "goal": goal,
+                    "endPos": position(text, idx + 5),
+                }
+            )
+        return out
 
     def command(self, req: dict[str, Any]) -> dict[str, Any]:
         text = req["cmd"]
@@ -102,15 +157,16 @@ class Repl:
             if body in self.facts.get("crash", []):
                 os._exit(137)
             name_pos = m.start(2) if m.group(2) else m.start(1)
+            name_text = m.group(2) or m.group(1)
             if "exact?" in body:
                 suggestion = self.facts.get("search", {}).get(signature)
-                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
+                at = m.end() + chunk.index("exact?")  # Lean reports on the `exact?` token
                 if suggestion:
                     messages.append(
                         {
                             "severity": "info",
                             "pos": position(text, at),
-                            "endPos": position(text, end),
+                            "endPos": position(text, at + len("exact?")),
                             "data": f"Try this:\n  [apply] {suggestion}",
                         }
                     )
@@ -120,7 +176,7 @@ class Repl:
                         {
                             "severity": "error",
                             "pos": position(text, at),
-                            "endPos": position(text, end),
+                            "endPos": position(text, at + len("exact?")),
                             "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions.",
                         }
                     )
@@ -134,40 +190,21 @@ class Repl:
                 and not trivially
                 and body not in info.get("accepted", [])
             ):
-                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
+                body_at = m.end() + (assign.end() if assign else 0)
                 msg = info.get("errors", {}).get(body) or info.get("error") or "unsolved goals"
+                # Lean still reports the sorries it elaborated; the error hides the sorry warning.
+                sorries.extend(self.sorry_entries(text, m.end(), chunk, info, body))
                 messages.append(
-                    {
-                        "severity": "error",
-                        "pos": position(text, at),
-                        "endPos": position(text, end),
-                        "data": msg,
-                    }
+                    self.error_at(text, msg, (name_pos, name_pos + len(name_text)), body_at, end)
                 )
                 decls[name] = ["sorryAx", *STANDARD]
             elif holes:
-                goals = (
-                    (info or {}).get("goals_by_body", {}).get(body)
-                    or (info or {}).get("goals")
-                    or []
-                )
-                for k, h in enumerate(holes):
-                    goal = goals[k] if k < len(goals) else (info or {}).get("goal", "⊢ ?")
-                    self.proof_states.append(goal)
-                    idx = m.end() + h.start()
-                    sorries.append(
-                        {
-                            "proofState": len(self.proof_states) - 1,
-                            "pos": position(text, idx),
-                            "goal": goal,
-                            "endPos": position(text, idx + 5),
-                        }
-                    )
+                sorries.extend(self.sorry_entries(text, m.end(), chunk, info, body))
                 messages.append(
                     {
                         "severity": "warning",
                         "pos": position(text, name_pos),
-                        "endPos": position(text, name_pos + len(name)),
+                        "endPos": position(text, name_pos + len(name_text)),
                         "data": self.facts.get("sorryMessage", "declaration uses `sorry`"),
                     }
                 )
@@ -180,21 +217,27 @@ class Repl:
                 decls[name] = (info or {}).get("axioms", {}).get(body, STANDARD)
             else:
                 info = info or {"error": f"the stand-in knows no proof of: {signature}"}
-                at = first_tactic(text, m.end() + (assign.end() if assign else 0))
+                body_at = m.end() + (assign.end() if assign else 0)
                 msg = (
                     info.get("errors", {}).get(body)
                     or info.get("error")
                     or f"unsolved goals\n{info.get('goal', '⊢ ?')}"
                 )
                 messages.append(
-                    {
-                        "severity": "error",
-                        "pos": position(text, at),
-                        "endPos": position(text, end),
-                        "data": msg,
-                    }
+                    self.error_at(text, msg, (name_pos, name_pos + len(name_text)), body_at, end)
                 )
                 decls[name] = ["sorryAx", *STANDARD]  # Lean adds a failed declaration, with sorryAx
+        for q in INFO_CMD.finditer(text):
+            data = self.facts.get("info", {}).get(squash(q.group(0)))
+            if data is not None:  # Lean's answer (a fact); placed on the command's keyword
+                messages.append(
+                    {
+                        "severity": "info",
+                        "pos": position(text, q.start()),
+                        "endPos": position(text, q.start() + len(q.group(1))),
+                        "data": data,
+                    }
+                )
         for pa in PRINT_AXIOMS.finditer(text):
             name = pa.group(1)
             if name not in decls:
@@ -233,11 +276,24 @@ class Repl:
         return out
 
     def tactic(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A tactic on a proof state. Facts decide the outcome: ``"Completed"``, a list of the
+        remaining goals, or ``{"status": …, "goals": […]}`` (e.g. "Incomplete: contains
+        metavariable(s)", "Error: kernel type check failed: …") or ``{"parseError": "<input>:1:1:
+        unknown tactic"}``, which the REPL answers with a top-level ``{"message": "Lean error:…"}``."""
         ps = req["proofState"]
         if not (0 <= ps < len(self.proof_states)):
             return {"message": "Unknown proof state."}
         goal = self.proof_states[ps]
-        outcome = self.facts.get("tactics", {}).get(goal, {}).get(req["tactic"].strip())
+        tactic = req["tactic"].strip()
+        outcome = self.facts.get("tactics", {}).get(goal, {}).get(tactic)
+        if isinstance(outcome, dict) and "parseError" in outcome:
+            return {"message": f"Lean error:\n{outcome['parseError']}"}
+        out: dict[str, Any] = {}
+        holes = list(SORRY.finditer(tactic))
+        if holes and outcome is None:  # `sorry` closes the goal, leaving a sorry proof state
+            self.proof_states.append(goal)
+            out["sorries"] = [{"proofState": len(self.proof_states) - 1, "goal": goal}]
+            outcome = {"status": "Incomplete: contains sorry", "goals": []}
         if outcome is None:
             self.proof_states.append(goal)
             return {
@@ -253,13 +309,22 @@ class Repl:
                 ],
                 "goals": [],
             }
-        goals = [] if outcome == "Completed" else list(outcome)
+        if isinstance(outcome, dict):
+            for sorry_goal in outcome.get("sorries", []):  # Lean's goals at the tactic's sorries
+                self.proof_states.append(sorry_goal)
+                out.setdefault("sorries", []).append(
+                    {"proofState": len(self.proof_states) - 1, "goal": sorry_goal}
+                )
+            goals = list(outcome.get("goals", []))
+            status = str(outcome["status"])
+        else:
+            goals = [] if outcome == "Completed" else list(outcome)
+            status = "Completed" if not goals else "Incomplete: open goals remain"
         self.proof_states.append(goals[0] if goals else "")
-        return {
-            "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
-            "proofState": len(self.proof_states) - 1,
-            "goals": goals,
-        }
+        out.update(
+            {"proofStatus": status, "proofState": len(self.proof_states) - 1, "goals": goals}
+        )
+        return out
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         if "tactic" in req and "proofState" in req:
@@ -276,7 +341,7 @@ class Repl:
         if "cmd" in req:
             time.sleep(float(self.facts.get("latency", 0)))  # seconds of "elaboration" per command
             return self.command(req)
-        return {"message": "Could not parse as a valid JSON command"}
+        raise ValueError("Could not parse as a valid JSON command")
 
 
 def main() -> None:
@@ -290,30 +355,45 @@ def main() -> None:
             facts = json.load(f)
     repl = Repl(facts)
     log = open(args.log, "a", encoding="utf-8") if args.log else None
-    while True:
-        lines = []
+    eof = False
+    while not eof:
+        lines: list[str] = []
         while True:
             line = sys.stdin.readline()
             if not line:
-                return  # EOF ends the REPL
+                eof = True  # a last request without a trailing blank line is still answered
+                break
             if not line.strip():
                 if lines:
                     break
                 continue
             lines.append(line.rstrip())
         query = "".join(lines)
-        if query.startswith(("#", "--")):
+        if not query or query.startswith(("#", "--")):
             continue
         try:
             req = json.loads(query)
-        except json.JSONDecodeError:
-            sys.stderr.write("uncaught exception: Could not parse JSON\n")
-            sys.exit(1)
+            if not isinstance(req, dict):
+                raise ValueError("Could not parse as a valid JSON command")
+        except json.JSONDecodeError as e:
+            # The REPL throws out of its loop: the process ends (lean-interact sees it die).
+            fail(f"Could not parse JSON:\n{e}")
+        except ValueError as e:
+            fail(str(e))
         if log:
             log.write(json.dumps(req, ensure_ascii=False) + "\n")
             log.flush()
-        sys.stdout.write(json.dumps(repl.handle(req), ensure_ascii=False, indent=1) + "\n\n")
+        try:
+            answer = repl.handle(req)
+        except (ValueError, KeyError, TypeError):
+            fail("Could not parse as a valid JSON command")
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=1) + "\n\n")
         sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    sys.stderr.write("uncaught exception: " + json.dumps({"message": message}) + "\n")
+    sys.exit(1)
 
 
 if __name__ == "__main__":
