@@ -26,6 +26,7 @@ DECLARATION_KEYWORDS: frozenset[str] = frozenset(
         "inductive",
         "coinductive",
         "proof_wanted",
+        "irreducible_def",
     }
 )
 
@@ -107,7 +108,6 @@ OTHER_COMMAND_KEYWORDS: frozenset[str] = frozenset(
         "grind_pattern",
         "library_note",
         "alias",
-        "irreducible_def",
         "assert_not_exists",
         "assert_not_imported",
         "compile_inductive",
