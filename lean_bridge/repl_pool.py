@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lean_bridge.sandbox import SandboxPolicy, describe, policy_for, start_server
+
 log = logging.getLogger(__name__)
 # What a REPL that hangs (killed by lean-interact), dies or cannot be written to raises.
 REPL_FAILURES = (TimeoutError, ConnectionAbortedError, BrokenPipeError, ChildProcessError, OSError)
@@ -31,6 +33,8 @@ class ReplSettings:
     pool_size: int = 2
     memory_mb: int | None = None
     timeout: float = 60.0
+    sandbox: bool = True  # run every REPL in the sandbox (lean_bridge.sandbox); off = unconfined
+    sandbox_writable: tuple[Path, ...] = ()  # extra host folders the REPL may write (tests' logs)
 
 
 @dataclass
@@ -104,15 +108,29 @@ class ReplPool:
                 "(offline machines cannot clone or build one)"
             ) from exc
 
-    def _new_server(self) -> Any:
-        from lean_interact import LeanServer
+    def _policy(self) -> SandboxPolicy:
+        s = self.settings
+        return policy_for(
+            enabled=s.sandbox,
+            memory_mb=s.memory_mb,
+            project_dir=Path(self._config.working_dir) if self._config else s.project_dir,
+            repl_dir=Path(self._config._cache_repl_dir) if self._config else s.repl_path,
+            lake_path=s.lake_path,
+            writable=(self._pickles, *s.sandbox_writable),
+        )
 
-        return LeanServer(self._config)
+    def _new_server(self) -> Any:
+        return start_server(self._config, self._policy())
 
     async def start(self) -> None:
         if self._started:
             return
         self._config = await asyncio.to_thread(self._make_config)
+        protection = await asyncio.to_thread(describe, self.settings.sandbox)
+        if self.settings.sandbox:
+            log.info("%s", protection)
+        else:
+            log.warning("%s", protection)
         for i in range(self.settings.pool_size):
             try:
                 server = await asyncio.to_thread(self._new_server)
