@@ -17,6 +17,7 @@ namespaces even where the tool is installed):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -79,7 +80,10 @@ def detect() -> Mechanism:
 def describe(enabled: bool = True) -> str:
     """One line for the log and ``lean-sidecar doctor``: which protection the REPL runs under."""
     if not enabled:
-        return "REPL sandbox: OFF (turned off by the replSandbox setting); model output runs unconfined"
+        return (
+            "REPL sandbox: OFF (turned off by the replSandbox setting); "
+            "model output runs unconfined"
+        )
     return {
         "bwrap": "REPL sandbox: bubblewrap (no network, read-only file system, private /tmp, "
         "home hidden, memory and CPU caps, scrubbed environment)",
@@ -164,10 +168,8 @@ def _limits(policy: SandboxPolicy) -> Callable[[], None]:
         import resource
 
         def cap(what: int, value: int) -> None:
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(what, (value, value))
-            except (ValueError, OSError):
-                pass
 
         if policy.memory_mb is not None:
             cap(resource.RLIMIT_AS, policy.memory_mb * 1024 * 1024)
@@ -180,10 +182,10 @@ def _limits(policy: SandboxPolicy) -> Callable[[], None]:
 
 
 def popen(
-    argv: Sequence[str], policy: SandboxPolicy, cwd: str | None, **kwargs: Any
+    argv: Sequence[str], policy: SandboxPolicy, cwd: str | None, private_tmp: Path, **kwargs: Any
 ) -> subprocess.Popen[str]:
-    """Start ``argv`` in the sandbox with a scrubbed environment and resource caps."""
-    private_tmp = Path(tempfile.mkdtemp(prefix="lean-sidecar-repl-"))
+    """Start ``argv`` in the sandbox with a scrubbed environment and resource caps;
+    ``private_tmp`` (a fresh folder of the caller's) is its HOME, TMPDIR and only scratch space."""
     env = scrubbed_env(os.environ, private_tmp, policy.path_dirs)
     full = wrap(argv, policy, private_tmp, cwd)
     proc: subprocess.Popen[str] = subprocess.Popen(
@@ -206,7 +208,7 @@ def policy_for(
     lake_path: str,
     writable: Sequence[Path] = (),
 ) -> SandboxPolicy:
-    """The policy of the pool's REPLs: the project, the REPL, ``lake`` and the toolchain readable."""
+    """The pool's policy: the project, the REPL, ``lake`` and the toolchain are readable."""
     readable: list[Path] = []
     lake = shutil.which(lake_path) or lake_path
     lake_dir = str(Path(lake).parent) if os.sep in lake else ""
@@ -237,13 +239,17 @@ def sandboxed_server_class() -> type[Any]:
 
     class SandboxedLeanServer(LeanServer):  # type: ignore[misc]
         policy: SandboxPolicy = SandboxPolicy()
+        private_tmp: Path | None = None
 
         def start(self) -> None:
             repl = os.path.join(self.config._cache_repl_dir, ".lake", "build", "bin", "repl")
+            self._drop_tmp()
+            self.private_tmp = Path(tempfile.mkdtemp(prefix="lean-sidecar-repl-"))
             self._proc = popen(
                 [str(self.config.lake_path), "env", repl],
                 self.policy,
                 cwd=self.config.working_dir,
+                private_tmp=self.private_tmp,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -255,13 +261,22 @@ def sandboxed_server_class() -> type[Any]:
                 out, err = self.get_stdout_stderr()
                 raise ChildProcessError(f"the Lean REPL could not be started: {out} {err}")
 
+        def kill(self) -> None:
+            super().kill()
+            self._drop_tmp()
+
+        def _drop_tmp(self) -> None:
+            if self.private_tmp is not None:
+                shutil.rmtree(self.private_tmp, ignore_errors=True)
+                self.private_tmp = None
+
     return SandboxedLeanServer
 
 
 def start_server(config: Any, policy: SandboxPolicy) -> Any:
     """A started ``LeanServer`` for ``config`` running under ``policy``."""
-    cls = sandboxed_server_class()
-    server = cls.__new__(cls)
-    server.policy = policy
-    cls.__init__(server, config)
-    return server
+    base = sandboxed_server_class()
+    # A subclass per policy: LeanServer.__init__ starts the process, so the policy must be
+    # known before the constructor runs.
+    cls = type("PolicyLeanServer", (base,), {"policy": policy})
+    return cls(config)

@@ -99,6 +99,11 @@ class Settings(BaseModel):
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
+    repl_sandbox: bool = Field(
+        True,
+        description="Run every Lean REPL in a sandbox (no network, read-only files, no secrets); "
+        "off runs model output unconfined.",
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod
