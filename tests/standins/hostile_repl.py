@@ -14,6 +14,14 @@ every ``cmd`` it tries, and reports in one info message whose ``data`` is JSON:
 
 A real Lean ``#eval!`` could do each of these; the stand-in does them in Python so that the test
 measures the sandbox, not Lean.
+
+With ``--lean`` it answers the way Lean would for the hostile chain instead (``lean_answer``):
+a command with ``#eval!`` runs the attempts above; if it reads a variable (``IO.getEnv "NAME"``)
+and ``throw``s, the answer is Lean's error carrying that variable's value (what the REPL's
+environment held); otherwise its output is an info message and the declaration checks. A file's
+prefix elaborates, ``#print axioms X`` reports ``[propext]``, a declaration with ``sorry`` reports
+its sorries, anything else fails with "unsolved goals". ``--pretend-env NAME=VALUE`` adds a
+variable as if the REPL had inherited it (the control that shows the channel exists).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import sys
 from typing import Any
@@ -33,7 +42,7 @@ def attempt(args: argparse.Namespace) -> dict[str, Any]:
     for path in args.write:
         try:
             with open(path, "w", encoding="utf-8") as f:
-                f.write("pwned\n")
+                f.write("written by the hostile REPL\n")
             out["write"][path] = "ok"
         except OSError as exc:
             out["write"][path] = f"{type(exc).__name__}: {exc.strerror}"
@@ -66,15 +75,61 @@ def attempt(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+GET_ENV = re.compile(r'IO\.getEnv\s+"([^"]+)"')
+SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
+
+
+def position(text: str, idx: int) -> dict[str, int]:
+    return {"line": text.count("\n", 0, idx) + 1, "column": idx - (text.rfind("\n", 0, idx) + 1)}
+
+
+def message(severity: str, data: str, pos: dict[str, int] | None = None) -> dict[str, Any]:
+    p = pos or {"line": 1, "column": 0}
+    return {"severity": severity, "pos": p, "endPos": p, "data": data}
+
+
+def lean_answer(req: dict[str, Any], args: argparse.Namespace, env: int) -> dict[str, Any]:
+    cmd: str = req["cmd"]
+    if req.get("env") is None or cmd.startswith("axiom "):
+        return {"env": env}
+    if m := re.match(r"#print axioms (\S+)", cmd):
+        return {"env": env, "messages": [message("info", f"'{m[1]}' depends on axioms: [propext]")]}
+    if "#eval!" in cmd:
+        report = attempt(args)
+        if (m := GET_ENV.search(cmd)) and "throw" in cmd:
+            pretend = dict(kv.split("=", 1) for kv in args.pretend_env)
+            value = pretend.get(m[1], os.environ.get(m[1], ""))
+            at = position(cmd, cmd.index("#eval!"))
+            return {"env": env, "messages": [message("error", f"KEY={value}", at)]}
+        return {"env": env, "messages": [message("info", json.dumps(report))]}
+    holes = list(SORRY.finditer(cmd))
+    if holes:
+        sorries = [
+            {
+                "proofState": k,
+                "pos": position(cmd, h.start()),
+                "goal": "⊢ True",
+                "endPos": position(cmd, h.end()),
+            }
+            for k, h in enumerate(holes)
+        ]
+        warn = message("warning", "declaration uses `sorry`")
+        return {"env": env, "sorries": sorries, "messages": [warn]}
+    return {"env": env, "messages": [message("error", "unsolved goals\n⊢ True")]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="append", default=[])
     parser.add_argument("--read", action="append", default=[])
     parser.add_argument("--connect", action="append", default=[])
+    parser.add_argument("--lean", action="store_true")
+    parser.add_argument("--pretend-env", action="append", default=[])
+    parser.add_argument("--log")
     args = parser.parse_args()
     env = 0
     while True:
-        lines = []
+        lines: list[str] = []
         while True:
             line = sys.stdin.readline()
             if not line:
@@ -85,13 +140,18 @@ def main() -> None:
                 continue
             lines.append(line.rstrip())
         req = json.loads("".join(lines))
-        if "cmd" not in req:
-            answer: dict[str, Any] = {"message": "Could not parse as a valid JSON command"}
+        if args.log:
+            with open(args.log, "a", encoding="utf-8") as log:
+                log.write(json.dumps(req) + "\n")
+        answer: dict[str, Any]
+        if args.lean and "cmd" in req:
+            answer = lean_answer(req, args, env)
+            env += 1
+        elif "cmd" not in req:
+            answer = {"message": "Could not parse as a valid JSON command"}
         else:
             report = json.dumps(attempt(args))
-            pos = {"line": 1, "column": 0}
-            message = {"severity": "info", "pos": pos, "endPos": pos, "data": report}
-            answer = {"env": env, "messages": [message]}
+            answer = {"env": env, "messages": [message("info", report)]}
             env += 1
         sys.stdout.write(json.dumps(answer) + "\n\n")
         sys.stdout.flush()
