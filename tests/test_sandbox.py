@@ -197,3 +197,22 @@ def test_describe_names_the_active_protection() -> None:
     assert sandbox.describe(False).startswith("REPL sandbox: OFF")
     line = sandbox.describe(True)
     assert {"bwrap": "bubblewrap", "unshare": "unshare", "none": "none"}[MECHANISM] in line
+
+
+@pytest.mark.skipif(
+    MECHANISM == "none"
+    or shutil.which("unshare") is None
+    or not sandbox._probe(sandbox._unshare_base(shutil.which("unshare") or "unshare")),
+    reason="unshare cannot create a network namespace here",
+)
+def test_unshare_fallback_still_cuts_the_network(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where bubblewrap is missing or refused, the fallback still isolates the network and
+    scrubs the environment (the file system is not isolated: the log says so)."""
+    monkeypatch.setattr(sandbox, "detect", lambda: "unshare")
+    report, _ = run_hostile(world, enabled=True)
+    assert world["listener"].accepted == 0
+    assert not report["connect"][f"127.0.0.1:{world['listener'].port}"].startswith("ok")
+    assert report["env"] == {}
+    assert "NOT isolated" in sandbox.describe(True)
