@@ -30,8 +30,12 @@ class CommandResult:
     error: str | None = None  # the REPL's own error ({"message": ...}), a timeout or a crash
     seconds: float = 0.0
 
-    def errors(self) -> list[Message]:
+    def lean_errors(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "error"]
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Dict view of :meth:`lean_errors` for callers not yet moved to the typed values."""
+        return [m.model_dump(by_alias=True, exclude_none=True) for m in self.lean_errors()]
 
     def infos(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "info"]
@@ -71,7 +75,7 @@ class StepResult:
     error: str | None = None
     seconds: float = 0.0
 
-    def errors(self) -> list[Message]:
+    def lean_errors(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "error"]
 
     @property
@@ -81,4 +85,4 @@ class StepResult:
 
     @property
     def completed(self) -> bool:
-        return self.error is None and self.status == "Completed" and not self.errors()
+        return self.error is None and self.status == "Completed" and not self.lean_errors()

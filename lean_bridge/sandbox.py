@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import platform
@@ -199,6 +200,20 @@ def popen(
     return proc
 
 
+def local_dependencies(project_dir: Path) -> list[Path]:
+    """Lake packages the project takes from a local folder (``require foo from "../foo"``):
+    they may live outside the project, and ``lake env`` reads them."""
+    try:
+        manifest = json.loads((project_dir / "lake-manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    out = []
+    for pkg in manifest.get("packages", []) if isinstance(manifest, dict) else []:
+        if isinstance(pkg, dict) and pkg.get("type") == "path" and isinstance(pkg.get("dir"), str):
+            out.append((project_dir / pkg["dir"]).absolute())
+    return out
+
+
 def policy_for(
     *,
     enabled: bool,
@@ -215,6 +230,8 @@ def policy_for(
     for p in (project_dir, repl_dir, Path(lake_dir) if lake_dir else None):
         if p is not None:
             readable.append(Path(p).absolute())
+    if project_dir is not None:
+        readable += local_dependencies(project_dir)
     elan = os.environ.get("ELAN_HOME") or str(Path(os.environ.get("HOME", "/root")) / ".elan")
     readable.append(Path(elan))
     # The sidecar's own Python installation (code, no user data): stand-in REPLs and tools

@@ -118,12 +118,12 @@ class Verifier:
         failed = next((r for r in results if r.error is not None), None)
         if failed is not None:
             return Verdict(False, failed.error, seconds=seconds)
-        if marker and (len(results) < 1 or results[0].errors()):
+        if marker and (len(results) < 1 or results[0].lean_errors()):
             return Verdict(False, "the hole marker could not be declared", seconds=seconds)
         if len(results) != len(cmds):
             return Verdict(False, "the Lean REPL lost the environment", seconds=seconds)
         decl_res, audit = results[-2], results[-1]
-        errors = decl_res.errors()
+        errors = decl_res.lean_errors()
         if errors:
             return Verdict(
                 False,

@@ -216,3 +216,22 @@ def test_unshare_fallback_still_cuts_the_network(
     assert not report["connect"][f"127.0.0.1:{world['listener'].port}"].startswith("ok")
     assert report["env"] == {}
     assert "NOT isolated" in sandbox.describe(True)
+
+
+def test_local_lake_dependencies_outside_the_project_stay_readable(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    manifest = {
+        "version": "1.1.0",
+        "packages": [
+            {"type": "path", "name": "foo", "dir": "../foo", "inherited": False},
+            {"type": "git", "name": "mathlib", "url": "https://x", "rev": "abc"},
+        ],
+    }
+    (proj / "lake-manifest.json").write_text(json.dumps(manifest))
+    policy = sandbox.policy_for(
+        enabled=True, memory_mb=None, project_dir=proj, repl_dir=None, lake_path="lake"
+    )
+    assert (proj / "../foo").absolute() in policy.readable
+    assert proj.absolute() in policy.readable
+    assert Path.home() not in policy.readable
