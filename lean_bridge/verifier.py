@@ -111,7 +111,8 @@ class Verifier:
         prefix = audit_prefix(prefix)
         fqn = qualified_name(prefix, name)
         private = bool(_PRIVATE.search(decl_text[: decl.keyword_start - decl.start]))
-        cmds = [f"axiom {marker}.{{u}} {{α : Sort u}} : α"] if marker else []
+        # `_root_`: the prefix may leave a namespace open, and the report must name the marker.
+        cmds = [f"axiom _root_.{marker}.{{u}} {{α : Sort u}} : α"] if marker else []
         cmds += [decl_text, f"#print axioms {fqn}"]
         results = await self.pool.commands(prefix, cmds)
         seconds = sum(r.seconds for r in results)

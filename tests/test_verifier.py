@@ -3,7 +3,7 @@ axiom audit's decisions on simulated Lean answers for each way of spoofing it.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ def site(text: str, nth: int) -> HoleSite:
 
 
 @pytest.fixture
-async def pool(tmp_path: Path):
+async def pool(tmp_path: Path) -> AsyncIterator[ReplPool]:
     p = make_pool(tmp_path, FACTS, size=2, timeout=5)
     # The stand-in logs every request to a file beside the test; the REPL's sandbox lets it
     # write only where it is told to.
@@ -169,7 +169,7 @@ def simulated(
     def lean(cmd: str) -> CommandResult:
         if cmd.startswith("#print axioms"):
             return CommandResult(2, audit)
-        if cmd.startswith("axiom sidecarHole_"):
+        if cmd.startswith("axiom _root_.sidecarHole_"):
             return CommandResult(1)
         return CommandResult(1, decl_messages or [])
 
@@ -260,8 +260,8 @@ async def test_sorry_from_an_unproved_lemma_is_refused_while_other_holes_are_mar
     v, fake = await verdict(TWO, 1, "exact absurd helper (by decide)", lean, gate=False)
     assert not v.ok and "sorryAx" in (v.reason or "")
     preamble, decl = fake.sent[0][1][0], fake.sent[0][1][1]
-    marker = preamble.split()[1].split(".{")[0]
-    assert preamble == f"axiom {marker}.{{u}} {{α : Sort u}} : α"
+    marker = preamble.split()[1].split(".{")[0].removeprefix("_root_.")
+    assert preamble == f"axiom _root_.{marker}.{{u}} {{α : Sort u}} : α"
     assert marker.startswith("sidecarHole_") and len(marker) > len("sidecarHole_") + 8
     assert "sorry" not in decl and f"· exact {marker}" in decl  # the other hole, marked
     # The same shape whose only non-standard axiom is this check's marker is a proof here.
@@ -276,7 +276,7 @@ def marker_lean() -> Callable[[str], CommandResult]:
 
     def lean(cmd: str) -> CommandResult:
         if cmd.startswith("axiom "):
-            declared.append(cmd.split()[1].split(".{")[0])
+            declared.append(cmd.split()[1].split(".{")[0].removeprefix("_root_."))
             return CommandResult(1)
         if cmd.startswith("#print axioms"):
             return CommandResult(2, [depends("target", "propext", *declared)])
