@@ -131,13 +131,16 @@ def wrap(
     if mech == "none":
         return list(argv)
     out = [shutil.which("bwrap") or "bwrap", *_bwrap_base()]
-    for d in _hidden_dirs(os.environ.get("HOME")):
+    hidden = _hidden_dirs(os.environ.get("HOME"))
+    for d in hidden:
         out += ["--tmpfs", d]
     for p in sorted(set(policy.readable), key=lambda q: len(str(q))):  # parents first
         if p.exists():
             rp = str(p.resolve())
             out += ["--ro-bind", rp, rp]
-            if str(p) != rp and not p.is_symlink():
+            # A path reached through a symlink (`~/.elan -> /opt/elan`) inside a hidden folder
+            # must exist at its own name too: that is the name in PATH and ELAN_HOME.
+            if str(p) != rp and any(str(p).startswith(d + "/") for d in hidden):
                 out += ["--ro-bind", rp, str(p)]
     for p in policy.writable:
         rp = str(p.resolve())
