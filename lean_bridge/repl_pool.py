@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lean_interact.interface import LeanError
+
+from lean_bridge.repl_results import CommandResult, StepResult, by_position
+from lean_bridge.sandbox import SandboxPolicy, describe, policy_for, start_server
+
 log = logging.getLogger(__name__)
 # What a REPL that hangs (killed by lean-interact), dies or cannot be written to raises.
 REPL_FAILURES = (TimeoutError, ConnectionAbortedError, BrokenPipeError, ChildProcessError, OSError)
@@ -31,18 +36,8 @@ class ReplSettings:
     pool_size: int = 2
     memory_mb: int | None = None
     timeout: float = 60.0
-
-
-@dataclass
-class CommandResult:
-    env: int | None
-    messages: list[dict[str, Any]]
-    sorries: list[dict[str, Any]]
-    error: str | None = None  # the REPL's own error ({"message": ...}), a timeout or a crash
-    seconds: float = 0.0
-
-    def errors(self) -> list[dict[str, Any]]:
-        return [m for m in self.messages if m.get("severity") == "error"]
+    sandbox: bool = True  # run every REPL in the sandbox (lean_bridge.sandbox); off = unconfined
+    sandbox_writable: tuple[Path, ...] = ()  # extra host folders the REPL may write (tests' logs)
 
 
 @dataclass
@@ -104,15 +99,29 @@ class ReplPool:
                 "(offline machines cannot clone or build one)"
             ) from exc
 
-    def _new_server(self) -> Any:
-        from lean_interact import LeanServer
+    def _policy(self) -> SandboxPolicy:
+        s = self.settings
+        return policy_for(
+            enabled=s.sandbox,
+            memory_mb=s.memory_mb,
+            project_dir=Path(self._config.working_dir) if self._config else s.project_dir,
+            repl_dir=Path(self._config._cache_repl_dir) if self._config else s.repl_path,
+            lake_path=s.lake_path,
+            writable=(self._pickles, *s.sandbox_writable),
+        )
 
-        return LeanServer(self._config)
+    def _new_server(self) -> Any:
+        return start_server(self._config, self._policy())
 
     async def start(self) -> None:
         if self._started:
             return
         self._config = await asyncio.to_thread(self._make_config)
+        protection = await asyncio.to_thread(describe, self.settings.sandbox)
+        if self.settings.sandbox:
+            log.info("%s", protection)
+        else:
+            log.warning("%s", protection)
         for i in range(self.settings.pool_size):
             try:
                 server = await asyncio.to_thread(self._new_server)
@@ -142,21 +151,18 @@ class ReplPool:
             kind = "timed out" if isinstance(exc, TimeoutError) else "died"
             return CommandResult(
                 None,
-                [],
-                [],
-                f"the Lean REPL {kind}: {exc}".splitlines()[0],
-                time.perf_counter() - t0,
+                error=f"the Lean REPL {kind}: {exc}".splitlines()[0],
+                seconds=time.perf_counter() - t0,
             )
         seconds = time.perf_counter() - t0
-        if (
-            hasattr(resp, "message")
-            and not hasattr(resp, "env")
-            and not hasattr(resp, "proof_state")
-        ):
-            return CommandResult(None, [], [], str(resp.message), seconds)
-        data = resp.model_dump(by_alias=True, exclude_none=True)
+        if isinstance(resp, LeanError):
+            return CommandResult(None, error=str(resp.message), seconds=seconds)
         return CommandResult(
-            data.get("env"), data.get("messages") or [], data.get("sorries") or [], None, seconds
+            getattr(resp, "env", None),
+            by_position(list(resp.messages)),
+            by_position(list(resp.sorries)),
+            None,
+            seconds,
         )
 
     async def _replace(self, slot: _Slot) -> None:
@@ -210,10 +216,38 @@ class ReplPool:
         try:
             env, err = await self._prefix_env(slot, prefix)
             if err is not None:
-                return CommandResult(None, [], [], err)
+                return CommandResult(None, error=err)
             return await self._run(
                 slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
             )
+        finally:
+            self._idle.put_nowait(slot)
+
+    async def commands(
+        self, prefix: str, cmds: list[str], timeout: float | None = None
+    ) -> list[CommandResult]:
+        """Run ``cmds`` one after another in one REPL, each in the environment the previous one
+        left (the first in the environment of ``prefix``); stops at the first that fails to
+        produce an environment. Each command's messages are its own, so a report can be read
+        from exactly the command that asked for it."""
+        from lean_interact import Command
+
+        await self.start()
+        slot = await self._idle.get()
+        out: list[CommandResult] = []
+        try:
+            env, err = await self._prefix_env(slot, prefix)
+            if err is not None:
+                return [CommandResult(None, error=err)]
+            for cmd in cmds:
+                res = await self._run(
+                    slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
+                )
+                out.append(res)
+                if res.env is None:
+                    break
+                env = res.env
+            return out
         finally:
             self._idle.put_nowait(slot)
 
@@ -231,7 +265,7 @@ class ReplSession:
 
         env, err = await self.pool._prefix_env(self.slot, prefix)
         if err is not None:
-            return CommandResult(None, [], [], err)
+            return CommandResult(None, error=err)
         return await self.pool._run(
             self.slot, Command(cmd=cmd, env=env), self.pool.settings.timeout
         )
@@ -250,32 +284,16 @@ class ReplSession:
         except REPL_FAILURES as exc:
             await self.pool._replace(self.slot)
             return StepResult(None, [], "", [], f"the Lean REPL failed: {exc}".splitlines()[0])
-        if hasattr(resp, "message") and not hasattr(resp, "proof_state"):
+        if isinstance(resp, LeanError):
             return StepResult(None, [], "", [], str(resp.message))
-        data = resp.model_dump(by_alias=True, exclude_none=True)
         return StepResult(
-            data.get("proofState"),
-            list(data.get("goals") or []),
-            str(data.get("proofStatus", "")),
-            data.get("messages") or [],
+            resp.proof_state,
+            list(resp.goals),
+            str(resp.proof_status),
+            by_position(list(resp.messages)),
             None,
             time.perf_counter() - t0,
         )
-
-
-@dataclass
-class StepResult:
-    proof_state: int | None
-    goals: list[str]
-    status: str  # the REPL's proofStatus: "Completed", "Incomplete: open goals remain", …
-    messages: list[dict[str, Any]]
-    error: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def completed(self) -> bool:
-        errors = [m for m in self.messages if m.get("severity") == "error"]
-        return self.error is None and self.status == "Completed" and not errors
 
 
 @contextlib.asynccontextmanager

@@ -1,16 +1,30 @@
 """Lean's verdict on one candidate: the declaration with the hole filled, elaborated in the
 environment of everything above it, then audited for axioms. Nothing else counts as verified
-(the REPL's tactic mode can report false successes)."""
+(the REPL's tactic mode can report false successes).
+
+The audit is a REPL command of its own (``#print axioms <fully-qualified name>``) run in the
+environment the declaration left, and only its single report naming that declaration counts:
+what the candidate prints, or a namespace it opens, cannot stand in for it. The declaration's
+other holes are replaced by an axiom of the verifier's own, so ``sorryAx`` from anywhere (an
+unproved lemma the candidate uses, say) is refused."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from lean_bridge.axiom_audit import disallowed_axioms, parse_print_axioms
+from lean_bridge.axiom_audit import (
+    audit_prefix,
+    audit_report,
+    disallowed_axioms,
+    qualified_name,
+)
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.declarations import Declaration
-from lean_bridge.hole_fill import HoleMode, checkable, fill
+from lean_bridge.hole_fill import HoleMode, checkable, fill, hole_mode
+from lean_bridge.lean_lexer import mask_non_code
 from lean_bridge.repl_pool import ReplPool
 
 
@@ -37,13 +51,25 @@ class Verdict:
     checked: str | None = None  # the declaration as Lean saw it (error positions refer to it)
 
 
-def _inside(pos: dict[str, Any] | None, text: str, span: tuple[int, int]) -> bool:
-    if not pos:
-        return True
-    lines = text.split("\n")
-    line = int(pos.get("line", 1)) - 1
-    offset = sum(len(x) + 1 for x in lines[:line]) + int(pos.get("column", 0))
-    return span[0] <= offset < span[1]
+HOLE_AXIOM = "sidecarHole"  # the verifier's own stand-in for a declaration's other holes
+_PRIVATE = re.compile(r"\bprivate\b")
+
+
+def mark_other_holes(site: HoleSite, filled: str, marker: str) -> str:
+    """``filled`` with the declaration's *other* holes replaced by ``marker``, an axiom of the
+    verifier's own (declared under a fresh random name the candidate cannot know): the audit then
+    tells them apart from any ``sorryAx``, which is refused wherever it comes from."""
+    delta = len(filled) - len(site.text)
+    spans = sorted(
+        ((a, b) if a < site.start else (a + delta, b + delta) for a, b in site.other_holes),
+        reverse=True,
+    )
+    masked = mask_non_code(filled)
+    out = filled
+    for a, b in spans:
+        mode = hole_mode(masked, a)
+        out = out[:a] + (f"exact {marker}" if mode == "tactic" else marker) + out[b:]
+    return out
 
 
 class Verifier:
@@ -60,49 +86,68 @@ class Verifier:
 
     async def check_filled(self, site: HoleSite, filled: str) -> Verdict:
         """Check ``filled``: the site's text with the hole's region replaced (and nothing else)."""
-        delta = len(filled) - len(site.text)
-        decl_text, name = checkable(filled, site.decl, delta)
-        prefix = site.text[: site.decl.start]
-        result = await self.pool.command(prefix, f"{decl_text}\n\n#print axioms {name}\n")
-        if result.error is not None:
-            return Verdict(False, result.error, seconds=result.seconds)
-        errors = result.errors()
+        marker = f"{HOLE_AXIOM}_{secrets.token_hex(8)}" if site.other_holes else None
+        text = mark_other_holes(site, filled, marker) if marker else filled
+        decl_text, name = checkable(text, site.decl, len(text) - len(site.text))
+        verdict = await self._check(
+            site.text[: site.decl.start], site.decl, decl_text, name, marker
+        )
+        if verdict.ok:
+            verdict.filled_text = filled
+        return verdict
+
+    async def check_declaration(self, text: str, decl: Declaration) -> Verdict:
+        """The whole declaration of ``text`` as it stands (every hole filled): it elaborates
+        without error or sorry and passes the axiom audit. ``fill``'s final re-check."""
+        decl_text, name = checkable(text, decl, 0)
+        verdict = await self._check(text[: decl.start], decl, decl_text, name, None)
+        if verdict.ok:
+            verdict.filled_text = text
+        return verdict
+
+    async def _check(
+        self, prefix: str, decl: Declaration, decl_text: str, name: str, marker: str | None
+    ) -> Verdict:
+        prefix = audit_prefix(prefix)
+        fqn = qualified_name(prefix, name)
+        private = bool(_PRIVATE.search(decl_text[: decl.keyword_start - decl.start]))
+        # `_root_`: the prefix may leave a namespace open, and the report must name the marker.
+        cmds = [f"axiom _root_.{marker}.{{u}} {{α : Sort u}} : α"] if marker else []
+        cmds += [decl_text, f"#print axioms {fqn}"]
+        results = await self.pool.commands(prefix, cmds)
+        seconds = sum(r.seconds for r in results)
+        failed = next((r for r in results if r.error is not None), None)
+        if failed is not None:
+            return Verdict(False, failed.error, seconds=seconds)
+        if marker and (len(results) < 1 or results[0].lean_errors()):
+            return Verdict(False, "the hole marker could not be declared", seconds=seconds)
+        if len(results) != len(cmds):
+            return Verdict(False, "the Lean REPL lost the environment", seconds=seconds)
+        decl_res, audit = results[-2], results[-1]
+        errors = decl_res.lean_errors()
         if errors:
             return Verdict(
                 False,
                 "Lean reports errors",
-                errors=errors,
-                seconds=result.seconds,
+                errors=[m.model_dump(by_alias=True, exclude_none=True) for m in errors],
+                seconds=seconds,
                 checked=decl_text,
             )
-        # Sorries may remain only at the declaration's *other* holes, never in the candidate.
-
-        def shift(a: int) -> int:
-            return (a if a < site.start else a + delta) - site.decl.start
-
-        others = [(shift(a), shift(b)) for a, b in site.other_holes]
-        for s in result.sorries:
-            if not any(_inside(s.get("pos"), decl_text, span) for span in others):
-                return Verdict(
-                    False, "Lean reports a sorry in the candidate", seconds=result.seconds
-                )
-        if not others and any("declaration uses" in str(m.get("data")) for m in result.messages):
-            return Verdict(False, "Lean reports the declaration uses sorry", seconds=result.seconds)
-        reports = [
-            r
-            for m in result.messages
-            if m.get("severity") == "info"
-            if (r := parse_print_axioms(str(m.get("data")))) is not None
-        ]
-        if not reports:
-            return Verdict(False, "no axiom report from Lean", seconds=result.seconds)
-        bad = disallowed_axioms(reports[0], allow_native_decide=self.allow_native_decide)
-        if others:
-            bad -= {"sorryAx"}  # from the other holes: the candidate itself passed the filter
+        if decl_res.lean_sorries or any(
+            m.severity == "warning" and "declaration uses" in m.data and "sorry" in m.data
+            for m in decl_res.lean_messages
+        ):
+            return Verdict(False, "Lean reports a sorry in the candidate", seconds=seconds)
+        report, why = audit_report(
+            [(m.severity, m.data) for m in audit.lean_messages], fqn, private=private
+        )
+        if report is None:
+            return Verdict(False, why, seconds=seconds)
+        bad = disallowed_axioms(
+            report, allow_native_decide=self.allow_native_decide, hole_marker=marker
+        )
         if bad:
             return Verdict(
-                False,
-                f"depends on disallowed axioms: {', '.join(sorted(bad))}",
-                seconds=result.seconds,
+                False, f"depends on disallowed axioms: {', '.join(sorted(bad))}", seconds=seconds
             )
-        return Verdict(True, seconds=result.seconds, filled_text=filled)
+        return Verdict(True, seconds=seconds, checked=decl_text)

@@ -126,6 +126,11 @@ class Settings(BaseModel):
     max_proof_chars: int = Field(
         100_000, gt=0, description="Longer candidate proofs are refused before Lean."
     )
+    repl_sandbox: bool = Field(
+        True,
+        description="Run every Lean REPL in a sandbox (no network, read-only files, no secrets); "
+        "off runs model output unconfined.",
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod
@@ -167,6 +172,7 @@ class Settings(BaseModel):
             pool_size=self.repl_pool_size,
             memory_mb=self.repl_memory_mb,
             timeout=self.repl_timeout,
+            sandbox=self.repl_sandbox,
         )
 
     def redacted(self) -> dict[str, Any]:

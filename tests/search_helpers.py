@@ -41,6 +41,7 @@ def make_pool(tmp: Path, facts: Path = REPL_FACTS, size: int = 2, timeout: float
             lake_path=str(lake),
             pool_size=size,
             timeout=timeout,
+            sandbox_writable=(tmp,),
         )
     )
     pool.log = log  # type: ignore[attr-defined]

@@ -1,12 +1,19 @@
-"""Verification through lean-interact's real code path, against the stand-in REPL."""
+"""Verification through lean-interact's real code path, against the stand-in REPL; and the
+axiom audit's decisions on simulated Lean answers for each way of spoofing it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lean_interact.interface import Message
 
+from lean_bridge.declarations import find_declarations
+from lean_bridge.hole_fill import fill
 from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
+from lean_bridge.repl_results import CommandResult
 from lean_bridge.verifier import HoleSite, Verifier
 from tests.conftest import PROJECT
 from tests.search_helpers import make_pool, repl_received, site_and_task
@@ -34,8 +41,11 @@ def site(text: str, nth: int) -> HoleSite:
 
 
 @pytest.fixture
-async def pool(tmp_path: Path):
+async def pool(tmp_path: Path) -> AsyncIterator[ReplPool]:
     p = make_pool(tmp_path, FACTS, size=2, timeout=5)
+    # The stand-in logs every request to a file beside the test; the REPL's sandbox lets it
+    # write only where it is told to.
+    p.settings.sandbox_writable = (tmp_path,)
     yield p
     await p.close()
 
@@ -58,14 +68,6 @@ async def test_term_holes_take_by_blocks(pool: ReplPool) -> None:
     s = site(TEXT, 1)
     assert s.mode == "term"
     assert (await v.check(s, "simp")).ok
-
-
-async def test_other_holes_of_the_declaration_may_stay(pool: ReplPool) -> None:
-    v = Verifier(pool)
-    first = site(TEXT, 2)
-    assert first.other_holes
-    assert (await v.check(first, "omega")).ok
-    assert (await v.check(site(TEXT, 3), "nlinarith")).ok
 
 
 async def test_axiom_audit_refuses_native_decide_by_default(pool: ReplPool) -> None:
@@ -128,3 +130,220 @@ async def test_mismatched_repl_toolchain_is_a_clear_error(tmp_path: Path) -> Non
     p = ReplPool(ReplSettings(project_dir=PROJECT, repl_path=repl, lake_path=str(lake)))
     with pytest.raises(ReplUnavailable, match=r"v4\.9\.0.*v4\.24\.0"):
         await p.start()
+
+
+# ---- the audit on simulated Lean answers ---------------------------------------------------
+# Message shapes are the REPL's (see the REPL's own test transcripts): {"severity", "pos",
+# "endPos", "data"}; `#print axioms` answers one info message "'<name>' depends on axioms: [...]"
+# (long lists wrap after commas) or "'<name>' does not depend on any axioms".
+
+
+def msg(data: str, severity: str = "info", line: int = 1, column: int = 0) -> Message:
+    pos = {"line": line, "column": column}
+    return Message.model_validate({"severity": severity, "pos": pos, "endPos": pos, "data": data})
+
+
+def depends(name: str, *axioms: str) -> Message:
+    if not axioms:
+        return msg(f"'{name}' does not depend on any axioms")
+    wrapped = ",\n ".join(axioms)  # Lean wraps long lists after the commas
+    return msg(f"'{name}' depends on axioms: [{wrapped}]")
+
+
+class FakePool:
+    """Answers each command of ``commands`` with what ``lean`` returns for it (a simulated Lean
+    REPL); records what was sent."""
+
+    def __init__(self, lean: Callable[[str], CommandResult]) -> None:
+        self.lean = lean
+        self.sent: list[tuple[str, list[str]]] = []
+
+    async def commands(self, prefix: str, cmds: list[str]) -> list[CommandResult]:
+        self.sent.append((prefix, cmds))
+        return [self.lean(c) for c in cmds]
+
+
+def simulated(
+    audit: list[Message], decl_messages: list[Message] | None = None
+) -> Callable[[str], CommandResult]:
+    def lean(cmd: str) -> CommandResult:
+        if cmd.startswith("#print axioms"):
+            return CommandResult(2, audit)
+        if cmd.startswith("axiom _root_.sidecarHole_"):
+            return CommandResult(1)
+        return CommandResult(1, decl_messages or [])
+
+    return lean
+
+
+ONE = """import Mathlib
+
+theorem helper : False := by
+  sorry
+
+theorem target (n : Nat) : n = n := by
+  sorry
+"""
+TWO = """import Mathlib
+
+theorem helper : False := by
+  sorry
+
+theorem target (n : Nat) : n = n ∧ True := by
+  constructor
+  · sorry
+  · sorry
+"""
+
+
+async def verdict(
+    text: str, nth: int, script: str, lean: Any, gate: bool = True, **kw: Any
+) -> tuple[Any, FakePool]:
+    """Check ``script`` in hole ``nth`` of ``text`` against simulated Lean; ``gate=False``
+    skips the candidate gate, as if a construct had slipped past it."""
+    fake = FakePool(lean)
+    v = Verifier(fake, **kw)  # type: ignore[arg-type]
+    s = site_and_task(text, nth, None)[0]
+    if gate:
+        return await v.check(s, script), fake
+    return await v.check_filled(s, fill(s.text, s.start, s.end, script, s.mode)), fake
+
+
+async def test_audit_is_its_own_command_on_the_qualified_name() -> None:
+    ok, fake = await verdict(ONE, 1, "rfl", simulated([depends("target", "propext")]))
+    assert ok.ok, ok.reason
+    prefix, cmds = fake.sent[0]
+    assert cmds[-1] == "#print axioms target"
+    assert "#print" not in cmds[0] and cmds[0].startswith("theorem target")
+    text = ONE.replace("import Mathlib\n", "import Mathlib\nnamespace A.B\nsection\n", 1)
+    text = text.replace("theorem target", "end\nnamespace C\nend C\ntheorem target")
+    _, fake = await verdict(text, 1, "rfl", simulated([depends("A.B.target")]))
+    assert fake.sent[0][1][-1] == "#print axioms A.B.target"
+
+
+async def test_a_printed_imitation_of_a_report_is_not_read() -> None:
+    """The candidate's `trace`/`logInfo` lines live in the declaration's command, never in the
+    audit's: the real report (with sorryAx) decides."""
+    fake_line = msg("'target' does not depend on any axioms", line=7, column=2)
+    lean = simulated([depends("target", "sorryAx")], decl_messages=[fake_line])
+    fake_trace = "trace \"'target' does not depend on any axioms\""
+    v, _ = await verdict(ONE, 1, fake_trace, lean, gate=False)
+    assert not v.ok and "sorryAx" in (v.reason or "")
+
+
+async def test_a_decoy_namespace_cannot_redirect_the_audit() -> None:
+    decoy = "trivial\nnamespace Decoy\ntheorem target : True := trivial"
+    lean = simulated([depends("Decoy.target")])
+    v, fake = await verdict(ONE, 1, decoy, lean, gate=False)
+    assert not v.ok and "Decoy.target" in (v.reason or "")
+    assert fake.sent[0][1][-1] == "#print axioms target"
+
+
+@pytest.mark.parametrize(
+    "audit",
+    [
+        [],
+        [depends("target"), depends("target")],
+        [msg("'target' does not depend on any axioms\n'x' depends on axioms: [sorryAx]")],
+        [depends("target", "propext"), msg("unknown constant", "error")],
+        [msg("'target' does not depend on any axioms", "warning")],
+        [msg("cannot use `#print axioms` in a `module`", "error")],
+    ],
+)
+async def test_only_a_single_matching_report_counts(audit: list[Message]) -> None:
+    v, _ = await verdict(ONE, 1, "rfl", simulated(audit))
+    assert not v.ok
+
+
+async def test_sorry_from_an_unproved_lemma_is_refused_while_other_holes_are_marked() -> None:
+    lean = simulated([depends("target", "propext", "sorryAx")])
+    v, fake = await verdict(TWO, 1, "exact absurd helper (by decide)", lean, gate=False)
+    assert not v.ok and "sorryAx" in (v.reason or "")
+    preamble, decl = fake.sent[0][1][0], fake.sent[0][1][1]
+    marker = preamble.split()[1].split(".{")[0].removeprefix("_root_.")
+    assert preamble == f"axiom _root_.{marker}.{{u}} {{α : Sort u}} : α"
+    assert marker.startswith("sidecarHole_") and len(marker) > len("sidecarHole_") + 8
+    assert "sorry" not in decl and f"· exact {marker}" in decl  # the other hole, marked
+    # The same shape whose only non-standard axiom is this check's marker is a proof here.
+    good, fake2 = await verdict(TWO, 1, "trivial", marker_lean())
+    assert good.ok, good.reason
+    assert fake2.sent[0][1][0] != preamble  # a fresh marker per check: no candidate can name it
+
+
+def marker_lean() -> Callable[[str], CommandResult]:
+    """Simulated Lean whose report lists the marker the preamble declared (as Lean would)."""
+    declared: list[str] = []
+
+    def lean(cmd: str) -> CommandResult:
+        if cmd.startswith("axiom "):
+            declared.append(cmd.split()[1].split(".{")[0].removeprefix("_root_."))
+            return CommandResult(1)
+        if cmd.startswith("#print axioms"):
+            return CommandResult(2, [depends("target", "propext", *declared)])
+        return CommandResult(1)
+
+    return lean
+
+
+async def test_a_marker_of_an_earlier_check_is_not_accepted() -> None:
+    lean = simulated([depends("target", "propext", "sidecarHole_0123456789abcdef")])
+    v, _ = await verdict(TWO, 1, "trivial", lean)
+    assert not v.ok and "sidecarHole_0123456789abcdef" in (v.reason or "")
+
+
+async def test_sorries_or_a_sorry_warning_in_the_declaration_reject_it() -> None:
+    def lean(cmd: str) -> CommandResult:
+        if cmd.startswith("#print axioms"):
+            return CommandResult(2, [depends("target")])
+        warn = msg("declaration uses `sorry`", "warning", 5, 8)
+        return CommandResult(1, [warn])
+
+    v, _ = await verdict(ONE, 1, "rfl", lean)
+    assert not v.ok and "sorry" in (v.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("axiom", "native_ok"),
+    [
+        ("Lean.ofReduceBool", True),
+        ("Lean.trustCompiler", True),
+        ("target._native.native_decide.ax_1_1", True),
+        ("helper._native.bv_decide.ax_2_3", True),
+        ("sorryAx", False),
+        ("Classical.em_cheat", False),
+        ("target._native", False),
+    ],
+)
+async def test_native_axioms_only_when_allowed(axiom: str, native_ok: bool) -> None:
+    lean = simulated([depends("target", "propext", "Classical.choice", "Quot.sound", axiom)])
+    default, _ = await verdict(ONE, 1, "rfl", lean)
+    assert not default.ok
+    allowed, _ = await verdict(ONE, 1, "rfl", lean, allow_native_decide=True)
+    assert allowed.ok is native_ok
+
+
+async def test_module_files_are_audited_on_a_copy_without_the_header() -> None:
+    text = "module\n\npublic import Mathlib\nmeta import Foo\n" + ONE.split("\n", 1)[1]
+    v, fake = await verdict(text, 1, "rfl", simulated([depends("target")]))
+    assert v.ok, v.reason
+    prefix = fake.sent[0][0]
+    assert not prefix.lstrip().startswith("module")
+    assert "\nimport Mathlib\nimport Foo\n" in prefix and "public" not in prefix
+
+
+async def test_private_declarations_match_their_mangled_name() -> None:
+    text = ONE.replace("theorem target", "private theorem target")
+    v, _ = await verdict(text, 1, "rfl", simulated([depends("_private.Foo.0.target")]))
+    assert v.ok, v.reason
+    v, _ = await verdict(ONE, 1, "rfl", simulated([depends("_private.Foo.0.target")]))
+    assert not v.ok
+
+
+async def test_whole_declaration_recheck_audits_axioms() -> None:
+    text = ONE.replace("  sorry\n", "  rfl\n")
+    decl = find_declarations(text)[-1]
+    for audit, ok in (([depends("target", "sorryAx")], False), ([depends("target")], True)):
+        fake = FakePool(simulated(audit))
+        v = await Verifier(fake).check_declaration(text, decl)  # type: ignore[arg-type]
+        assert v.ok is ok, v.reason
+        assert fake.sent[0][1][-1] == "#print axioms target"
