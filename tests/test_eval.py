@@ -89,7 +89,7 @@ def script_problems(problems: list[Problem]) -> tuple[dict, list[dict]]:
 
 
 def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    facts = tmp / "facts.json"
+    facts = tmp / "tc" / "facts.json"  # inside the toolchain folder: the REPL's sandbox shows it
     lake, repl = make_toolchain(tmp / "tc", facts, tmp / "repl.log")
     project = tmp / "proj"
     project.mkdir(exist_ok=True)
@@ -131,7 +131,8 @@ def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.Comple
 def setup(tmp_path: Path):
     bench, problems = slice20(tmp_path)
     facts, rules = script_problems(problems)
-    (tmp_path / "facts.json").write_text(json.dumps(facts, ensure_ascii=False))
+    (tmp_path / "tc").mkdir()
+    (tmp_path / "tc" / "facts.json").write_text(json.dumps(facts, ensure_ascii=False))
     ep = StandInEndpoint(script=rules)
     url = ep.start_in_thread()
     return tmp_path, bench, problems, ep, url

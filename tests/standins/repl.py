@@ -38,6 +38,10 @@ DECL = re.compile(
 PRINT_AXIOMS = re.compile(r"^#print\s+axioms\s+(\S+)", re.M)
 INFO_CMD = re.compile(r"^(#check|#eval|#reduce|#print)(?!\s+axioms)\b[^\n]*", re.M)
 SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
+# The verifier's own hole marker: an axiom it declares just before a check, used for the
+# declaration's *other* holes (tactic `exact sidecarHole_…` or a bare term). Real Lean elaborates
+# it like any axiom of type `α`: no sorry warning, no `sorries`, and `#print axioms` lists it.
+MARKER = re.compile(r"(?:exact\s+)?(?:_root_\.)?(sidecarHole_[0-9a-f]+)")
 STANDARD = ["propext", "Classical.choice", "Quot.sound"]
 
 
@@ -180,6 +184,19 @@ class Repl:
                             "data": "`exact?` could not close the goal. Try `apply?` to see partial suggestions.",
                         }
                     )
+                continue
+            marks = sorted({mk.group(1) for mk in MARKER.finditer(chunk)})
+            if marks and not SORRY.search(chunk):
+                as_sorry = squash(MARKER.sub("sorry", body))
+                if info is not None and as_sorry in info.get("accepted", []):
+                    decls[name] = [*STANDARD, *marks]
+                else:
+                    body_at = m.end() + (assign.end() if assign else 0)
+                    msg = (info or {}).get("error") or "unsolved goals"
+                    messages.append(
+                        self.error_at(text, msg, (name_pos, name_pos + len(name_text)), body_at, end)
+                    )
+                    decls[name] = ["sorryAx", *STANDARD]
                 continue
             holes = list(SORRY.finditer(chunk))
             # A proof that is only `sorry` always elaborates; a partial proof must be listed.
