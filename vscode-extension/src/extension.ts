@@ -32,7 +32,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const found = Array.isArray(s["serverCommand"]) && (s["serverCommand"] as unknown[]).length > 0 && route === "standalone"
     ? { python: undefined, tried: [] }
     : await findInterpreter(s["pythonPath"], folders);
+  output.appendLine(`PATH: ${process.env.PATH ?? ""}`);
   for (const t of found.tried) output.appendLine(`interpreter ${t.python}: ${t.detail}`);
+  if (found.python) output.appendLine(`interpreter: ${found.python}`);
   const shim = new Shim(context, output);
   const apiKey = await context.secrets.get(SECRET);
   if (route === "shim") shim.storeKey(apiKey);
