@@ -106,9 +106,10 @@ def lake_project(root: Path) -> Path:
 
 def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
     project = lake_project(tmp_path)
-    bin_dir = make_editor_toolchain(
-        tmp_path / "tc", standin_lean_command(PROJECT / "holes_facts.json")
-    )
+    # The stand-in Lean server with the infoview's RPC methods (tests/standins/infoview_rpc.py).
+    lean = standin_lean_command(PROJECT / "holes_facts.json")
+    lean[1] = str(ROOT / "tests" / "standins" / "infoview_rpc.py")
+    bin_dir = make_editor_toolchain(tmp_path / "tc", lean)
     _lake, repl = make_toolchain(tmp_path / "repl-tc", REPL_FACTS)
     # A user's machine: Lean's tools and the lean-sidecar script on PATH, set in the login shell's
     # profile (VS Code's extension host takes PATH from the user's login shell, not from the
@@ -145,9 +146,14 @@ def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
         timeout=900,
     )
     out = done.stdout + done.stderr
-    print(f"{script}: {time.monotonic() - started:.1f} s\n{out[-3000:]}")
+    print(f"{script}: {time.monotonic() - started:.1f} s\n{done.stdout[-3000:]}")
     calls = tmp_path / "tc" / "calls.log"
-    assert done.returncode == 0, out[-6000:] + (calls.read_text() if calls.exists() else "")
+    assert done.returncode == 0, (
+        done.stdout[-3000:]
+        + done.stderr[:3000]
+        + done.stderr[-4000:]
+        + (calls.read_text() if calls.exists() else "")
+    )
     assert "E2E OK" in out
     return out
 

@@ -119,8 +119,14 @@ class Workbench {
     await page.click(".monaco-editor .view-lines");
     await page.keyboard.press("Control+G");
     const input = await page.waitForSelector(".quick-input-widget:not([style*='display: none']) input", { timeout: DEADLINE });
-    await input.fill(`${line}:${column}`);
+    await input.fill(`:${line}:${column}`);
     await page.keyboard.press("Enter");
+    await until("the quick input to close", () => page.evaluate(() =>
+      !document.querySelector(".quick-input-widget:not([style*='display: none'])")));
+    // Move the cursor with the keyboard in the focused editor, as a user would: extensions that
+    // follow the cursor (the infoview) see ordinary selection changes.
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowLeft");
     await until(`cursor at ${line}:${column}`, () => page.evaluate((want) =>
       [...document.querySelectorAll(".statusbar-item")].some((e) => (e.textContent || "").includes(want)),
       `Ln ${line}, Col ${column}`));
@@ -151,6 +157,64 @@ class Workbench {
     return toast;
   }
 
+  /** Answer modal dialogs whose text contains a key of `answers` with its button, in the
+   * background, for as long as the workbench runs (they come when the extensions decide). */
+  answerDialogs(answers) {
+    this.answered = [];
+    const tick = async () => {
+      if (!this.page || this.closed) return;
+      try {
+        const box = await this.page.$(".monaco-dialog-box");
+        const text = box ? ((await box.textContent()) || "") : "";
+        for (const [needle, button] of Object.entries(answers)) {
+          if (!text.includes(needle)) continue;
+          for (const b of await box.$$(".monaco-button")) {
+            if (((await b.textContent()) || "").trim() === button) {
+              await b.click();
+              this.answered.push(`${needle} -> ${button}`);
+              log(`dialog "${needle}": ${button}`);
+            }
+          }
+        }
+      } catch { /* page busy or navigating */ }
+      if (!this.closed) this.dialogTimer = setTimeout(tick, 500);
+    };
+    tick();
+  }
+
+  /** The light bulb at line:column until it offers "Fill sorry: ...": take "Search proof" while
+   * it is not there yet, screenshot the menu with the fill, apply it. */
+  async fillFromLightBulb(line, column, shotFile) {
+    const page = this.page;
+    const entries = () => page.evaluate(() => [...document.querySelectorAll(".action-widget .monaco-list-row")]
+      .map((r) => (r.getAttribute("aria-label") || r.textContent || "").trim()));
+    let searched = false;
+    await until("the Fill sorry quick fix", async () => {
+      await page.keyboard.press("Escape");
+      await this.goTo(line, column);
+      await page.keyboard.press("Control+.");
+      const shown = await until("the quick-fix menu", async () => {
+        const e = await entries();
+        return e.length ? e : undefined;
+      }, 60_000);
+      if (shown.some((e) => e.startsWith("Fill sorry"))) {
+        await this.shot(shotFile);
+        await page.click('.action-widget .monaco-list-row[aria-label^="Fill sorry"]');
+        return true;
+      }
+      if (!searched && shown.some((e) => e.startsWith("Search proof"))) {
+        await page.click('.action-widget .monaco-list-row[aria-label^="Search proof"]');
+        searched = true;
+        log("search started from the light bulb");
+      } else {
+        log(`menu: ${shown.join(" | ")}`);
+        await page.keyboard.press("Escape");
+      }
+      return false;
+    }, DEADLINE, 1000);
+    return true;
+  }
+
   async shot(file) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await this.page.screenshot({ path: file });
@@ -174,6 +238,8 @@ class Workbench {
   }
 
   async close() {
+    this.closed = true;
+    clearTimeout(this.dialogTimer);
     try { if (this.browser) await this.browser.close(); } catch { /* already gone */ }
     if (this.server) {
       try { process.kill(-this.server.pid, "SIGTERM"); } catch { /* already gone */ }
