@@ -84,7 +84,7 @@ def property_schema(name: str, schema: dict[str, Any], field_default: Any) -> di
         types = types or ["string"]
     if "format" in schema and schema.get("format") == "path":
         types = ["string"]
-    default = schema.get("default", None)
+    default = schema.get("default")
     if "default" not in schema:
         types.append("null")
     if "null" not in types and default is None:
@@ -105,7 +105,10 @@ def configuration() -> dict[str, Any]:
         if name in SERVER_ONLY:
             continue
         if "$ref" in prop:
-            prop = {**defs[prop["$ref"].split("/")[-1]], **{k: v for k, v in prop.items() if k != "$ref"}}
+            prop = {
+                **defs[prop["$ref"].split("/")[-1]],
+                **{k: v for k, v in prop.items() if k != "$ref"},
+            }
         props[f"leanSidecar.{camel(name)}"] = property_schema(name, prop, None)
     props.update(EXTENSION_ONLY)
     return {"title": "lean-sidecar", "properties": dict(sorted(props.items()))}
@@ -128,12 +131,15 @@ def main() -> int:
     new_pkg = json.dumps(pkg, indent=2, ensure_ascii=False) + "\n"
     new_cmds = json.dumps({"commands": server_commands()}, indent=2) + "\n"
     stale = [
-        p for p, text in ((PACKAGE, new_pkg), (COMMANDS, new_cmds))
+        p
+        for p, text in ((PACKAGE, new_pkg), (COMMANDS, new_cmds))
         if not p.exists() or p.read_text() != text
     ]
     if args.check:
         for p in stale:
-            print(f"stale: {p.relative_to(ROOT)} (run tools/gen_vscode_contrib.py)", file=sys.stderr)
+            print(
+                f"stale: {p.relative_to(ROOT)} (run tools/gen_vscode_contrib.py)", file=sys.stderr
+            )
         return 1 if stale else 0
     PACKAGE.write_text(new_pkg)
     COMMANDS.write_text(new_cmds)

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import lean_server  # noqa: E402
+import lean_server
 
 METHODS = (
     "Lean.Widget.getInteractiveGoals",
@@ -113,7 +113,7 @@ def install(cls: type[lean_server.StandInLean]) -> None:
             return
         await original(self, msg)
 
-    cls.handle = handle  # type: ignore[method-assign]
+    cls.handle = handle  # type: ignore[method-assign,unused-ignore]
 
 
 if __name__ == "__main__":

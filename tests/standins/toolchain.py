@@ -35,9 +35,7 @@ def make_toolchain(
     return lake, repl_dir
 
 
-def make_editor_toolchain(
-    root: Path, lean_server: list[str], lean_version: str = "4.24.0"
-) -> Path:
+def make_editor_toolchain(root: Path, lean_server: list[str], lean_version: str = "4.24.0") -> Path:
     """A `bin/` folder with `lake` and `lean` that answer what an editor's Lean extension runs
     (vscode-lean4 0.0.239 at startup: `lean --version`, `lake --version`, then `lake serve --`
     in a Lake project or `lean --server` outside one), starting `lean_server` as Lean's server.
@@ -60,7 +58,7 @@ def make_editor_toolchain(
     lean = bin_dir / "lean"
     lean.write_text(
         "#!/bin/sh\n" + common + 'case "$1" in\n'
-        f"  --server) shift; exec {server} \"$@\" ;;\n"
+        f'  --server) shift; exec {server} "$@" ;;\n'
         f'  --version) echo "Lean (version {lean_version}, x86_64-unknown-linux-gnu, commit 0000000000000000000000000000000000000000, Release)"; exit 0 ;;\n'
         f"  --print-prefix) echo {shlex.quote(str(root))}; exit 0 ;;\n"
         "esac\n"

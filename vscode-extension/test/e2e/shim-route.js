@@ -18,7 +18,7 @@ async function infoviewText(page) {
   for (const frame of page.frames()) {
     try {
       const t = await frame.evaluate(() => (document.body ? document.body.innerText : ""));
-      if (t.includes("Lean Infoview") || t.includes("Tactic state") || t.includes("goal") || t.includes("⊢")) {
+      if (t.includes("All Messages") || t.includes("Tactic state") || t.includes("⊢")) {
         return t;
       }
     } catch { /* frame went away */ }
@@ -76,7 +76,7 @@ async function main() {
     }
     log(`sidecar ${sidecars.map((p) => p.pid).join(",")} has the key in its environment`);
 
-    await wb.goTo(4, 3);
+    await wb.clickText(4, "sorry");
     const goal = await until("the infoview's goal", async () => {
       const t = await infoviewText(page);
       return t.includes("⊢") && t.includes("a < b + 1") ? t : undefined;

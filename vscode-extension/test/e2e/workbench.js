@@ -132,6 +132,26 @@ class Workbench {
       `Ln ${line}, Col ${column}`));
   }
 
+  /** Click on `text` in editor line `line` (1-based), as a user puts the cursor there. */
+  async clickText(line, text) {
+    const page = this.page;
+    const box = await until(`"${text}" on line ${line}`, () => page.evaluate(([n, t]) => {
+      const rows = [...document.querySelectorAll(".monaco-editor .view-lines .view-line")]
+        .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+      const lineHeight = rows.length > 1 ? parseFloat(rows[1].style.top) - parseFloat(rows[0].style.top) : 19;
+      const row = rows.find((r) => Math.round(parseFloat(r.style.top) / lineHeight) === n - 1);
+      if (!row) return undefined;
+      const span = [...row.querySelectorAll("span span")].find((s) => s.textContent.includes(t));
+      if (!span) return undefined;
+      const r = span.getBoundingClientRect();
+      return { x: r.left + 2, y: r.top + r.height / 2 };
+    }, [line, text]));
+    await page.mouse.click(box.x, box.y);
+    await until(`cursor on line ${line}`, () => page.evaluate((want) =>
+      [...document.querySelectorAll(".statusbar-item")].some((e) => (e.textContent || "").includes(want)),
+      `Ln ${line},`));
+  }
+
   editorLines() {
     return this.page.evaluate(() => [...document.querySelectorAll(".monaco-editor .view-line")]
       .map((l) => l.textContent.replace(/\u00a0/g, " ")));
