@@ -16,6 +16,7 @@ instead of lean_server.py (same arguments): it installs itself and starts the st
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,9 @@ def install(cls: type[lean_server.StandInLean]) -> None:
     async def handle(self: lean_server.StandInLean, msg: dict[str, Any]) -> None:
         params = msg.get("params") or {}
         if msg.get("method") == "$/lean/rpc/call" and params.get("method") in METHODS:
+            if self.log:
+                self.log.write(json.dumps(msg) + "\n")
+                self.log.flush()
             uri = (params.get("textDocument") or {}).get("uri")
             doc = self.docs.get(uri)
             if params.get("sessionId") not in self.sessions or doc is None:

@@ -206,24 +206,24 @@ class Workbench {
    * it is not there yet, screenshot the menu with the fill, apply it. */
   async fillFromLightBulb(line, column, shotFile) {
     const page = this.page;
-    const entries = () => page.evaluate(() => [...document.querySelectorAll(".action-widget .monaco-list-row")]
-      .map((r) => (r.getAttribute("aria-label") || r.textContent || "").trim()));
+    // The light-bulb menu (VS Code's action widget) is a list in the context view.
+    const rows = () => page.locator(".context-view .monaco-list-row, .action-widget .monaco-list-row");
     let searched = false;
     await until("the Fill sorry quick fix", async () => {
       await page.keyboard.press("Escape");
       await this.goTo(line, column);
       await page.keyboard.press("Control+.");
       const shown = await until("the quick-fix menu", async () => {
-        const e = await entries();
+        const e = (await rows().allTextContents()).map((t) => t.replace(/\s+/g, " ").trim()).filter(Boolean);
         return e.length ? e : undefined;
       }, 60_000);
-      if (shown.some((e) => e.startsWith("Fill sorry"))) {
+      if (shown.some((e) => e.includes("Fill sorry"))) {
         await this.shot(shotFile);
-        await page.click('.action-widget .monaco-list-row[aria-label^="Fill sorry"]');
+        await rows().filter({ hasText: "Fill sorry" }).first().click();
         return true;
       }
-      if (!searched && shown.some((e) => e.startsWith("Search proof"))) {
-        await page.click('.action-widget .monaco-list-row[aria-label^="Search proof"]');
+      if (!searched && shown.some((e) => e.includes("Search proof"))) {
+        await rows().filter({ hasText: "Search proof" }).first().click();
         searched = true;
         log("search started from the light bulb");
       } else {
