@@ -1,7 +1,7 @@
 // The standalone route: the sidecar as VS Code's language server for Lean files (no Lean
 // extension, or leanSidecar.route = standalone). The sidecar starts Lean itself.
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import { initializationOptions, serverCommand, serverEnv, Settings } from "./config";
 
 export class StandaloneClient {
@@ -16,8 +16,10 @@ export class StandaloneClient {
   async start(settings: Settings, python: string | undefined, apiKey: string | undefined): Promise<void> {
     const { command, args } = serverCommand(settings, python);
     this.output.appendLine(`standalone: starting ${command} ${args.join(" ")}`);
+    // No `transport`: with TransportKind.stdio the client appends `--stdio` to the command line,
+    // which `lean-sidecar serve` does not take (stdio is its default).
     const serverOptions: ServerOptions = {
-      command, args, transport: TransportKind.stdio,
+      command, args,
       options: { env: serverEnv(process.env, apiKey), cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
     };
     const clientOptions: LanguageClientOptions = {

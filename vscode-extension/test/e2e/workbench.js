@@ -204,6 +204,21 @@ class Workbench {
 
   /** The light bulb at line:column until it offers "Fill sorry: ...": take "Search proof" while
    * it is not there yet, screenshot the menu with the fill, apply it. */
+  /** Choose the menu row containing `text` with the keyboard (arrows, then Enter). */
+  async chooseRow(rows, text) {
+    const page = this.page;
+    for (let i = 0; i < 12; i++) {
+      const focused = (await rows().evaluateAll((els) => els.filter((e) => e.classList.contains("focused"))
+        .map((e) => e.textContent || ""))).join(" ");
+      if (focused.includes(text)) {
+        await page.keyboard.press("Enter");
+        return;
+      }
+      await page.keyboard.press("ArrowDown");
+    }
+    throw new Error(`no menu row "${text}" could be focused`);
+  }
+
   async fillFromLightBulb(line, column, shotFile) {
     const page = this.page;
     // The light-bulb menu (VS Code's action widget) is a list in the context view.
@@ -219,11 +234,11 @@ class Workbench {
       }, 60_000);
       if (shown.some((e) => e.includes("Fill sorry"))) {
         await this.shot(shotFile);
-        await rows().filter({ hasText: "Fill sorry" }).first().click();
+        await this.chooseRow(rows, "Fill sorry");
         return true;
       }
       if (!searched && shown.some((e) => e.includes("Search proof"))) {
-        await rows().filter({ hasText: "Search proof" }).first().click();
+        await this.chooseRow(rows, "Search proof");
         searched = true;
         log("search started from the light bulb");
       } else {
