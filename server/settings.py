@@ -22,6 +22,9 @@ from lean_bridge.repl_pool import ReplSettings
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LEAN_SIDECAR_"
+# Settings of the VS Code extension itself (how it starts the sidecar), sent along in the
+# `leanSidecar` section: not the server's, and not worth a warning.
+EDITOR_ONLY = frozenset({"route", "pythonPath", "serverCommand"})
 ModelFamily = Literal[
     "auto", "kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"
 ]
@@ -146,12 +149,14 @@ class Settings(BaseModel):
         """A copy with ``overrides`` applied; unknown or invalid keys are reported, not fatal."""
         data = self.model_dump()
         for key, value in overrides.items():
+            if key in EDITOR_ONLY:
+                continue
             name = _field_name(key)
             if name is None:
                 log.warning("%s: unknown setting %r ignored", source, key)
                 continue
-            if value is None:
-                continue
+            if value is None or value == "":
+                continue  # an empty value means unset: the default or a lower source applies
             trial = {**data, name: value}
             try:
                 Settings.model_validate(trial)
@@ -209,6 +214,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX) :].lower()
             if name in Settings.model_fields:
+                if raw.strip() == "":
+                    continue  # LEAN_SIDECAR_X= (empty) means unset
                 try:
                     out[name] = _parse_env_value(name, raw)
                 except ValueError:

@@ -25,12 +25,16 @@ CONFIG_JS = ROOT / "vscode-extension" / "out" / "config.js"
 def test_lake_shim_routes_serve_through_the_sidecar(tmp_path: Path) -> None:
     shim_dir = tmp_path / "shim"
     shim_dir.mkdir()
+    key_file = tmp_path / "endpoint-key"  # what "Set endpoint API key" writes (mode 0600)
+    key_file.write_text("sk-shim-test\n")
+    key_file.chmod(0o600)
     text = subprocess.run(
         [
             "node",
             "-e",
             f"process.stdout.write(require({json.dumps(str(CONFIG_JS))})"
-            f".lakeShim({json.dumps(sys.executable)}, {json.dumps(str(shim_dir))}))",
+            f".lakeShim({json.dumps(sys.executable)}, {json.dumps(str(shim_dir))},"
+            f" {json.dumps(str(key_file))}))",
         ],
         capture_output=True,
         text=True,
@@ -82,6 +86,11 @@ def test_lake_shim_routes_serve_through_the_sidecar(tmp_path: Path) -> None:
         )[1]
     )
     answer = json.loads(proc.stdout.read(length))
+    # The shim exec'd the sidecar in place: the key is in its environment, not its command line.
+    environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+    assert b"LEAN_SIDECAR_API_KEY=sk-shim-test" in environ
+    assert b"sk-shim-test" not in cmdline and b"lean_sidecar" in cmdline
     proc.kill()
     proc.wait()
     caps = answer["result"]["capabilities"]

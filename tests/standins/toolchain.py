@@ -33,3 +33,37 @@ def make_toolchain(
     repl.write_text("#!/bin/sh\nexec " + shlex.join(args) + "\n")
     repl.chmod(0o755)
     return lake, repl_dir
+
+
+def make_editor_toolchain(root: Path, lean_server: list[str], lean_version: str = "4.24.0") -> Path:
+    """A `bin/` folder with `lake` and `lean` that answer what an editor's Lean extension runs
+    (vscode-lean4 0.0.239 at startup: `lean --version`, `lake --version`, then `lake serve --`
+    in a Lake project or `lean --server` outside one), starting `lean_server` as Lean's server.
+    `lake env CMD` runs CMD (what lean-interact uses). Every other command fails loudly, so
+    that a test sees an unexpected call instead of a silent success. Returns the folder."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    server = shlex.join(lean_server)
+    calls = root / "calls.log"
+    common = f'echo "$(basename "$0") $*" >> {shlex.quote(str(calls))}\n'
+    lake = bin_dir / "lake"
+    lake.write_text(
+        "#!/bin/sh\n" + common + 'case "$1" in\n'
+        f'  serve) shift; [ "$1" = "--" ] && shift; exec {server} "$@" ;;\n'
+        '  env) shift; exec "$@" ;;\n'
+        f'  --version) echo "Lake version 5.0.0-src (Lean version {lean_version})"; exit 0 ;;\n'
+        "esac\n"
+        'echo "stand-in lake: unsupported command: $*" >&2; exit 2\n'
+    )
+    lean = bin_dir / "lean"
+    lean.write_text(
+        "#!/bin/sh\n" + common + 'case "$1" in\n'
+        f'  --server) shift; exec {server} "$@" ;;\n'
+        f'  --version) echo "Lean (version {lean_version}, x86_64-unknown-linux-gnu, commit 0000000000000000000000000000000000000000, Release)"; exit 0 ;;\n'
+        f"  --print-prefix) echo {shlex.quote(str(root))}; exit 0 ;;\n"
+        "esac\n"
+        'echo "stand-in lean: unsupported command: $*" >&2; exit 2\n'
+    )
+    for exe in (lake, lean):
+        exe.chmod(0o755)
+    return bin_dir

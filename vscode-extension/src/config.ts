@@ -1,34 +1,30 @@
 // Pure logic of the extension (no `vscode` import), so that it is unit-tested with node --test.
 
-/** The settings the extension forwards to the sidecar (same names as docs/configuration.md). */
-export const FORWARDED = [
-  "endpoints", "model", "modelFamily", "temperature", "topP", "maxTokens", "samplesPerRequest",
-  "budgetSamples", "budgetSeconds", "tactics", "fixRounds", "decomposeDepth", "hoverSuggestions",
-  "allowNativeDecide", "replPath", "lakePath", "replPoolSize", "cachePath", "logLevel",
-] as const;
+/** Settings of the extension itself; every other leanSidecar.* setting is the server's. */
+export const EXTENSION_ONLY = ["route", "pythonPath", "serverCommand"] as const;
 
 export type Settings = Record<string, unknown>;
 
-/** initializationOptions for the sidecar: only settings that are set (empty means default). */
+/** initializationOptions for the sidecar: only settings that are set (null or "" mean unset, so
+ * the server's default or environment applies). */
 export function initializationOptions(settings: Settings): { leanSidecar: Settings } {
   const out: Settings = {};
-  for (const key of FORWARDED) {
-    const value = settings[key];
+  for (const [key, value] of Object.entries(settings)) {
+    if ((EXTENSION_ONLY as readonly string[]).includes(key)) continue;
     if (value === undefined || value === null || value === "") continue;
-    if (Array.isArray(value) && value.length === 0 && key !== "tactics") continue;
     out[key] = value;
   }
   return { leanSidecar: out };
 }
 
-/** How to start the sidecar: an explicit command wins, then a Python interpreter, then PATH. */
-export function serverCommand(settings: Settings): { command: string; args: string[] } {
+/** How to start the sidecar: an explicit command wins, then the interpreter found (absolute), then PATH. */
+export function serverCommand(settings: Settings, python?: string): { command: string; args: string[] } {
   const explicit = settings["serverCommand"];
   let base: string[];
   if (Array.isArray(explicit) && explicit.length > 0) {
     base = explicit.map(String);
-  } else if (typeof settings["pythonPath"] === "string" && settings["pythonPath"]) {
-    base = [settings["pythonPath"] as string, "-m", "lean_sidecar", "serve"];
+  } else if (typeof python === "string" && python) {
+    base = [python, "-m", "lean_sidecar", "serve"];
   } else {
     base = ["lean-sidecar", "serve"];
   }
@@ -61,24 +57,52 @@ export function chooseRoute(setting: unknown, leanExtensionInstalled: boolean): 
 }
 
 /** A `lake` that sends `lake serve` through the sidecar and every other call to the real lake.
- * Written as a Python script run by the sidecar's interpreter (no shell quoting pitfalls). */
-export function lakeShim(python: string, shimDir: string): string {
+ * A Python script run by an ABSOLUTE interpreter that has lean_sidecar (a bare `python3` shebang
+ * fails under the Lean extension's environment). The endpoint's API key, when one is stored, is
+ * read from `keyFile` (mode 0600, in the extension's private storage) into the sidecar's
+ * environment as LEAN_SIDECAR_API_KEY: never on a command line. */
+export function lakeShim(python: string, shimDir: string, keyFile?: string): string {
+  if (!python.startsWith("/")) throw new Error(`lake shim: interpreter must be absolute, got ${python}`);
   return `#!${python}
 # lean-sidecar's lake shim: \`lake serve ...\` starts the sidecar in front of the real
 # \`lake serve ...\`; every other lake command runs the real lake unchanged.
 import os, shlex, shutil, sys
 shim_dir = ${JSON.stringify(shimDir)}
+key_file = ${JSON.stringify(keyFile ?? "")}
 path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                       if os.path.abspath(p) != os.path.abspath(shim_dir))
+                       if p and os.path.abspath(p) != os.path.abspath(shim_dir))
 real = shutil.which("lake", path=path)
 if real is None:
     sys.exit("lean-sidecar shim: no real lake on PATH")
 args = sys.argv[1:]
 if args[:1] == ["serve"]:
+    env = dict(os.environ, PATH=path)
+    if key_file and os.path.isfile(key_file):
+        with open(key_file, encoding="utf-8") as f:
+            key = f.read().strip()
+        if key:
+            env["LEAN_SIDECAR_API_KEY"] = key
     upstream = shlex.join([real, *args])
-    os.execv(sys.executable, [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", upstream])
+    os.execve(sys.executable, [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", upstream], env)
 os.execv(real, [real, *args])
 `;
+}
+
+/** Where to look for an interpreter that has lean_sidecar, best first (absolute paths). The
+ * `lean-sidecar` console script's shebang names its interpreter; then well-known venvs. */
+export function interpreterCandidates(opts: {
+  pythonPath?: unknown; scriptShebang?: string; workspaceFolders: string[]; home: string;
+}): string[] {
+  const out: string[] = [];
+  if (typeof opts.pythonPath === "string" && opts.pythonPath.trim()) out.push(opts.pythonPath.trim());
+  const shebang = opts.scriptShebang?.match(/^#!\s*(\S+)/)?.[1];
+  if (shebang && shebang.startsWith("/") && !shebang.endsWith("/env")) out.push(shebang);
+  for (const folder of opts.workspaceFolders) {
+    out.push(`${folder}/.venv/bin/python`, `${folder}/venv/bin/python`);
+  }
+  out.push(`${opts.home}/.local/share/pipx/venvs/lean-sidecar/bin/python`,
+    `${opts.home}/.local/pipx/venvs/lean-sidecar/bin/python`);
+  return [...new Set(out)];
 }
 
 /** The first line of the first verified proof, for the status bar and messages. */

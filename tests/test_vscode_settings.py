@@ -1,0 +1,62 @@
+"""The VS Code extension's settings are the server's (generated, one source), and what VS Code
+sends for a setting nobody set (null, "") changes nothing on the server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from lean_sidecar.settings import Settings, load_settings
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "vscode-extension" / "package.json"
+
+
+def test_generated_files_are_up_to_date() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_vscode_contrib.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_server_setting_is_contributed_without_empty_defaults() -> None:
+    props = json.loads(PACKAGE.read_text())["contributes"]["configuration"]["properties"]
+    for name in Settings.model_fields:
+        if name == "api_key":
+            assert "leanSidecar.apiKey" not in props  # SecretStorage only
+            continue
+        head, *rest = name.split("_")
+        key = "leanSidecar." + head + "".join(p.capitalize() for p in rest)
+        assert key in props, key
+    for key, prop in props.items():
+        assert prop.get("default") != "", key
+
+
+def test_what_vscode_sends_for_unset_settings_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {"LEAN_SIDECAR_REPL_PATH": "/opt/repl", "LEAN_SIDECAR_CACHE_PATH": "/tmp/c.sqlite"}
+    base = load_settings(env=env)
+    props = json.loads(PACKAGE.read_text())["contributes"]["configuration"]["properties"]
+    # workspace/configuration answers every contributed key with its default.
+    section = {key.split(".", 1)[1]: prop["default"] for key, prop in props.items()}
+    with caplog.at_level(logging.WARNING):
+        merged = base.merged(section, "workspace/configuration")
+    assert merged.repl_path == "/opt/repl"
+    assert str(merged.cache_path) == "/tmp/c.sqlite"
+    assert merged == base
+    assert caplog.records == []  # the extension's own keys are not "unknown settings"
+    assert base.merged({"replPath": "", "model": ""}, "editor") == base
+
+
+def test_empty_environment_values_are_unset() -> None:
+    assert load_settings(env={"LEAN_SIDECAR_REPL_PATH": "", "LEAN_SIDECAR_LAKE_PATH": ""}) == (
+        load_settings(env={})
+    )

@@ -1,0 +1,150 @@
+"""Generate the VS Code extension's settings and the server's command ids from the server itself.
+
+One source of truth: ``lean_sidecar.settings.Settings`` (the typed model) gives
+``contributes.configuration`` of vscode-extension/package.json, and the commands a freshly built
+server registers (what its ``initialize`` result advertises as ``executeCommandProvider``) give
+vscode-extension/src/server-commands.json. Run after changing either:
+
+    .venv/bin/python tools/gen_vscode_contrib.py          # rewrite the two files
+    .venv/bin/python tools/gen_vscode_contrib.py --check  # exit 1 when they are stale (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lean_sidecar.settings import Settings  # noqa: E402
+
+EXT = ROOT / "vscode-extension"
+PACKAGE = EXT / "package.json"
+COMMANDS = EXT / "src" / "server-commands.json"
+
+# Server settings the editor must not set: the API key lives in VS Code's SecretStorage.
+SERVER_ONLY = {"api_key"}
+
+# Settings of the extension itself (how to start the sidecar), not of the server.
+EXTENSION_ONLY: dict[str, dict[str, Any]] = {
+    "leanSidecar.route": {
+        "type": "string",
+        "enum": ["auto", "shim", "standalone"],
+        "default": "auto",
+        "description": "auto: route the Lean extension's server through the sidecar when "
+        "leanprover.lean4 is installed (one Lean process per file), else run the sidecar as its "
+        "own language server.",
+    },
+    "leanSidecar.pythonPath": {
+        "type": ["string", "null"],
+        "default": None,
+        "description": "Python interpreter that has lean-sidecar installed. Unset: the interpreter "
+        "of `lean-sidecar` on PATH, else a `.venv` of the workspace or pipx's venv.",
+    },
+    "leanSidecar.serverCommand": {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "default": None,
+        "description": "Full command that starts the sidecar in the standalone route "
+        "(overrides pythonPath).",
+    },
+}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def property_schema(name: str, schema: dict[str, Any], field_default: Any) -> dict[str, Any]:
+    """One VS Code setting from one JSON-schema property. Settings without a static default (or
+    whose default is computed, like the cache path) default to null: unset, the server decides."""
+    out: dict[str, Any] = {}
+    variants = schema.get("anyOf", [schema])
+    types = []
+    for v in variants:
+        t = v.get("type")
+        if t is None and "enum" in v:
+            t = "string"
+        if t is not None:
+            types.append(t)
+        if "items" in v:
+            out["items"] = v["items"]
+        if "enum" in v:
+            out["enum"] = v["enum"]
+        for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if bound in v:
+                out[bound] = v[bound]
+    if "enum" in schema:
+        out["enum"] = schema["enum"]
+        types = types or ["string"]
+    if "format" in schema and schema.get("format") == "path":
+        types = ["string"]
+    default = schema.get("default")
+    if "default" not in schema:
+        types.append("null")
+    if "null" not in types and default is None:
+        types.append("null")
+    out["type"] = types[0] if len(types) == 1 else types
+    out["default"] = default
+    desc = schema.get("description") or field_default
+    if desc:
+        out["markdownDescription"] = desc
+    return dict(sorted(out.items()))
+
+
+def configuration() -> dict[str, Any]:
+    schema = Settings.model_json_schema()
+    defs = schema.get("$defs", {})
+    props: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if name in SERVER_ONLY:
+            continue
+        if "$ref" in prop:
+            prop = {
+                **defs[prop["$ref"].split("/")[-1]],
+                **{k: v for k, v in prop.items() if k != "$ref"},
+            }
+        props[f"leanSidecar.{camel(name)}"] = property_schema(name, prop, None)
+    props.update(EXTENSION_ONLY)
+    return {"title": "lean-sidecar", "properties": dict(sorted(props.items()))}
+
+
+def server_commands() -> list[str]:
+    """The ids the server registers, read from a server built in-process (no Lean started)."""
+    from lean_sidecar.app import build_server
+
+    server = build_server(Settings())
+    return sorted(server.protocol.fm.commands)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the files are stale")
+    args = parser.parse_args()
+    pkg = json.loads(PACKAGE.read_text())
+    pkg["contributes"]["configuration"] = configuration()
+    new_pkg = json.dumps(pkg, indent=2, ensure_ascii=False) + "\n"
+    new_cmds = json.dumps({"commands": server_commands()}, indent=2) + "\n"
+    stale = [
+        p
+        for p, text in ((PACKAGE, new_pkg), (COMMANDS, new_cmds))
+        if not p.exists() or p.read_text() != text
+    ]
+    if args.check:
+        for p in stale:
+            print(
+                f"stale: {p.relative_to(ROOT)} (run tools/gen_vscode_contrib.py)", file=sys.stderr
+            )
+        return 1 if stale else 0
+    PACKAGE.write_text(new_pkg)
+    COMMANDS.write_text(new_cmds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+// The extension's own commands (contributes.commands). They reach the server through its
+// registered command ids (server-commands.json): via our client in the standalone route, via the
+// Lean extension's client (which registers the server's executeCommandProvider ids) in the shim route.
+import * as vscode from "vscode";
+import { summarize } from "./config";
+import { SERVER } from "./serverCommands";
+import { EndpointStatus, StatusBar } from "./statusBar";
+
+export interface CommandDeps {
+  output: vscode.OutputChannel;
+  status: StatusBar;
+  /** Call a server command (route-dependent). */
+  call(command: string, arg: unknown): Promise<unknown>;
+  /** Store (or clear) the API key and pass it to the running sidecar. */
+  setApiKey(key: string): Promise<void>;
+  routeLeanServer(): Promise<void>;
+}
+
+export async function checkEndpoint(deps: CommandDeps): Promise<void> {
+  try {
+    deps.status.endpoint((await deps.call(SERVER.checkEndpoint, {})) as EndpointStatus);
+  } catch (err) {
+    deps.status.endpoint(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+async function fillSorryAtCursor(deps: CommandDeps): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return;
+  const uri = editor.document.uri;
+  const version = editor.document.version;
+  const position = editor.selection.active;
+  const result = await deps.status.busy("searching", () => deps.call(SERVER.searchProof, {
+    uri: uri.toString(), position: { line: position.line, character: position.character } }));
+  deps.output.appendLine(`search at ${position.line + 1}:${position.character + 1}: ${summarize(result)}`);
+  if (editor.document.version !== version) {
+    vscode.window.showWarningMessage("lean-sidecar: the file changed during the search; run it again.");
+    return;
+  }
+  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+    "vscode.executeCodeActionProvider", uri, new vscode.Range(position, position));
+  const fill = (actions ?? []).find((a) => a.title.startsWith("Fill sorry"));
+  if (fill?.edit) {
+    await vscode.workspace.applyEdit(fill.edit);
+  } else {
+    vscode.window.showInformationMessage(`lean-sidecar: ${summarize(result)}`);
+  }
+}
+
+async function fillAll(deps: CommandDeps): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return;
+  const r = (await deps.status.busy("filling", () => deps.call(SERVER.fillAll,
+    { uri: editor.document.uri.toString() }))) as { filled?: number; holes?: unknown[]; reason?: string };
+  vscode.window.showInformationMessage(
+    `lean-sidecar: filled ${r?.filled ?? 0} of ${r?.holes?.length ?? 0} sorries${r?.reason ? ` (${r.reason})` : ""}`);
+}
+
+async function showTrace(deps: CommandDeps): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return;
+  const p = editor.selection.active;
+  const trace = await deps.call(SERVER.trace,
+    { uri: editor.document.uri.toString(), position: { line: p.line, character: p.character } });
+  const doc = await vscode.workspace.openTextDocument({ language: "json", content: JSON.stringify(trace, null, 2) });
+  await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+}
+
+/** Register every contributed command; none shares an id with a server command (the language
+ * client registers those, and a collision fails its start). */
+export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
+  const reg = (id: string, f: () => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, f));
+  reg("leanSidecar.fillSorryAtCursor", () => fillSorryAtCursor(deps));
+  reg("leanSidecar.fillAllSorries", () => fillAll(deps));
+  reg("leanSidecar.cancelSearches", () => deps.call(SERVER.cancelSearch, {}));
+  reg("leanSidecar.showTrace", () => showTrace(deps));
+  reg("leanSidecar.showLog", () => deps.output.show());
+  reg("leanSidecar.checkEndpointStatus", () => checkEndpoint(deps));
+  reg("leanSidecar.setApiKey", async () => {
+    const key = await vscode.window.showInputBox({
+      prompt: "API key of the prover endpoint (empty: remove it)", password: true, ignoreFocusOut: true });
+    if (key === undefined) return;
+    await deps.setApiKey(key);
+    vscode.window.showInformationMessage(key
+      ? "lean-sidecar: API key stored in VS Code's secret storage."
+      : "lean-sidecar: API key removed.");
+  });
+  reg("leanSidecar.routeLeanServer", () => deps.routeLeanServer());
+}

@@ -1,0 +1,50 @@
+// The status bar item: the endpoint's health and a running search.
+import * as vscode from "vscode";
+
+export interface EndpointStatus { configured: boolean; endpoint?: string; models?: string[]; error?: string }
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+
+  constructor(command: string) {
+    this.item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+    this.item.text = "$(beaker) lean-sidecar";
+    this.item.command = command;
+    this.item.show();
+  }
+
+  problem(text: string, tooltip: string): void {
+    this.item.text = `$(warning) lean-sidecar: ${text}`;
+    this.item.tooltip = tooltip;
+  }
+
+  endpoint(r: EndpointStatus | Error): void {
+    if (r instanceof Error) {
+      this.item.text = "$(warning) lean-sidecar";
+      this.item.tooltip = r.message;
+    } else if (!r.configured) {
+      this.item.text = "$(beaker) lean-sidecar: tactics only";
+      this.item.tooltip = "No prover endpoint configured (leanSidecar.endpoints): the symbolic cascade alone.";
+    } else if (r.error) {
+      this.item.text = "$(warning) lean-sidecar: endpoint down";
+      this.item.tooltip = `${r.error}\nRun \`lean-sidecar doctor\` in a terminal for what to fix.`;
+    } else {
+      this.item.text = `$(beaker) lean-sidecar: ${r.models?.[0] ?? "model"}`;
+      this.item.tooltip = `Endpoint ${r.endpoint} is healthy`;
+    }
+  }
+
+  async busy<T>(label: string, work: () => Thenable<T>): Promise<T> {
+    const previous = this.item.text;
+    this.item.text = `$(sync~spin) lean-sidecar: ${label}`;
+    try {
+      return await work();
+    } finally {
+      this.item.text = previous;
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
