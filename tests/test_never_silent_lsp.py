@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -145,3 +146,43 @@ async def test_a_stalled_endpoint_ends_after_stall_timeout(
     assert result["status"] == "error" and result["found"] == []
     (message,) = errors(client)
     assert "sent nothing for 0.5 s" in message and "stallTimeout" in message
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=sidecar_command(["/nonexistent/elan/bin/lake", "serve"])
+    )
+)
+async def no_lean(lsp_client: LanguageClient):
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def test_without_lean_the_user_is_told_once_what_to_do(
+    no_lean: LanguageClient, tmp_path: Path
+) -> None:
+    from tests.lsp_helpers import initialize, open_doc
+
+    await initialize(no_lean, tmp_path)
+    lean_file = tmp_path / "A.lean"
+    lean_file.write_text("example : True := by\n  sorry\n", encoding="utf-8")
+    uri = open_doc(no_lean, lean_file)
+    hover = types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(1, 3))
+    with pytest.raises(Exception) as err:
+        await asyncio.wait_for(no_lean.text_document_hover_async(hover), 10)
+    for text in (str(err.value),):
+        assert "did not start" in text and "elan" in text and "--upstream" in text
+        assert "restarting" not in text
+    with pytest.raises(Exception) as err:
+        await asyncio.wait_for(
+            no_lean.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="leanSidecar.searchProof",
+                    arguments=[{"uri": uri, "position": {"line": 1, "character": 2}}],
+                )
+            ),
+            10,
+        )
+    assert "elan" in str(err.value) and "restarting" not in str(err.value)
+    shown = [m.message for m in no_lean.messages if m.type == types.MessageType.Error]
+    assert len(shown) == 1 and "Install Lean with elan" in shown[0], shown

@@ -101,7 +101,7 @@ class ProofSearch(Feature):
                 raise ContentModified(str(exc)) from exc
             except asyncio.TimeoutError:
                 raise ContentModified(
-                    f"Lean did not finish version {doc.version} of this file within {wait:.0f} s"
+                    f"Lean did not finish version {doc.version} of this file within {wait:g} s"
                 ) from None
             if snap.error is not None:
                 raise RequestFailed(snap.error)
