@@ -181,7 +181,7 @@ async def test_write_refuses_a_declaration_whose_final_text_holds_another_comman
     decl = TextModel(text).declaration_at(start)
     assert decl is not None
     site = HoleSite(text, decl, start, start + 5, "tactic", ())
-    hostile = "simp\n#eval! IO.Process.run {cmd := \"sh\"}"
+    hostile = 'simp\n#eval! IO.Process.run {cmd := "sh"}'
     row = HoleRow(site, 2, "t", None, HoleResult([Found(hostile, "model", 1.0)], status="solved"))
     assert await assemble(text, [row], pool=None) == text  # type: ignore[arg-type]
     assert row.result is not None and row.result.status == "refused"

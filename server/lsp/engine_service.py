@@ -12,7 +12,13 @@ from lsprotocol import types
 from lean_sidecar.lsp.lean_process import UserNotice
 from lean_sidecar.search.build import BuiltEngine, build_engine
 from lean_sidecar.search.engine import SearchEngine
-from lean_sidecar.settings import Settings
+from lean_sidecar.settings import Settings, env_name, name_settings
+
+
+def editor_spelling(name: str) -> str:
+    """How an editor user sets a field: its camelCase key (and the variable)."""
+    head, *rest = name.split("_")
+    return f"`{head}{''.join(w.title() for w in rest)}` (or {env_name(name)})"
 
 
 class EngineService:
@@ -44,9 +50,8 @@ class EngineService:
                 project = root if root and (root / "lean-toolchain").exists() else None
                 self._built = await build_engine(self._settings(), project)
                 if self._built.setup_error is not None:
-                    self._notice(
-                        types.MessageType.Error, f"lean-sidecar: {self._built.setup_error}"
-                    )
+                    why = name_settings(self._built.setup_error, editor_spelling)
+                    self._notice(types.MessageType.Error, f"lean-sidecar: {why}")
             return self._built.engine
 
     async def reset(self) -> None:
