@@ -33,6 +33,19 @@ class EngineService:
         self._notice = notice
         self._built: BuiltEngine | None = None
         self._lock = asyncio.Lock()
+        self._told: set[tuple[str, str]] = set()  # failure causes the user was shown
+
+    def tell_failure(self, cause: tuple[str, str], message: str) -> None:
+        """Show ``message`` unless its cause (kind, endpoint) was shown already: one message
+        per cause, not per attempt, per hole or per feature (searches and hovers share it)."""
+        if cause in self._told:
+            return
+        self._told.add(cause)
+        self._notice(types.MessageType.Error, message)
+
+    def failures_cleared(self) -> None:
+        """The endpoint answered again: a new failure is news again."""
+        self._told.clear()
 
     @property
     def setup_error(self) -> str | None:
@@ -57,6 +70,7 @@ class EngineService:
     async def reset(self) -> None:
         """New settings take effect with the next search: the engine is rebuilt lazily."""
         async with self._lock:
+            self._told.clear()
             await self.close()
 
     async def close(self) -> None:

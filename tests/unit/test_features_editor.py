@@ -14,6 +14,7 @@ from lean_bridge.holes import TextModel, collect_holes
 from lean_bridge.positions import Pos
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.documents import DocumentStore, HoleSnapshot
+from lean_sidecar.lsp.engine_service import EngineService
 from lean_sidecar.lsp.errors import ContentModified, RequestFailed
 from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features import proof_search as ps
@@ -21,6 +22,7 @@ from lean_sidecar.lsp.features.progress import final_message
 from lean_sidecar.lsp.features.proof_search import ProofSearch
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
+from lean_sidecar.settings import Settings
 from tests.unit.test_features import (
     GOAL,
     TEXT,
@@ -65,11 +67,28 @@ class Lean:
             raise UpstreamError(self.error, -32803)
 
 
+class SharedEngines(FakeEngines):
+    """The fake engine, with the real service's one-message-per-cause bookkeeping."""
+
+    def __init__(self, engine: FakeEngine, editor: TellingEditor) -> None:
+        super().__init__(engine)
+        self.service = EngineService(Settings, lambda: None, editor.show_message)
+
+    def tell_failure(self, cause: tuple[str, str], message: str) -> None:
+        self.service.tell_failure(cause, message)
+
+    def failures_cleared(self) -> None:
+        self.service.failures_cleared()
+
+    async def reset(self) -> None:
+        await self.service.reset()
+
+
 def feature(
     store: DocumentStore, engine: FakeEngine, lean: Lean | None = None
 ) -> tuple[ProofSearch, TellingEditor]:
     editor = TellingEditor()
-    engines = FakeEngines(engine)
+    engines = SharedEngines(engine, editor)
     return ProofSearch(store, engines, editor, TaskRegistry(), lean), editor  # type: ignore[arg-type]
 
 
@@ -179,3 +198,28 @@ async def test_one_message_per_cause_and_the_reason_in_the_progress() -> None:
     await search.settings_changed()
     await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
     assert len(editor.messages) == 2  # new settings: a failure is news again
+
+
+async def test_a_hover_whose_endpoint_fails_says_so_once_per_cause() -> None:
+    from lean_sidecar.lsp.features.tactic_hover import TacticHover
+    from lean_sidecar.prover.endpoint_errors import EndpointError, FailureKind
+
+    class DeadEndpoint:
+        async def generate(self, request: Any) -> Any:
+            raise EndpointError(
+                "cannot connect", kind=FailureKind.UNREACHABLE, endpoint="http://gpu:8000"
+            )
+
+    engine = FakeEngine()
+    engine.endpoint = DeadEndpoint()  # type: ignore[assignment]
+    engine.family = lambda: "kimina"  # type: ignore[attr-defined]
+    engines = FakeEngines(engine)
+    store = await snapshot_store()
+    snap = store.get(URI).snapshot  # type: ignore[union-attr]
+    assert snap is not None
+    hover = TacticHover(store, engines, FakeEditor(), TaskRegistry(), Settings)  # type: ignore[arg-type]
+    tactics = await hover._candidates(snap, snap.holes[0], GOAL)
+    assert tactics == [t for t in Settings().tactics if not t.endswith("?")]  # Lean's own still
+    ((cause, message),) = engines.told
+    assert cause == ("unreachable", "http://gpu:8000")
+    assert message.startswith("lean-sidecar: no model suggestions: http://gpu:8000: cannot connect")

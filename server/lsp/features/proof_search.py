@@ -63,14 +63,12 @@ class ProofSearch(Feature):
         self.lean = lean
         self.results = DocResults()
         self._decl_end: dict[HoleKey, int] = {}  # last line of a running search's declaration
-        self._told: set[tuple[str, str]] = set()  # causes the user was shown (one message each)
 
     def running(self, key: HoleKey) -> bool:
         return _task_key(key) in self.tasks
 
     async def settings_changed(self) -> None:
         self.tasks.cancel(lambda k: k[0] == "search")
-        self._told.clear()
         await self.engines.reset()
 
     async def close(self) -> None:
@@ -216,18 +214,13 @@ class ProofSearch(Feature):
         or per hole. A search that reached the endpoint again clears what was told."""
         if result.status != "error" or not result.error:
             if result.samples:
-                self._told.clear()
+                self.engines.failures_cleared()
             return
         log.warning("proof search failed: %s", result.error)
         cause = result.cause or ("error", result.error)
         if cause[0] == "error" and self.engines.setup_error is not None:
             return  # no REPL: said once when the engine was built
-        if cause in self._told:
-            return
-        self._told.add(cause)
-        self.editor.show_message(
-            types.MessageType.Error, f"lean-sidecar: proof search stopped: {result.error}"
-        )
+        self.engines.tell_failure(cause, f"lean-sidecar: proof search stopped: {result.error}")
 
     # ---- commands ----------------------------------------------------------------------------
     def commands(self) -> dict[str, CommandHandler]:

@@ -119,7 +119,8 @@ class TacticHover(Feature):
                 )
             )
         except EndpointError as exc:
-            log.info("no model suggestions for a failing tactic: %s", exc)
+            log.warning("no model suggestions for a failing tactic: %s", exc)
+            self.engines.tell_failure(exc.cause, f"lean-sidecar: no model suggestions: {exc}")
             return out
         for sample in gen.samples:
             code = final_code_block(sample)
