@@ -186,3 +186,42 @@ async def test_without_lean_the_user_is_told_once_what_to_do(
     assert "elan" in str(err.value) and "restarting" not in str(err.value)
     shown = [m.message for m in no_lean.messages if m.type == types.MessageType.Error]
     assert len(shown) == 1 and "Install Lean with elan" in shown[0], shown
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=sidecar_command(standin_lean_command(FACTS, delay_ms=1500))
+    )
+)
+async def slow_lean(lsp_client: LanguageClient):
+    lsp_client.feature("workspace/codeAction/refresh")(lambda _p: None)
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def test_requests_for_a_version_lean_has_not_finished_wait_for_it(
+    slow_lean: LanguageClient, tmp_path: Path
+) -> None:
+    from tests.test_fill_sorry_lsp import _edit
+
+    uri = await start(slow_lean, None, tmp_path)
+    _edit(slow_lean, uri, 2, 0, "-- a note\n")  # Lean needs 1.5 s for version 2
+    t0 = time.monotonic()
+    actions = await actions_at(slow_lean, uri, 4)  # the first press after an edit
+    assert time.monotonic() - t0 > 0.5  # it waited for Lean rather than answering at once
+    assert [a["title"] for a in actions] == [
+        "Search proof for this sorry",
+        "Fill every sorry in this file (lean-sidecar)",
+    ]
+    assert actions[0]["command"]["arguments"][0]["version"] == 2
+    _edit(slow_lean, uri, 3, 0, "-- another\n")
+    result = await asyncio.wait_for(  # a command for the unfinished version 3: no -32801
+        slow_lean.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="leanSidecar.searchProof",
+                arguments=[{"uri": uri, "position": {"line": 5, "character": 2}}],
+            )
+        ),
+        30,
+    )
+    assert result["status"] == "solved" and result["found"][0]["proof"] == "omega"
