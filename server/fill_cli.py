@@ -289,7 +289,8 @@ def add_fill_parser(
         code = asyncio.run(
             run_fill(args.file, settings, args.write, args.diff, args.trace, args.quiet)
         )
-        print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        if code != EXIT_SETUP:  # a setup error is its one line, nothing more
+            print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
         return code
 
     p.set_defaults(func=run)
