@@ -14,7 +14,18 @@ from lean_sidecar.fill_cli import add_fill_parser
 from lean_sidecar.gpu.serve_cli import add_endpoint_parser
 from lean_sidecar.lsp.root import build_server
 from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
-from lean_sidecar.settings import Settings, load_settings
+from lean_sidecar.settings import Settings, SettingsError, load_settings
+
+#: settings field -> the flag that sets it (errors name the flag, not the field)
+FLAGS = {
+    "endpoints": "--endpoint",
+    "model": "--model",
+    "model_family": "--model-family",
+    "lake_path": "--lake-path",
+    "repl_path": "--repl-path",
+    "log_level": "--log-level",
+    "upstream": "--upstream",
+}
 
 
 def _common_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -38,7 +49,7 @@ def _common_settings_flags(p: argparse.ArgumentParser) -> None:
 def _settings_from(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
     keys = ("endpoints", "model", "model_family", "lake_path", "repl_path", "log_level")
     cli = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    return load_settings({**cli, **(extra or {})})
+    return load_settings({**cli, **(extra or {})}, strict=True, flags=FLAGS)
 
 
 def _setup_logging(level: str, to_stderr: bool = True) -> None:
@@ -51,10 +62,19 @@ def _setup_logging(level: str, to_stderr: bool = True) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
+    try:
+        extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
+    except ValueError as exc:
+        raise SettingsError(f"cannot parse --upstream: {exc}") from None
     settings = _settings_from(args, extra)
     _setup_logging(settings.log_level)
     server = build_server(settings)
+    if not args.tcp and sys.stdin.isatty():
+        print(
+            "lean-sidecar speaks the Language Server Protocol on stdin/stdout: start it from "
+            "your editor (see the README), or use `lean-sidecar fill FILE.lean` here.",
+            file=sys.stderr,
+        )
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         serve_tcp(server, host or "127.0.0.1", int(port))
@@ -83,8 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: what the command returns; 2 for a usage or setup error (argparse's too)."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"lean-sidecar: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

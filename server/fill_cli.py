@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool
@@ -21,7 +22,47 @@ from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.search.engine import Attempt, HoleResult
 from lean_sidecar.search.repl_sorries import goals_in_source_order
-from lean_sidecar.settings import Settings
+from lean_sidecar.settings import Settings, name_settings
+
+#: settings field -> its flag on `fill` (errors name what the user can set)
+FILL_FLAGS = {
+    "endpoints": "--endpoint",
+    "model": "--model",
+    "model_family": "--model-family",
+    "lake_path": "--lake-path",
+    "repl_path": "--repl-path",
+    "log_level": "--log-level",
+}
+EXIT_FILLED, EXIT_UNSOLVED, EXIT_SETUP = 0, 1, 2
+
+
+def _spell(name: str) -> str:
+    flag = FILL_FLAGS.get(name)
+    env = f"LEAN_SIDECAR_{name.upper()}"
+    return f"{flag} (or {env})" if flag else env
+
+
+def error(message: str) -> None:
+    """A usage or setup error: one line on stderr, naming the flag or variable to set."""
+    print(f"lean-sidecar fill: error: {name_settings(message, _spell)}", file=sys.stderr)
+
+
+def read_lean_file(path: Path) -> str | None:
+    """The file's text, or None after one line on stderr saying why it cannot be filled."""
+    if not path.exists():
+        error(f"no such file: {path}")
+    elif path.is_dir():
+        error(f"{path} is a directory; give a .lean file")
+    elif path.suffix != ".lean":
+        error(f"{path} is not a Lean file (expected a .lean file)")
+    else:
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            error(f"{path} is not UTF-8 text (byte {exc.start}); Lean files are UTF-8")
+        except OSError as exc:
+            error(f"cannot read {path}: {exc.strerror or exc}")
+    return None
 
 
 @dataclass
@@ -97,18 +138,21 @@ async def run_fill(
     quiet: bool = False,
     out: Callable[[str], None] = print,
 ) -> int:
-    text = path.read_text(encoding="utf-8")
+    """Exit code: 0 every hole filled (or none), 1 some unsolved or errored, 2 setup error."""
+    text = read_lean_file(path)
+    if text is None:
+        return EXIT_SETUP
     project = find_project(path.resolve())
     built = await build_engine(settings, project)
     pool, engine = built.pool, built.engine
     try:
         if built.setup_error is not None:
-            out(f"error: {built.setup_error}")
-            return 2
+            error(built.setup_error)
+            return EXIT_SETUP
         rows = await collect_holes(text, pool)
         if not rows:
             out(f"{path}: no sorry to fill")
-            return 0
+            return EXIT_FILLED
         bar = ProgressBar(len(rows), enabled=not quiet)
         model = TextModel(text)
         for row in rows:
@@ -148,7 +192,8 @@ async def run_fill(
     if write and new_text != text:
         path.write_text(new_text, encoding="utf-8")
         out(f"wrote {path}")
-    return 0
+    solved = all(r.result is not None and r.result.status == "solved" for r in rows)
+    return EXIT_FILLED if solved else EXIT_UNSOLVED
 
 
 async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
@@ -172,8 +217,16 @@ async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
                 )
         if candidate == out:
             continue
+        decl = group[0].site.decl
+        final = candidate[decl.start : decl.end + len(candidate) - len(out)]
+        verdict = check_declaration_text(final)
+        if not verdict.ok:  # what is written is one declaration and nothing else
+            for r in group:
+                if r.result:
+                    r.result.found, r.result.status = [], "refused"
+                    r.result.error = f"edit refused: {verdict.reason}"
+            continue
         if len(group) > 1 and all(r.result and r.result.found for r in group):
-            decl = group[0].site.decl
             decl_text, name = checkable(candidate, decl, len(candidate) - len(out))
             res = await pool.command(
                 candidate[: decl.start], f"{decl_text}\n\n#print axioms {name}\n"
@@ -201,11 +254,15 @@ def print_table(rows: list[HoleRow], out: Callable[[str], None]) -> None:
     for row in rows:
         r = row.result
         how = r.found[0].how if r and r.found else "-"
-        proof = r.found[0].script.splitlines()[0] if r and r.found else (r.error or "") if r else ""
-        hole = f"{row.declaration}:{row.line}"[:32]
+        if r and r.found:
+            lines = r.found[0].script.strip().splitlines() or [""]
+            shown = lines[0] + (f"  (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
+        else:
+            shown = " ".join((r.error or "").split()) if r else ""  # the whole reason, one line
+        hole = f"{row.declaration}:{row.line}"
         status = r.status if r else "-"
         seconds = r.seconds if r else 0.0
-        out(f"{hole:32} {status:10} {how:8} {seconds:8.2f}  {proof[:60]}")
+        out(f"{hole:32} {status:10} {how:8} {seconds:8.2f}  {shown}")
     solved = sum(1 for r in rows if r.result and r.result.status == "solved")
     out(f"{solved}/{len(rows)} holes filled")
 
@@ -228,14 +285,12 @@ def add_fill_parser(
     def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
         setup_logging(settings.log_level if args.log_level else "WARNING")
-        if not args.file.exists():
-            print(f"error: no such file: {args.file}", file=sys.stderr)
-            return 2
         t0 = time.perf_counter()
         code = asyncio.run(
             run_fill(args.file, settings, args.write, args.diff, args.trace, args.quiet)
         )
-        print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        if code != EXIT_SETUP:  # a setup error is its one line, nothing more
+            print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
         return code
 
     p.set_defaults(func=run)

@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,8 +146,17 @@ class Settings(BaseModel):
     def _strip_slash(cls, v: list[str]) -> list[str]:
         return [u.rstrip("/") for u in v]
 
-    def merged(self, overrides: Mapping[str, Any], source: str) -> Settings:
-        """A copy with ``overrides`` applied; unknown or invalid keys are reported, not fatal."""
+    def merged(
+        self,
+        overrides: Mapping[str, Any],
+        source: str,
+        strict: bool = False,
+        spell: Callable[[str], str] | None = None,
+    ) -> Settings:
+        """A copy with ``overrides`` applied; an empty value means unset. Unknown or invalid
+        keys are reported and ignored (an editor's settings must not stop the server), or, with
+        ``strict`` (the command line), raise `SettingsError` naming the setting as the user
+        spells it there (``spell(field)``, e.g. ``--repl-path``)."""
         data = self.model_dump()
         for key, value in overrides.items():
             if key in EDITOR_ONLY:
@@ -161,9 +171,11 @@ class Settings(BaseModel):
             try:
                 Settings.model_validate(trial)
             except ValidationError as exc:
-                log.warning(
-                    "%s: invalid value for %s ignored: %s", source, name, exc.errors()[0].get("msg")
-                )
+                why = exc.errors()[0].get("msg")
+                if strict:
+                    shown = spell(name) if spell else name
+                    raise SettingsError(f"invalid value {value!r} for {shown}: {why}") from None
+                log.warning("%s: invalid value for %s ignored: %s", source, name, why)
                 continue
             data = trial
         return Settings.model_validate(data)
@@ -186,6 +198,31 @@ class Settings(BaseModel):
         return data
 
 
+class SettingsError(ValueError):
+    """An invalid setting where it must not be ignored (the command line); ``str()`` names
+    the flag or variable to fix."""
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a settings field."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def cli_spelling(name: str, flags: Mapping[str, str]) -> str:
+    """How a command-line user sets ``name``: its flag (``flags``: field -> flag) if it has
+    one, and its variable."""
+    flag = flags.get(name)
+    return f"{flag} (or {env_name(name)})" if flag else env_name(name)
+
+
+def name_settings(text: str, spell: Callable[[str], str]) -> str:
+    """``text`` with every settings field name written as the user spells it (``repl_path``
+    becomes ``--repl-path (or LEAN_SIDECAR_REPL_PATH)`` on the command line)."""
+    fields = sorted((n for n in Settings.model_fields if "_" in n), key=len, reverse=True)
+    pattern = re.compile(r"`?\b(" + "|".join(fields) + r")\b`?")
+    return pattern.sub(lambda m: spell(m.group(1)), text)
+
+
 def _camel_to_snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -202,12 +239,12 @@ def _parse_env_value(name: str, raw: str) -> Any:
         if raw.startswith("["):
             return json.loads(raw)
         if name == "upstream":
-            return raw.split()
+            return shlex.split(raw)  # shell-style, as documented
         return [part.strip() for part in raw.split(",") if part.strip()]
     return raw
 
 
-def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def from_environment(env: Mapping[str, str] | None = None, strict: bool = False) -> dict[str, Any]:
     env = os.environ if env is None else env
     out: dict[str, Any] = {}
     for key, raw in env.items():
@@ -218,7 +255,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                     continue  # LEAN_SIDECAR_X= (empty) means unset
                 try:
                     out[name] = _parse_env_value(name, raw)
-                except ValueError:
+                except ValueError as exc:
+                    if strict:
+                        raise SettingsError(f"cannot parse {key}: {exc}") from None
                     log.warning("environment: cannot parse %s", key)
             else:
                 log.warning("environment: unknown setting %s ignored", key)
@@ -226,9 +265,15 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def load_settings(
-    cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    strict: bool = False,
+    flags: Mapping[str, str] | None = None,
 ) -> Settings:
-    settings = Settings().merged(from_environment(env), "environment")
+    """Defaults < environment < ``cli``. With ``strict`` (the command line) an invalid value
+    raises `SettingsError` naming the variable (from the environment) or the flag (``flags``:
+    field -> flag of the command) instead of being ignored with a warning."""
+    settings = Settings().merged(from_environment(env, strict), "environment", strict, env_name)
     if cli:
-        settings = settings.merged(cli, "command line")
+        settings = settings.merged(cli, "command line", strict, lambda n: (flags or {}).get(n, n))
     return settings

@@ -16,27 +16,24 @@ STATEMENT = "theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by"
 
 
 def run_fill(
-    tmp: Path, *args: str, endpoint: str | None = None
+    tmp: Path,
+    *args: str,
+    endpoint: str | None = None,
+    target: Path | None = None,
+    env_extra: dict[str, str] | None = None,
+    repl: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    lake, repl = make_toolchain(tmp / "tc", REPL_FACTS)
+    lake, repl_dir = make_toolchain(tmp / "tc", REPL_FACTS)
     project = tmp / "proj"
     project.mkdir(exist_ok=True)
     shutil.copy(PROJECT / "lean-toolchain", project / "lean-toolchain")
-    target = project / "FillCli.lean"
-    if not target.exists():
-        shutil.copy(PROJECT / "FillCli.lean", target)
-    cmd = [
-        sys.executable,
-        "-m",
-        "lean_sidecar",
-        "fill",
-        str(target),
-        "--repl-path",
-        str(repl),
-        "--lake-path",
-        str(lake),
-        *args,
-    ]
+    if target is None:
+        target = project / "FillCli.lean"
+        if not target.exists():
+            shutil.copy(PROJECT / "FillCli.lean", target)
+    cmd = [sys.executable, "-m", "lean_sidecar", "fill", str(target), "--lake-path", str(lake)]
+    cmd += ["--repl-path", str(repl_dir)] if repl else []
+    cmd += list(args)
     if endpoint:
         cmd += ["--endpoint", endpoint]
     env = {
@@ -44,6 +41,7 @@ def run_fill(
         "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),
         "LEAN_SIDECAR_TACTICS": "rfl,omega,nlinarith",
         "HOME": str(tmp),
+        **(env_extra or {}),
     }
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
@@ -59,7 +57,7 @@ def test_fill_writes_verified_proofs_and_prints_the_table(tmp_path: Path) -> Non
     )
     url = ep.start_in_thread()
     done = run_fill(tmp_path, "--write", endpoint=url)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # one hole stays unsolved
     lines = done.stdout.splitlines()
     table = {line.split()[0]: line.split()[1:4] for line in lines[1:] if ":" in line.split()[0]}
     assert table["easy:4"][:2] == ["solved", "tactic"]
@@ -77,10 +75,116 @@ def test_fill_writes_verified_proofs_and_prints_the_table(tmp_path: Path) -> Non
 
 def test_fill_without_endpoint_uses_the_cascade_alone_and_diffs(tmp_path: Path) -> None:
     done = run_fill(tmp_path, "--diff", "--trace")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "+  omega" in done.stdout
     assert "div_self':7" in done.stdout and "unsolved" in done.stdout
     assert "  tactic   rejected" in done.stdout  # the trace lists the cascade's attempts
     assert (tmp_path / "proj" / "FillCli.lean").read_text().count(
         "sorry"
     ) == 5  # --diff writes nothing
+
+
+def test_a_hole_that_errored_is_exit_1_with_its_whole_reason(tmp_path: Path) -> None:
+    ep = StandInEndpoint(require_key="right-key")
+    url = ep.start_in_thread()
+    done = run_fill(tmp_path, "--quiet", endpoint=url, env_extra={"LEAN_SIDECAR_API_KEY": "bad"})
+    assert done.returncode == 1, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("div_self':7"))
+    assert row.split()[1] == "error"
+    # the whole reason, not cut at 60 characters: what happened and what to do
+    assert "answered HTTP 401" in row and "Set the right key in `apiKey`" in row
+    assert row.rstrip().endswith("LEAN_SIDECAR_API_KEY).")
+
+
+def test_setup_errors_name_the_flag_or_variable_on_stderr(tmp_path: Path) -> None:
+    _lake, old_repl = make_toolchain(tmp_path / "old", REPL_FACTS, lean_version="v4.9.0")
+    done = run_fill(tmp_path, repl=False, env_extra={"LEAN_SIDECAR_REPL_PATH": str(old_repl)})
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = [x for x in done.stderr.splitlines() if "error" in x]
+    assert line.startswith("lean-sidecar fill: error: the REPL at ")
+    assert "v4.9.0" in line and "--repl-path (or LEAN_SIDECAR_REPL_PATH)" in line
+    assert "repl_path" not in line
+
+
+def test_invalid_settings_are_errors_naming_the_variable(tmp_path: Path) -> None:
+    done = run_fill(tmp_path, env_extra={"LEAN_SIDECAR_BUDGET_SAMPLES": "many"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip()
+        .splitlines()[0]
+        .startswith("lean-sidecar: error: invalid value 'many' for LEAN_SIDECAR_BUDGET_SAMPLES")
+    )
+    done = run_fill(tmp_path, "--model-family", "gpt-9")
+    assert done.returncode == 2 and "for --model-family:" in done.stderr
+
+
+def test_files_that_are_not_lean_are_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    latin1 = tmp_path / "proj" / "Latin.lean"
+    latin1.write_bytes(b"theorem caf\xe9 : True := by sorry\n")
+    notes = tmp_path / "proj" / "notes.txt"
+    notes.write_text("theorem t : True := by sorry\n")
+    folder = tmp_path / "proj" / "Dir.lean"
+    folder.mkdir()
+    for target, says in (
+        (latin1, "is not UTF-8 text"),
+        (notes, "is not a Lean file"),
+        (folder, "is a directory"),
+        (tmp_path / "proj" / "Missing.lean", "no such file"),
+    ):
+        done = run_fill(tmp_path, target=target)
+        assert done.returncode == 2, (target, done.stderr)
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1 and says in lines[0] and "Traceback" not in done.stderr, lines
+
+
+def test_serve_on_a_terminal_says_it_speaks_lsp(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", "true"],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+    finally:
+        proc.kill()
+        proc.wait(10)
+        os.close(leader)
+        os.close(follower)
+    assert "Language Server Protocol on stdin/stdout" in line
+
+
+def test_upstream_variable_is_split_shell_style() -> None:
+    from lean_sidecar.settings import load_settings
+
+    s = load_settings(env={"LEAN_SIDECAR_UPSTREAM": "'/opt/my lean/lake' serve -- \"a b\""})
+    assert s.upstream == ["/opt/my lean/lake", "serve", "--", "a b"]
+
+
+async def test_write_refuses_a_declaration_whose_final_text_holds_another_command() -> None:
+    from lean_bridge.holes import TextModel
+    from lean_bridge.verifier import HoleSite
+    from lean_sidecar.fill_cli import HoleRow, assemble
+    from lean_sidecar.search.engine import Found, HoleResult
+
+    text = "theorem t (n : Nat) : n + 0 = n := by\n  sorry\n"
+    start = text.index("sorry")
+    decl = TextModel(text).declaration_at(start)
+    assert decl is not None
+    site = HoleSite(text, decl, start, start + 5, "tactic", ())
+    hostile = 'simp\n#eval! IO.Process.run {cmd := "sh"}'
+    row = HoleRow(site, 2, "t", None, HoleResult([Found(hostile, "model", 1.0)], status="solved"))
+    assert await assemble(text, [row], pool=None) == text  # type: ignore[arg-type]
+    assert row.result is not None and row.result.status == "refused"
+    assert row.result.error == "edit refused: extra command: `#eval!`"
+    fine = HoleRow(site, 2, "t", None, HoleResult([Found("simp", "tactic", 1.0)], status="solved"))
+    assert "  simp\n" in await assemble(text, [fine], pool=None)  # type: ignore[arg-type]

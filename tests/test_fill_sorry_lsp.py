@@ -287,7 +287,8 @@ async def test_a_repl_that_cannot_be_prepared_is_said_clearly(
         )
     )
     assert result["status"] == "error" and "no Lean REPL" in result["error"]
-    assert any("v4.9.0" in m.message and "v4.24.0" in m.message for m in client.messages)
+    (shown,) = [m.message for m in client.messages if "v4.9.0" in m.message]
+    assert "v4.24.0" in shown and "set `replPath` (or LEAN_SIDECAR_REPL_PATH)" in shown
     assert (await holes(client, uri))["holes"], "everything else keeps working"
 
 

@@ -12,7 +12,13 @@ from lsprotocol import types
 from lean_sidecar.lsp.lean_process import UserNotice
 from lean_sidecar.search.build import BuiltEngine, build_engine
 from lean_sidecar.search.engine import SearchEngine
-from lean_sidecar.settings import Settings
+from lean_sidecar.settings import Settings, env_name, name_settings
+
+
+def editor_spelling(name: str) -> str:
+    """How an editor user sets a field: its camelCase key (and the variable)."""
+    head, *rest = name.split("_")
+    return f"`{head}{''.join(w.title() for w in rest)}` (or {env_name(name)})"
 
 
 class EngineService:
@@ -27,6 +33,19 @@ class EngineService:
         self._notice = notice
         self._built: BuiltEngine | None = None
         self._lock = asyncio.Lock()
+        self._told: set[tuple[str, str]] = set()  # failure causes the user was shown
+
+    def tell_failure(self, cause: tuple[str, str], message: str) -> None:
+        """Show ``message`` unless its cause (kind, endpoint) was shown already: one message
+        per cause, not per attempt, per hole or per feature (searches and hovers share it)."""
+        if cause in self._told:
+            return
+        self._told.add(cause)
+        self._notice(types.MessageType.Error, message)
+
+    def failures_cleared(self) -> None:
+        """The endpoint answered again: a new failure is news again."""
+        self._told.clear()
 
     @property
     def setup_error(self) -> str | None:
@@ -44,14 +63,14 @@ class EngineService:
                 project = root if root and (root / "lean-toolchain").exists() else None
                 self._built = await build_engine(self._settings(), project)
                 if self._built.setup_error is not None:
-                    self._notice(
-                        types.MessageType.Error, f"lean-sidecar: {self._built.setup_error}"
-                    )
+                    why = name_settings(self._built.setup_error, editor_spelling)
+                    self._notice(types.MessageType.Error, f"lean-sidecar: {why}")
             return self._built.engine
 
     async def reset(self) -> None:
         """New settings take effect with the next search: the engine is rebuilt lazily."""
         async with self._lock:
+            self._told.clear()
             await self.close()
 
     async def close(self) -> None:

@@ -134,7 +134,8 @@ class Forwarder:
             return
         editor_id = raw["id"]
         if not lean.alive:
-            self._fail(editor_id, "Lean's server is not running (restarting)", result)
+            why = lean.start_error or "Lean's server is not running (restarting)"
+            self._fail(editor_id, why, result)
             return
         upstream_id = lean.next_id()
         self._forwarded[upstream_id] = Forwarded(editor_id, str(raw.get("method")), result)
@@ -241,13 +242,13 @@ class Forwarder:
             self.lean_capabilities = lean_result.get("capabilities") or {}
         except (UpstreamError, OSError) as exc:
             log.error("Lean's server did not start: %s", exc)
-            lean.start_error = f"Lean's server did not start: {exc}"
-            lean_result = {}
-            self._notice(
-                types.MessageType.Error,
-                f"lean-sidecar: Lean's server did not start ({exc}). Proof search still works "
-                "where a Lean REPL is configured.",
+            lean.start_error = (
+                f"Lean's server did not start ({exc}). Install Lean with elan "
+                "(https://github.com/leanprover/elan) so that `lake` is on PATH, or give the "
+                "command of Lean's server with --upstream (LEAN_SIDECAR_UPSTREAM)."
             )
+            lean_result = {}
+            self._notice(types.MessageType.Error, f"lean-sidecar: {lean.start_error}")
         merged = merge_capabilities(lean_result, ours)
         self.editor.send_raw({"jsonrpc": "2.0", "id": editor_id, "result": merged})
         lean.ready.set()

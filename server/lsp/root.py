@@ -46,7 +46,7 @@ def build_server(settings: Settings) -> SidecarServer:
     engines = EngineService(lambda: server.settings, server.root_path, server.show_message)
     features: list[Feature] = [
         HolesRequest(server.documents, lean),
-        ProofSearch(server.documents, engines, editor, tasks),
+        ProofSearch(server.documents, engines, editor, tasks, lean),
         TacticHover(server.documents, engines, editor, tasks, lambda: server.settings),
     ]
     for feature in features:

@@ -134,7 +134,7 @@ class SearchEngine:
             result.status = "cancelled"
             raise
         except EndpointError as exc:
-            result.error = str(exc)
+            result.error, result.cause = str(exc), exc.cause
         finally:
             result.seconds = time.perf_counter() - t0
             result.samples = req.spent

@@ -59,6 +59,7 @@ class HoleResult:
     seconds: float = 0.0
     status: str = "unsolved"  # solved | unsolved | cancelled | error
     error: str | None = None
+    cause: tuple[str, str] | None = None  # (failure kind, endpoint) of an endpoint error
     partial: Partial | None = None
     tokens: int = 0
     gpu_seconds: float = 0.0

@@ -36,12 +36,15 @@ async def test_multi_line_replacement_is_indented_under_the_tactic() -> None:
     assert snap is not None
     hole = snap.holes[0]  # at column 2
     action = ca.replace_tactic_action(URI, snap, hole, "constructor\nrfl", False, True)
-    assert action.title == "Replace with: constructor (progress)"
+    assert action.title == "Replace with: constructor (+1 line) (progress)"  # never only line 1
     assert action.is_preferred is False  # progress only: never the preferred fix
     change = action.edit.document_changes[0]  # type: ignore[union-attr,index]
     assert isinstance(change, types.TextDocumentEdit)
     assert change.edits[0].new_text == "constructor\n  rfl"
     assert change.text_document.version == 1
+    # the whole inserted text, shown by the editor before it applies the edit
+    annotation = action.edit.change_annotations[change.edits[0].annotation_id]  # type: ignore[index,union-attr]
+    assert annotation.needs_confirmation and annotation.description == "constructor\n  rfl"
 
 
 async def test_a_sites_declaration_is_the_one_around_its_hole() -> None:

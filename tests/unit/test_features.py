@@ -94,6 +94,12 @@ class FakeEngines:
     def __init__(self, engine: FakeEngine) -> None:
         self._engine = engine
         self.setup_error: str | None = None
+        self.told: list[tuple[tuple[str, str], str]] = []  # what tell_failure was asked
+
+    def tell_failure(self, cause: tuple[str, str], message: str) -> None:
+        self.told.append((cause, message))
+
+    def failures_cleared(self) -> None: ...
 
     def current(self) -> Any:
         return self._engine

@@ -5,16 +5,22 @@ TextDocumentEdit), so an editor never applies it to a changed buffer."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lsprotocol import types
 
+from lean_bridge.candidate_filter import check_declaration_text
+from lean_bridge.declarations import Declaration
+from lean_bridge.gate_preview import edit_preview, edit_title
 from lean_bridge.hole_fill import HoleMode, indent_continuation, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import HoleSnapshot
 from lean_sidecar.lsp.errors import RequestFailed
 from lean_sidecar.search.trace import Found, Partial
+
+log = logging.getLogger(__name__)
 
 SEARCH = "leanSidecar.searchProof"
 FILL_ALL = "leanSidecar.fillAll"
@@ -68,37 +74,106 @@ def versioned_edit(uri: str, version: int, edits: list[AnyTextEdit]) -> types.Te
     )
 
 
-def fill_edit(uri: str, snap: HoleSnapshot, hole: Hole, script: str) -> types.TextDocumentEdit:
-    """Replace ``hole`` by ``script``, indented and wrapped as the hole's mode needs."""
+class RefusedEdit(RequestFailed):
+    """The final text of the declaration would hold more than the declaration: not offered."""
+
+
+Splice = tuple[int, int, str]  # start, end (offsets in the snapshot's text), new text
+
+
+def check_final_text(text: str, decl: Declaration, splices: list[Splice]) -> None:
+    """Re-lex the declaration as it would read after ``splices`` (the exact inserted text) and
+    raise `RefusedEdit`, with a log line, if it holds any command besides the declaration."""
+    out, end = text, decl.end
+    for a, b, new in sorted(splices, reverse=True):
+        out = out[:a] + new + out[b:]
+        end += len(new) - (b - a) if a < decl.end else 0
+    verdict = check_declaration_text(out[decl.start : end])
+    if not verdict.ok:
+        log.warning(
+            "edit refused for %s: the declaration would contain %s",
+            decl.display_name,
+            verdict.reason,
+        )
+        raise RefusedEdit(f"edit refused: {verdict.reason}")
+
+
+def fill_splice(snap: HoleSnapshot, hole: Hole, script: str) -> Splice:
     site = site_of(snap, hole)
-    a, b, new_text = replacement(site.text, hole.start, hole.end, script, site.mode)
+    return replacement(site.text, hole.start, hole.end, script, site.mode)
+
+
+def text_edit(snap: HoleSnapshot, splice: Splice, annotation: str | None = None) -> AnyTextEdit:
+    a, b, new_text = splice
     start, end = snap.model.index.pos(a), snap.model.index.pos(b)
     rng = types.Range(
         types.Position(start.line, start.character), types.Position(end.line, end.character)
     )
-    return versioned_edit(uri, snap.version, [types.TextEdit(range=rng, new_text=new_text)])
+    if annotation is None:
+        return types.TextEdit(range=rng, new_text=new_text)
+    return types.AnnotatedTextEdit(range=rng, new_text=new_text, annotation_id=annotation)
+
+
+def fill_edit(uri: str, snap: HoleSnapshot, hole: Hole, script: str) -> types.TextDocumentEdit:
+    """Replace ``hole`` by ``script``, indented and wrapped as the hole's mode needs; refused
+    (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
+    splice = fill_splice(snap, hole, script)
+    check_final_text(snap.model.text, site_of(snap, hole).decl, [splice])
+    return versioned_edit(uri, snap.version, [text_edit(snap, splice)])
+
+
+def previewed(
+    uri: str, snap: HoleSnapshot, splice: Splice, label: str
+) -> tuple[str, types.WorkspaceEdit, dict[str, Any]]:
+    """Title, edit and data of an action that inserts ``splice``: the title never pretends to
+    be the whole edit (first line and "+N lines"); a multi-line insertion carries a change
+    annotation with the whole text that asks the editor to show it before applying it."""
+    inserted = splice[2]
+    title = f"{label}: {edit_title(inserted)}"
+    preview = edit_preview(inserted.strip("\n"))
+    if "\n" not in inserted.strip("\n"):
+        edit = types.WorkspaceEdit(
+            document_changes=[versioned_edit(uri, snap.version, [text_edit(snap, splice)])]
+        )
+    else:
+        edit = types.WorkspaceEdit(
+            document_changes=[
+                versioned_edit(uri, snap.version, [text_edit(snap, splice, "leanSidecar.insert")])
+            ],
+            change_annotations={
+                "leanSidecar.insert": types.ChangeAnnotation(
+                    label=title, needs_confirmation=True, description=preview
+                )
+            },
+        )
+    return title, edit, {"inserted": preview}
 
 
 def fill_action(
     uri: str, snap: HoleSnapshot, hole: Hole, found: Found, preferred: bool
 ) -> types.CodeAction:
-    first_line = found.script.strip().split("\n")[0]
+    splice = fill_splice(snap, hole, found.script)
+    check_final_text(snap.model.text, site_of(snap, hole).decl, [splice])
+    title, edit, data = previewed(uri, snap, splice, "Fill sorry")
     return types.CodeAction(
-        title=f"Fill sorry: {first_line}",
+        title=title,
         kind=types.CodeActionKind.QuickFix,
         is_preferred=preferred,
-        edit=types.WorkspaceEdit(document_changes=[fill_edit(uri, snap, hole, found.script)]),
-        data={"leanSidecar": {"how": found.how}},
+        edit=edit,
+        data={"leanSidecar": {"how": found.how, **data}},
     )
 
 
 def partial_action(uri: str, snap: HoleSnapshot, hole: Hole, partial: Partial) -> types.CodeAction:
     n = partial.sorries_left
+    splice = fill_splice(snap, hole, partial.script)
+    check_final_text(snap.model.text, site_of(snap, hole).decl, [splice])
+    _title, edit, data = previewed(uri, snap, splice, "Insert proof sketch")
     return types.CodeAction(
         title=f"Insert proof sketch ({n} {'sorry' if n == 1 else 'sorries'} left) — partial",
         kind=types.CodeActionKind.RefactorRewrite,
-        edit=types.WorkspaceEdit(document_changes=[fill_edit(uri, snap, hole, partial.script)]),
-        data={"leanSidecar": {"partial": n}},
+        edit=edit,
+        data={"leanSidecar": {"partial": n, **data}},
     )
 
 
@@ -135,18 +210,42 @@ def fill_all_action(uri: str, version: int) -> types.CodeAction:
 def replace_tactic_action(
     uri: str, snap: HoleSnapshot, hole: Hole, tactic: str, closes: bool, preferred: bool
 ) -> types.CodeAction:
-    """Replace a failing tactic by one Lean checked (hover suggestions)."""
+    """Replace a failing tactic by one Lean checked (hover suggestions); refused
+    (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
     column = hole.start - (snap.model.text.rfind("\n", 0, hole.start) + 1)
-    rng = types.Range(
-        types.Position(hole.range.start.line, hole.range.start.character),
-        types.Position(hole.range.end.line, hole.range.end.character),
-    )
-    label = "" if closes else " (progress)"
-    edit = types.TextEdit(range=rng, new_text=indent_continuation(tactic, column))
+    splice = (hole.start, hole.end, indent_continuation(tactic, column))
+    decl = snap.model.declaration_at(hole.start)
+    if decl is None:
+        raise RequestFailed("this tactic is not inside a declaration")
+    check_final_text(snap.model.text, decl, [splice])
+    title, edit, data = previewed(uri, snap, splice, "Replace with")
     return types.CodeAction(
-        title=f"Replace with: {tactic.splitlines()[0]}{label}",
+        title=title if closes else f"{title} (progress)",
         kind=types.CodeActionKind.QuickFix,
         is_preferred=preferred and closes,
-        edit=types.WorkspaceEdit(document_changes=[versioned_edit(uri, snap.version, [edit])]),
-        data={"leanSidecar": {"replacement": True}},
+        edit=edit,
+        data={"leanSidecar": {"replacement": True, **data}},
     )
+
+
+def checked_edits(
+    snap: HoleSnapshot, splices: list[tuple[Hole, Splice]], rows: list[dict[str, Any]]
+) -> list[AnyTextEdit]:
+    """The edits of every declaration whose final text (all its fills together) is still
+    that declaration alone; the others are dropped, their rows say why."""
+    by_decl: dict[int, list[tuple[Hole, Splice]]] = {}
+    for hole, splice in splices:
+        by_decl.setdefault(site_of(snap, hole).decl.start, []).append((hole, splice))
+    edits: list[AnyTextEdit] = []
+    for group in by_decl.values():
+        decl = site_of(snap, group[0][0]).decl
+        try:
+            check_final_text(snap.model.text, decl, [sp for _h, sp in group])
+        except RefusedEdit as exc:
+            lines = {h.range.start.line for h, _sp in group}
+            for row in rows:
+                if row["line"] in lines:
+                    row.update(status="refused", error=str(exc), found=[])
+            continue
+        edits += [text_edit(snap, sp) for _h, sp in group]
+    return edits

@@ -10,6 +10,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from lean_bridge.gate_preview import edit_title
 from lean_sidecar.lsp.features.base import WorkDoneProgress
 
 
@@ -17,9 +18,13 @@ def final_message(result: Any) -> str:
     """What the progress bar says when the work is done."""
     found = list(result.get("found") or []) if isinstance(result, dict) else []
     if found:
-        return f"verified proof: {found[0]['proof'].splitlines()[0]} (use the quick fix)"
+        return f"verified proof: {edit_title(found[0]['proof'])} (use the quick fix)"
     if isinstance(result, dict) and "filled" in result:
-        return f"filled {result['filled']} of {len(result.get('holes') or [])} holes"
+        text = f"filled {result['filled']} of {len(result.get('holes') or [])} holes"
+        errors = list(dict.fromkeys(result.get("errors") or []))  # each reason once
+        return f"{text}; {'; '.join(errors)}" if errors else text
+    if isinstance(result, dict) and result.get("error"):
+        return f"no proof: {result['error']}"  # the reason, never a bare "unsolved"
     if isinstance(result, dict):
         return f"no proof found ({result.get('status')})"
     return "done"

@@ -4,13 +4,15 @@ as quick fixes whose edits are pinned to the document version they were computed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lsprotocol import types
 
 from lean_bridge.holes import Hole
+from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.errors import ContentModified, RequestFailed
 from lean_sidecar.lsp.features import code_actions as ca
@@ -24,6 +26,12 @@ from lean_sidecar.search.engine import Found, HoleResult, Partial
 
 log = logging.getLogger(__name__)
 HoleKey = tuple[str, int, int]  # uri, version, offset of the hole in that version's text
+COMMAND_WAIT = 60.0  # seconds a command waits for Lean to finish the document's version
+CODE_ACTION_WAIT = 10.0  # the same for a code action (the editor re-asks when the cursor moves)
+
+
+class LeanStatus(Protocol):
+    async def wait_running(self, timeout: float) -> None: ...
 
 
 @dataclass
@@ -46,11 +54,13 @@ class ProofSearch(Feature):
         engines: Engines,
         editor: Editor,
         tasks: TaskRegistry,
+        lean: LeanStatus | None = None,
     ) -> None:
         self.documents = documents
         self.engines = engines
         self.editor = editor
         self.tasks = tasks
+        self.lean = lean
         self.results = DocResults()
         self._decl_end: dict[HoleKey, int] = {}  # last line of a running search's declaration
 
@@ -66,14 +76,36 @@ class ProofSearch(Feature):
         await self.engines.close()
 
     # ---- holes -------------------------------------------------------------------------------
-    def _snapshot(self, uri: str) -> tuple[DocState, HoleSnapshot]:
+    async def _snapshot(self, uri: str, wait: float) -> tuple[DocState, HoleSnapshot]:
+        """The document and the holes of its current version, waiting up to ``wait`` seconds
+        for Lean to finish that version (the request's cancellation cancels the wait)."""
         doc = self.documents.get(uri)
         if doc is None:
             raise ContentModified(f"document is not open: {uri}")
         snap = doc.snapshot
-        if snap is None or snap.version != doc.version:
-            raise ContentModified("Lean has not finished this version yet; try again")
-        return doc, snap
+        if snap is not None and snap.version == doc.version:
+            return doc, snap
+        if self.lean is not None:
+            try:
+                await self.lean.wait_running(wait)
+            except UpstreamError as exc:
+                raise RequestFailed(str(exc)) from exc
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                snap = await doc.current_holes(max(0.0, left))
+            except LookupError as exc:
+                raise ContentModified(str(exc)) from exc
+            except asyncio.TimeoutError:
+                raise ContentModified(
+                    f"Lean did not finish version {doc.version} of this file within {wait:g} s"
+                ) from None
+            if snap.error is not None:
+                raise RequestFailed(snap.error)
+            if snap.version == doc.version:
+                return doc, snap
+            await asyncio.sleep(0)
 
     def on_holes(self, doc: DocState) -> None:
         """A new version is ready: re-offer cached proofs whose context did not change."""
@@ -112,20 +144,26 @@ class ProofSearch(Feature):
         if method != "textDocument/codeAction" or params is None:
             return None
         try:
-            doc, snap = self._snapshot(params.text_document.uri)
-        except ContentModified:
+            doc, snap = await self._snapshot(params.text_document.uri, CODE_ACTION_WAIT)
+        except (ContentModified, RequestFailed) as exc:
+            log.info("no sidecar code actions: %s", exc)
             return None
         actions: list[types.CodeAction] = []
         for hole in snap.holes:
             if hole.kind != "sorry" or not ca.intersects(hole, params.range):
                 continue
             key = (doc.uri, snap.version, hole.start)
-            found = self.results.found.get(key, [])
-            for i, f in enumerate(found):
-                actions.append(ca.fill_action(doc.uri, snap, hole, f, preferred=i == 0))
+            found: list[Found] = []
+            for f in self.results.found.get(key, []):
+                try:
+                    actions.append(ca.fill_action(doc.uri, snap, hole, f, preferred=not found))
+                except ca.RefusedEdit:
+                    continue  # logged with its reason; never offered
+                found.append(f)
             partial = self.results.partial.get(key)
             if not found and partial is not None:
-                actions.append(ca.partial_action(doc.uri, snap, hole, partial))
+                with contextlib.suppress(ca.RefusedEdit):  # logged with its reason
+                    actions.append(ca.partial_action(doc.uri, snap, hole, partial))
             if not found:
                 actions.append(ca.search_action(doc.uri, snap.version, hole, self.running(key)))
         if any(h.kind == "sorry" for h in snap.holes):
@@ -164,10 +202,25 @@ class ProofSearch(Feature):
         finally:
             self._decl_end.pop(key, None)
         self.results.traces[key] = result
+        self._tell(result)
         if not result.found and result.partial is not None:
             self.results.partial[key] = result.partial
             await self.editor.refresh_code_actions()
         return result
+
+    def _tell(self, result: HoleResult) -> None:
+        """Never silent: a search that failed for a reason (a dead, key-refusing or stalled
+        endpoint, …) says why in the log and in ONE editor message per cause, not per attempt
+        or per hole. A search that reached the endpoint again clears what was told."""
+        if result.status != "error" or not result.error:
+            if result.samples:
+                self.engines.failures_cleared()
+            return
+        log.warning("proof search failed: %s", result.error)
+        cause = result.cause or ("error", result.error)
+        if cause[0] == "error" and self.engines.setup_error is not None:
+            return  # no REPL: said once when the engine was built
+        self.engines.tell_failure(cause, f"lean-sidecar: proof search stopped: {result.error}")
 
     # ---- commands ----------------------------------------------------------------------------
     def commands(self) -> dict[str, CommandHandler]:
@@ -180,7 +233,7 @@ class ProofSearch(Feature):
         }
 
     async def cmd_search(self, args: dict[str, Any]) -> dict[str, Any]:
-        doc, snap = self._snapshot(str(args.get("uri")))
+        doc, snap = await self._snapshot(str(args.get("uri")), COMMAND_WAIT)
         if args.get("version") not in (None, snap.version):
             raise ContentModified("the document changed since this action was offered")
         pos = args.get("position") or {}
@@ -192,12 +245,12 @@ class ProofSearch(Feature):
         return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
 
     async def cmd_fill_all(self, args: dict[str, Any]) -> dict[str, Any]:
-        doc, snap = self._snapshot(str(args.get("uri")))
+        doc, snap = await self._snapshot(str(args.get("uri")), COMMAND_WAIT)
         holes = [h for h in snap.holes if h.kind == "sorry"]
 
         async def work(token: str | None) -> dict[str, Any]:
-            edits: list[ca.AnyTextEdit] = []
-            rows = []
+            splices: list[tuple[Hole, ca.Splice]] = []
+            rows: list[dict[str, Any]] = []
             for i, hole in enumerate(holes):
                 if token is not None:
                     self.editor.progress.report(
@@ -210,8 +263,9 @@ class ProofSearch(Feature):
                 result = await self.search_hole(doc, snap, hole, None)
                 rows.append({"line": hole.range.start.line, **summary(result)})
                 if result.found:
-                    script = result.found[0].script
-                    edits.append(ca.fill_edit(doc.uri, snap, hole, script).edits[0])
+                    splices.append((hole, ca.fill_splice(snap, hole, result.found[0].script)))
+            edits = ca.checked_edits(snap, splices, rows)
+            errors = [str(r["error"]) for r in rows if r.get("error")]
             applied = False
             if edits:
                 if doc.version != snap.version:
@@ -219,6 +273,7 @@ class ProofSearch(Feature):
                         "applied": False,
                         "reason": "the document changed during the search",
                         "holes": rows,
+                        "errors": errors,
                     }
                 applied = await self.editor.apply_edit(
                     types.ApplyWorkspaceEditParams(
@@ -228,7 +283,7 @@ class ProofSearch(Feature):
                         label="lean-sidecar: fill sorries",
                     )
                 )
-            return {"applied": applied, "filled": len(edits), "holes": rows}
+            return {"applied": applied, "filled": len(edits), "holes": rows, "errors": errors}
 
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 

@@ -16,6 +16,7 @@ from typing import Any
 from lsprotocol import types
 
 from lean_bridge.candidate_filter import check_candidate
+from lean_bridge.gate_preview import edit_preview
 from lean_bridge.hole_fill import checkable
 from lean_bridge.holes import Hole, TextModel
 from lean_bridge.repl_pool import session
@@ -23,7 +24,7 @@ from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.features.base import Editor, Engines, Feature
-from lean_sidecar.lsp.features.code_actions import replace_tactic_action
+from lean_sidecar.lsp.features.code_actions import RefusedEdit, replace_tactic_action
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.extract import extract_script, final_code_block
@@ -118,7 +119,8 @@ class TacticHover(Feature):
                 )
             )
         except EndpointError as exc:
-            log.info("no model suggestions for a failing tactic: %s", exc)
+            log.warning("no model suggestions for a failing tactic: %s", exc)
+            self.engines.tell_failure(exc.cause, f"lean-sidecar: no model suggestions: {exc}")
             return out
         for sample in gen.samples:
             code = final_code_block(sample)
@@ -239,9 +241,12 @@ class TacticHover(Feature):
                 continue
             state = self.states.get(_key(doc.uri, snap.version, hole))
             for i, s in enumerate(state.suggestions if state else []):
-                actions.append(
-                    replace_tactic_action(doc.uri, snap, hole, s.tactic, s.closes, i == 0)
-                )
+                try:
+                    actions.append(
+                        replace_tactic_action(doc.uri, snap, hole, s.tactic, s.closes, i == 0)
+                    )
+                except RefusedEdit:
+                    continue  # logged with its reason; never offered
         return actions or None
 
     @staticmethod
@@ -268,5 +273,9 @@ class TacticHover(Feature):
                     else "makes progress, leaving "
                     + "; ".join(f"`{g.splitlines()[-1]}`" for g in s.remaining)
                 )
-                lines.append(f"{k}. `{s.tactic.splitlines()[0]}` — {what}")
+                shown = edit_preview(s.tactic)
+                if "\n" in shown or "`" in shown:  # the whole replacement, never a first line
+                    lines += [f"{k}. {what}:", "```lean", shown, "```"]
+                else:
+                    lines.append(f"{k}. `{shown}` — {what}")
         return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Fill sorry in-process with fakes: commands wait for Lean's version instead of failing, every
+edit is re-lexed before it is offered, and a failed search is told once per cause."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from lean_bridge.holes import TextModel, collect_holes
+from lean_bridge.positions import Pos
+from lean_bridge.upstream import UpstreamError
+from lean_sidecar.lsp.documents import DocumentStore, HoleSnapshot
+from lean_sidecar.lsp.engine_service import EngineService
+from lean_sidecar.lsp.errors import ContentModified, RequestFailed
+from lean_sidecar.lsp.features import code_actions as ca
+from lean_sidecar.lsp.features import proof_search as ps
+from lean_sidecar.lsp.features.progress import final_message
+from lean_sidecar.lsp.features.proof_search import ProofSearch
+from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.search.engine import Found, HoleResult
+from lean_sidecar.settings import Settings
+from tests.unit.test_features import (
+    GOAL,
+    TEXT,
+    URI,
+    FakeEditor,
+    FakeEngine,
+    FakeEngines,
+    code_action_params,
+    snapshot_store,
+)
+
+HOSTILE = 'simp\n#eval! IO.Process.run {cmd := "sh"}'
+
+
+class TellingEditor(FakeEditor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def show_message(self, kind: types.MessageType, message: str) -> None:
+        self.messages.append(message)
+
+
+class FailingEngine(FakeEngine):
+    """Every search ends with the same endpoint failure."""
+
+    async def search(self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any) -> Any:
+        self.searched.append(goal)
+        return HoleResult(
+            status="error",
+            error="http://gpu:8000: cannot connect. Check that the server is running.",
+            cause=("unreachable", "http://gpu:8000"),
+        )
+
+
+class Lean:
+    def __init__(self, error: str | None = None) -> None:
+        self.error = error
+
+    async def wait_running(self, timeout: float) -> None:
+        if self.error is not None:
+            raise UpstreamError(self.error, -32803)
+
+
+class SharedEngines(FakeEngines):
+    """The fake engine, with the real service's one-message-per-cause bookkeeping."""
+
+    def __init__(self, engine: FakeEngine, editor: TellingEditor) -> None:
+        super().__init__(engine)
+        self.service = EngineService(Settings, lambda: None, editor.show_message)
+
+    def tell_failure(self, cause: tuple[str, str], message: str) -> None:
+        self.service.tell_failure(cause, message)
+
+    def failures_cleared(self) -> None:
+        self.service.failures_cleared()
+
+    async def reset(self) -> None:
+        await self.service.reset()
+
+
+def feature(
+    store: DocumentStore, engine: FakeEngine, lean: Lean | None = None
+) -> tuple[ProofSearch, TellingEditor]:
+    editor = TellingEditor()
+    engines = SharedEngines(engine, editor)
+    return ProofSearch(store, engines, editor, TaskRegistry(), lean), editor  # type: ignore[arg-type]
+
+
+async def snapshot(text: str, version: int) -> HoleSnapshot:
+    async def goal(pos: Pos) -> str | None:
+        return GOAL
+
+    model = TextModel(text)
+    return HoleSnapshot(version, model, await collect_holes(model, [], goal, goal))
+
+
+async def test_a_command_for_an_unfinished_version_waits_for_it() -> None:
+    store = await snapshot_store()
+    doc = store.get(URI)
+    assert doc is not None
+    doc.version = 2  # the editor sent version 2; Lean has not finished it
+    search, _ = feature(store, FakeEngine("simp"), Lean())
+    running = asyncio.ensure_future(
+        search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    )
+    await asyncio.sleep(0.1)
+    assert not running.done()  # waiting, not failing with "try again"
+    doc.publish(await snapshot(TEXT, 2))
+    result = await asyncio.wait_for(running, 5)
+    assert result["status"] == "solved"
+
+
+async def test_the_wait_is_bounded_and_cancellable(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = await snapshot_store()
+    doc = store.get(URI)
+    assert doc is not None
+    doc.version = 2
+    search, _ = feature(store, FakeEngine("simp"), Lean())
+    monkeypatch.setattr(ps, "COMMAND_WAIT", 0.2)
+    with pytest.raises(ContentModified, match=r"did not finish version 2 .* within 0\.2 s"):
+        await search.cmd_fill_all({"uri": URI})
+    running = asyncio.ensure_future(search.cmd_fill_all({"uri": URI}))
+    await asyncio.sleep(0.05)
+    running.cancel()  # the editor's $/cancelRequest cancels the handler
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert not doc.waiters or all(w.done() for w in doc.waiters)
+
+
+async def test_when_lean_cannot_start_commands_say_why() -> None:
+    store = await snapshot_store()
+    doc = store.get(URI)
+    assert doc is not None
+    doc.version = 2
+    why = "Lean's server did not start: lake not found. Install elan, or pass --upstream"
+    search, _ = feature(store, FakeEngine("simp"), Lean(why))
+    with pytest.raises(RequestFailed, match="Install elan"):
+        await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+
+
+async def test_an_edit_with_an_extra_command_is_never_offered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = await snapshot_store()
+    search, _ = feature(store, FakeEngine(HOSTILE))
+    await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    with caplog.at_level(logging.WARNING):
+        actions = await search.answer("textDocument/codeAction", code_action_params(1))
+    assert not [a for a in actions or [] if a.title.startswith("Fill sorry")]
+    assert "edit refused for t" in caplog.text and "#eval!" in caplog.text
+    snap = store.get(URI).snapshot  # type: ignore[union-attr]
+    assert snap is not None
+    with pytest.raises(ca.RefusedEdit):
+        ca.replace_tactic_action(URI, snap, snap.holes[0], HOSTILE, True, True)
+
+
+async def test_fill_all_writes_nothing_that_fails_the_final_check() -> None:
+    store = await snapshot_store()
+    search, editor = feature(store, FakeEngine(HOSTILE))
+    result = await search.cmd_fill_all({"uri": URI})
+    assert result["filled"] == 0 and editor.applied == []
+    assert {r["status"] for r in result["holes"]} == {"refused"}
+    assert "edit refused: extra command" in result["holes"][0]["error"]
+
+
+async def test_a_multi_line_fill_shows_the_whole_text() -> None:
+    store = await snapshot_store()
+    snap = store.get(URI).snapshot  # type: ignore[union-attr]
+    assert snap is not None
+    action = ca.fill_action(
+        URI, snap, snap.holes[0], Found("induction n\nsimp\nsimp", "model", 1), True
+    )
+    assert action.title == "Fill sorry: induction n (+2 lines)"
+    assert action.edit is not None and action.edit.change_annotations is not None
+    (note,) = action.edit.change_annotations.values()
+    assert note.description == "induction n\n  simp\n  simp" and note.needs_confirmation
+    assert action.data["leanSidecar"]["inserted"] == note.description  # type: ignore[index]
+
+
+async def test_one_message_per_cause_and_the_reason_in_the_progress() -> None:
+    store = await snapshot_store()
+    search, editor = feature(store, FailingEngine())
+    result = await search.cmd_fill_all({"uri": URI})  # two holes, one cause
+    assert len(editor.messages) == 1
+    assert editor.messages[0].startswith("lean-sidecar: proof search stopped: http://gpu:8000")
+    assert final_message(result) == (
+        "filled 0 of 2 holes; http://gpu:8000: cannot connect. Check that the server is running."
+    )
+    one = await search.cmd_search({"uri": URI, "position": {"line": 4, "character": 2}})
+    assert final_message(one).startswith("no proof: http://gpu:8000: cannot connect")
+    assert len(editor.messages) == 1  # same cause again: not shown again
+    await search.settings_changed()
+    await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    assert len(editor.messages) == 2  # new settings: a failure is news again
+
+
+async def test_a_hover_whose_endpoint_fails_says_so_once_per_cause() -> None:
+    from lean_sidecar.lsp.features.tactic_hover import TacticHover
+    from lean_sidecar.prover.endpoint_errors import EndpointError, FailureKind
+
+    class DeadEndpoint:
+        async def generate(self, request: Any) -> Any:
+            raise EndpointError(
+                "cannot connect", kind=FailureKind.UNREACHABLE, endpoint="http://gpu:8000"
+            )
+
+    engine = FakeEngine()
+    engine.endpoint = DeadEndpoint()  # type: ignore[assignment]
+    engine.family = lambda: "kimina"  # type: ignore[attr-defined]
+    engines = FakeEngines(engine)
+    store = await snapshot_store()
+    snap = store.get(URI).snapshot  # type: ignore[union-attr]
+    assert snap is not None
+    hover = TacticHover(store, engines, FakeEditor(), TaskRegistry(), Settings)  # type: ignore[arg-type]
+    tactics = await hover._candidates(snap, snap.holes[0], GOAL)
+    assert tactics == [t for t in Settings().tactics if not t.endswith("?")]  # Lean's own still
+    ((cause, message),) = engines.told
+    assert cause == ("unreachable", "http://gpu:8000")
+    assert message.startswith("lean-sidecar: no model suggestions: http://gpu:8000: cannot connect")
