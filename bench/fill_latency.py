@@ -82,7 +82,7 @@ async def run(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, float
         repl_pool_size=1 if sequential else 3,
         cache_path=tmp / f"cache-{mode}.sqlite",
         budget_seconds=600,
-        fix_rounds=0,  # this measures whole-proof sampling (issue #3); see search_budget.py
+        fix_rounds=0,  # this measures whole-proof sampling ; see search_budget.py
         decompose_depth=0,
     )
     pool = ReplPool(
@@ -92,6 +92,7 @@ async def run(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, float
             lake_path=str(lake),
             pool_size=settings.repl_pool_size,
             timeout=60,
+            sandbox_writable=(tmp,),  # the stand-in's facts live here (the sandbox hides /tmp)
         )
     )
     await pool.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import difflib
 import sys
 import time
@@ -17,7 +18,7 @@ from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool
 from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite
+from lean_bridge.verifier import HoleSite, Verifier
 from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.search.engine import Attempt, HoleResult
@@ -167,7 +168,7 @@ async def run_fill(
             bar.done += 1
         bar.show("done")
         bar.finish()
-        new_text = await assemble(text, rows, pool)
+        new_text = await assemble(text, rows, engine.verifier) if engine.verifier else text
     finally:
         await built.close()
     print_table(rows, out)
@@ -196,7 +197,7 @@ async def run_fill(
     return EXIT_FILLED if solved else EXIT_UNSOLVED
 
 
-async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
+async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
     """Apply every found proof, from the end of the file backwards, then check each declaration
     whose holes are all filled once more as a whole; a declaration that fails keeps its sorries."""
     by_decl: dict[int, list[HoleRow]] = {}
@@ -227,15 +228,15 @@ async def assemble(text: str, rows: list[HoleRow], pool: ReplPool) -> str:
                     r.result.error = f"edit refused: {verdict.reason}"
             continue
         if len(group) > 1 and all(r.result and r.result.found for r in group):
-            decl_text, name = checkable(candidate, decl, len(candidate) - len(out))
-            res = await pool.command(
-                candidate[: decl.start], f"{decl_text}\n\n#print axioms {name}\n"
-            )
-            if res.error or res.errors() or res.sorries:
+            # Each proof was checked with the other holes marked; together they are checked
+            # again as the whole declaration, with the same axiom audit.
+            shifted = dataclasses.replace(decl, end=decl.end + len(candidate) - len(out))
+            together = await verifier.check_declaration(candidate, shifted)
+            if not together.ok:
                 for r in group:
                     if r.result:
                         r.result.status = "unsolved"
-                        r.result.error = "proofs do not check together"
+                        r.result.error = f"proofs do not check together: {together.reason}"
                 continue
         out = candidate
     return out

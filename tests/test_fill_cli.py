@@ -183,8 +183,8 @@ async def test_write_refuses_a_declaration_whose_final_text_holds_another_comman
     site = HoleSite(text, decl, start, start + 5, "tactic", ())
     hostile = 'simp\n#eval! IO.Process.run {cmd := "sh"}'
     row = HoleRow(site, 2, "t", None, HoleResult([Found(hostile, "model", 1.0)], status="solved"))
-    assert await assemble(text, [row], pool=None) == text  # type: ignore[arg-type]
+    assert await assemble(text, [row], verifier=None) == text  # type: ignore[arg-type]
     assert row.result is not None and row.result.status == "refused"
     assert row.result.error == "edit refused: extra command: `#eval!`"
     fine = HoleRow(site, 2, "t", None, HoleResult([Found("simp", "tactic", 1.0)], status="solved"))
-    assert "  simp\n" in await assemble(text, [fine], pool=None)  # type: ignore[arg-type]
+    assert "  simp\n" in await assemble(text, [fine], verifier=None)  # type: ignore[arg-type]
