@@ -1,0 +1,72 @@
+// The endpoint API key for the shim route, handed over in memory: a Unix domain socket in a
+// private directory (mode 0700) that answers each connection with the key (or nothing) and
+// closes. The `lake` shim reads it into the sidecar's environment. Nothing secret is ever written
+// to a file; a new key is served at once. No `vscode` import: unit-tested with node --test.
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+/** sun_path holds 108 bytes on Linux and 104 on macOS, NUL included: stay under both. */
+export const MAX_SOCKET_PATH = 103;
+
+/** Where the private directory may go, best first: XDG_RUNTIME_DIR (per-user, 0700 already,
+ * cleared at logout), then the temp folder, then /tmp (short when TMPDIR is long). */
+export function socketBases(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  const xdg = env["XDG_RUNTIME_DIR"];
+  if (xdg && path.isAbsolute(xdg)) out.push(xdg);
+  out.push(os.tmpdir(), "/tmp");
+  return [...new Set(out)];
+}
+
+export class KeyChannel {
+  private key: string | undefined;
+
+  private constructor(private readonly server: net.Server, readonly dir: string, readonly socketPath: string,
+    key: string | undefined) {
+    this.key = key || undefined;
+  }
+
+  /** Listen in a fresh private directory under the first base that can hold a short enough path. */
+  static async open(key: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<KeyChannel> {
+    const errors: string[] = [];
+    for (const base of socketBases(env)) {
+      let dir: string | undefined;
+      try {
+        dir = fs.mkdtempSync(path.join(base, "lsc-"));  // mkdtemp creates it 0700
+        fs.chmodSync(dir, 0o700);
+        const socketPath = path.join(dir, "key");
+        if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) throw new Error(`socket path too long: ${socketPath}`);
+        const server = net.createServer();
+        const channel = new KeyChannel(server, dir, socketPath, key);
+        server.on("connection", (conn) => {
+          conn.on("error", () => undefined);  // a client that goes away early is no concern
+          conn.end(channel.key ?? "");
+        });
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(socketPath, () => { server.off("error", reject); resolve(); });
+        });
+        server.on("error", () => undefined);
+        fs.chmodSync(socketPath, 0o600);
+        return channel;
+      } catch (err) {
+        errors.push(`${base}: ${err instanceof Error ? err.message : String(err)}`);
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    throw new Error(`no private socket for the API key (${errors.join("; ")})`);
+  }
+
+  /** Serve this key from now on (undefined or "": serve nothing). */
+  setKey(key: string | undefined): void {
+    this.key = key || undefined;
+  }
+
+  /** Stop listening and remove the socket and its directory. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
