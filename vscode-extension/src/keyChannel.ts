@@ -50,6 +50,8 @@ export class KeyChannel {
         });
         server.on("error", () => undefined);
         fs.chmodSync(socketPath, 0o600);
+        // Also when the extension host ends without deactivating us (a killed window).
+        process.once("exit", channel.removeDir);
         return channel;
       } catch (err) {
         errors.push(`${base}: ${err instanceof Error ? err.message : String(err)}`);
@@ -66,7 +68,14 @@ export class KeyChannel {
 
   /** Stop listening and remove the socket and its directory. */
   async close(): Promise<void> {
+    process.off("exit", this.removeDir);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.removeDir();
   }
+
+  private readonly removeDir = (): void => {
+    try {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch { /* already gone */ }
+  };
 }

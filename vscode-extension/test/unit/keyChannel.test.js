@@ -59,3 +59,12 @@ test("XDG_RUNTIME_DIR first; a base too long for sun_path falls back to the temp
     fs.rmSync(runtime, { recursive: true, force: true });
   }
 });
+
+test("the directory goes when the process exits without close()", () => {
+  const { execFileSync } = require("node:child_process");
+  const script = `require(${JSON.stringify(require.resolve("../../out/keyChannel.js"))}).KeyChannel.open("sk-e", {})`
+    + ".then((c) => { console.log(c.dir); process.exit(0); })";
+  const dir = execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim();
+  assert.ok(dir.includes("lsc-"), dir);
+  assert.ok(!fs.existsSync(dir), `${dir} left behind`);
+});
