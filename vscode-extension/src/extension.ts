@@ -6,7 +6,7 @@ import { StandaloneClient } from "./client";
 import { checkEndpoint, CommandDeps, registerCommands } from "./commands";
 import { chooseRoute, doctorCommand, serverEnv, Settings } from "./config";
 import { findInterpreter } from "./interpreter";
-import { KeyChannel } from "./keyChannel";
+import { KeyChannel, removeStale } from "./keyChannel";
 import { restartLean, Shim } from "./shim";
 import { StatusBar } from "./statusBar";
 
@@ -46,6 +46,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const openKeyChannel = (): Promise<string | undefined> => {
     opening ??= (async () => {
       try {
+        for (const dir of await removeStale()) output.appendLine(`removed the stale key socket folder ${dir}`);
         keyChannel = await KeyChannel.open(await context.secrets.get(SECRET));
         output.appendLine(`API key socket: ${keyChannel.socketPath}`);
       } catch (err) {

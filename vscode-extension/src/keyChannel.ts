@@ -20,6 +20,49 @@ export function socketBases(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...new Set(out)];
 }
 
+/** The private directories' names start with this. */
+export const PREFIX = "lean-sidecar-";
+
+/** Can nobody be reached on this socket (no listener, or not there)? */
+function dead(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection(socketPath);
+    s.setTimeout(1000, () => { s.destroy(); resolve(false); });
+    s.on("connect", () => { s.destroy(); resolve(false); });
+    s.on("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED" || err.code === "ENOENT"));
+  });
+}
+
+/** Remove the directories of earlier channels whose extension host was killed before it could
+ * clean up (a signal runs no deactivate): ours (this user, 0700, nothing but the socket) and dead.
+ * A live channel of another window answers, so it stays. Returns what was removed. */
+export async function removeStale(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  for (const base of socketBases(env)) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(base).filter((n) => n.startsWith(PREFIX));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = path.join(base, name);
+      try {
+        const st = fs.lstatSync(dir);
+        if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o777) !== 0o700) continue;
+        const inside = fs.readdirSync(dir);
+        if (inside.some((n) => n !== "key")) continue;
+        if (!inside.length && Date.now() - st.mtimeMs < 60_000) continue;  // a window opening one now
+        if (inside.length && !(await dead(path.join(dir, "key")))) continue;
+        fs.rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+      } catch { /* not ours to judge */ }
+    }
+  }
+  return removed;
+}
+
 export class KeyChannel {
   private key: string | undefined;
 
@@ -34,7 +77,7 @@ export class KeyChannel {
     for (const base of socketBases(env)) {
       let dir: string | undefined;
       try {
-        dir = fs.mkdtempSync(path.join(base, "lsc-"));  // mkdtemp creates it 0700
+        dir = fs.mkdtempSync(path.join(base, PREFIX));  // mkdtemp creates it 0700
         fs.chmodSync(dir, 0o700);
         const socketPath = path.join(dir, "key");
         if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) throw new Error(`socket path too long: ${socketPath}`);

@@ -6,7 +6,7 @@ const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
-const { KeyChannel, MAX_SOCKET_PATH, socketBases } = require("../../out/keyChannel.js");
+const { KeyChannel, MAX_SOCKET_PATH, socketBases, removeStale, PREFIX } = require("../../out/keyChannel.js");
 
 /** What a client (the shim) reads from the socket. */
 function ask(socketPath) {
@@ -65,6 +65,30 @@ test("the directory goes when the process exits without close()", () => {
   const script = `require(${JSON.stringify(require.resolve("../../out/keyChannel.js"))}).KeyChannel.open("sk-e", {})`
     + ".then((c) => { console.log(c.dir); process.exit(0); })";
   const dir = execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim();
-  assert.ok(dir.includes("lsc-"), dir);
+  assert.ok(path.basename(dir).startsWith(PREFIX), dir);
   assert.ok(!fs.existsSync(dir), `${dir} left behind`);
+});
+
+test("stale folders of killed windows are removed; live ones and others' are not", async () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "stale-"));
+  const env = { XDG_RUNTIME_DIR: base };
+  try {
+    const live = await KeyChannel.open("sk-live", env);
+    // A killed window: its socket file is there but nobody listens.
+    const { execFileSync } = require("node:child_process");
+    const script = `const c = require(${JSON.stringify(require.resolve("../../out/keyChannel.js"))});`
+      + `c.KeyChannel.open("sk-k", ${JSON.stringify(env)}).then((ch) => { console.log(ch.dir); process.kill(process.pid, "SIGKILL"); })`;
+    let killed = "";
+    try { execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }); } catch (e) { killed = e.stdout.trim(); }
+    assert.ok(fs.existsSync(path.join(killed, "key")), `a killed host leaves ${killed}`);
+    const other = path.join(base, `${PREFIX}other`);  // not only a socket inside: not ours
+    fs.mkdirSync(other, { mode: 0o700 });
+    fs.writeFileSync(path.join(other, "notes"), "x");
+    const removed = (await removeStale(env)).filter((d) => d.startsWith(base));
+    assert.deepStrictEqual(removed, [killed]);
+    assert.ok(fs.existsSync(live.socketPath) && fs.existsSync(other));
+    await live.close();
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 });
