@@ -20,8 +20,9 @@ export function socketBases(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...new Set(out)];
 }
 
-/** The private directories' names start with this. */
-export const PREFIX = "lean-sidecar-";
+/** The private directories' names start with this (distinct from every other temp folder of
+ * lean-sidecar: only these are ever swept). */
+export const PREFIX = "lean-sidecar-vscode-key-";
 
 /** Can nobody be reached on this socket (no listener, or not there)? */
 function dead(socketPath: string): Promise<boolean> {
@@ -34,8 +35,9 @@ function dead(socketPath: string): Promise<boolean> {
 }
 
 /** Remove the directories of earlier channels whose extension host was killed before it could
- * clean up (a signal runs no deactivate): ours (this user, 0700, nothing but the socket) and dead.
- * A live channel of another window answers, so it stays. Returns what was removed. */
+ * clean up (a signal runs no deactivate): named PREFIX…, this user's, 0700, holding nothing but a
+ * socket named `key` that nobody listens on. A live channel of another window answers, so it
+ * stays. Returns what was removed. */
 export async function removeStale(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const removed: string[] = [];
   const uid = process.getuid?.();
@@ -52,9 +54,8 @@ export async function removeStale(env: NodeJS.ProcessEnv = process.env): Promise
         const st = fs.lstatSync(dir);
         if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o777) !== 0o700) continue;
         const inside = fs.readdirSync(dir);
-        if (inside.some((n) => n !== "key")) continue;
-        if (!inside.length && Date.now() - st.mtimeMs < 60_000) continue;  // a window opening one now
-        if (inside.length && !(await dead(path.join(dir, "key")))) continue;
+        if (inside.length !== 1 || inside[0] !== "key") continue;
+        if (!fs.lstatSync(path.join(dir, "key")).isSocket() || !(await dead(path.join(dir, "key")))) continue;
         fs.rmSync(dir, { recursive: true, force: true });
         removed.push(dir);
       } catch { /* not ours to judge */ }

@@ -81,12 +81,16 @@ test("stale folders of killed windows are removed; live ones and others' are not
     let killed = "";
     try { execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }); } catch (e) { killed = e.stdout.trim(); }
     assert.ok(fs.existsSync(path.join(killed, "key")), `a killed host leaves ${killed}`);
-    const other = path.join(base, `${PREFIX}other`);  // not only a socket inside: not ours
-    fs.mkdirSync(other, { mode: 0o700 });
-    fs.writeFileSync(path.join(other, "notes"), "x");
+    // Folders that are not a dead channel's stay: other contents, a plain file named key, empty,
+    // another prefix.
+    const keep = [`${PREFIX}notes`, `${PREFIX}file`, `${PREFIX}empty`, "lean-sidecar-repl-x"].map((n) => path.join(base, n));
+    for (const d of keep) fs.mkdirSync(d, { mode: 0o700 });
+    fs.writeFileSync(path.join(keep[0], "notes"), "x");
+    fs.writeFileSync(path.join(keep[1], "key"), "");
     const removed = (await removeStale(env)).filter((d) => d.startsWith(base));
     assert.deepStrictEqual(removed, [killed]);
-    assert.ok(fs.existsSync(live.socketPath) && fs.existsSync(other));
+    assert.ok(fs.existsSync(live.socketPath));
+    for (const d of keep) assert.ok(fs.existsSync(d), d);
     await live.close();
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
