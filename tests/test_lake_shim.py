@@ -1,15 +1,24 @@
 """The VS Code route with the official Lean extension: its `lake serve` goes through a `lake`
 shim (put first on PATH by lean4.envPathExtensions) to the sidecar, which starts the real
-`lake serve`; every other `lake` call reaches the real lake unchanged. One Lean server per file."""
+`lake serve`; every other `lake` call reaches the real lake unchanged. One Lean server per file.
+
+The endpoint API key reaches the sidecar in memory: the extension serves it on a Unix socket in a
+private directory (vscode-extension/src/keyChannel.ts) and the shim reads it into the sidecar's
+environment. The sidecar starts even when the socket is gone, and the user's project (the working
+directory of `lake serve`) cannot shadow the sidecar's modules."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,32 +26,63 @@ from tests.conftest import PROJECT, ROOT, standin_lean_command
 
 CONFIG_JS = ROOT / "vscode-extension" / "out" / "config.js"
 
-
-@pytest.mark.skipif(
+pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not CONFIG_JS.exists(),
     reason="needs node and the compiled extension (npx tsc -p vscode-extension)",
 )
-def test_lake_shim_routes_serve_through_the_sidecar(tmp_path: Path) -> None:
-    shim_dir = tmp_path / "shim"
-    shim_dir.mkdir()
-    key_file = tmp_path / "endpoint-key"  # what "Set endpoint API key" writes (mode 0600)
-    key_file.write_text("sk-shim-test\n")
-    key_file.chmod(0o600)
+
+
+def write_shim(shim_dir: Path, key_socket: Path | None) -> None:
+    """The shim exactly as the extension writes it (lakeShim of the compiled config.js)."""
+    args = [json.dumps(sys.executable), json.dumps(str(shim_dir))]
+    if key_socket is not None:
+        args.append(json.dumps(str(key_socket)))
     text = subprocess.run(
         [
             "node",
             "-e",
-            f"process.stdout.write(require({json.dumps(str(CONFIG_JS))})"
-            f".lakeShim({json.dumps(sys.executable)}, {json.dumps(str(shim_dir))},"
-            f" {json.dumps(str(key_file))}))",
+            f"process.stdout.write(require({json.dumps(str(CONFIG_JS))}).lakeShim({', '.join(args)}))",
         ],
         capture_output=True,
         text=True,
         check=True,
+        timeout=30,
     ).stdout
+    shim_dir.mkdir(exist_ok=True)
     (shim_dir / "lake").write_text(text)
     (shim_dir / "lake").chmod(0o755)
-    # The "real" lake: records each call; `serve` runs the stand-in Lean server.
+
+
+class KeySocket:
+    """What the extension's KeyChannel does: answer each connection with the key and close."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path, self.key, self.served = path, key, 0
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(self.key.encode())
+                self.served += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def toolchain(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    """A "real" lake that records each call (`serve` runs the stand-in Lean server), the shim
+    folder and the environment with the shim first on PATH."""
+    shim_dir = tmp_path / "shim"
     real_dir = tmp_path / "real"
     real_dir.mkdir()
     calls = tmp_path / "calls.log"
@@ -56,44 +96,120 @@ def test_lake_shim_routes_serve_through_the_sidecar(tmp_path: Path) -> None:
         "PATH": f"{shim_dir}{os.pathsep}{real_dir}{os.pathsep}/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
     }
-    build = subprocess.run(["lake", "build"], env=env, capture_output=True, text=True, timeout=30)
-    assert build.stdout.strip() == "lake build: ok"
+    env.pop("LEAN_SIDECAR_API_KEY", None)
+    yield shim_dir, calls, env
+
+
+def serve_and_initialize(
+    env: dict[str, str], cwd: Path
+) -> tuple[dict[str, Any], list[bytes], bytes]:
+    """`lake serve` through the shim: the initialize answer, the environment and the command line
+    of the process that answered (the shim exec'd the sidecar in place)."""
     proc = subprocess.Popen(
         ["lake", "serve", "--", str(PROJECT)],
         env=env,
-        cwd=PROJECT,
+        cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
-        }
-    ).encode()
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-    proc.stdin.flush()
-    headers = b""
-    while not headers.endswith(b"\r\n\r\n"):
-        headers += proc.stdout.read(1)
-    length = int(
-        next(h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
-            b":"
-        )[1]
-    )
-    answer = json.loads(proc.stdout.read(length))
-    # The shim exec'd the sidecar in place: the key is in its environment, not its command line.
-    environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
-    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
-    assert b"LEAN_SIDECAR_API_KEY=sk-shim-test" in environ
-    assert b"sk-shim-test" not in cmdline and b"lean_sidecar" in cmdline
-    proc.kill()
-    proc.wait()
+    try:
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
+            }
+        ).encode()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        proc.stdin.flush()
+        headers = b""
+        while not headers.endswith(b"\r\n\r\n"):
+            byte = proc.stdout.read(1)
+            assert byte, f"the server exited ({proc.wait(timeout=30)}) before answering"
+            headers += byte
+        length = int(
+            next(
+                h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length")
+            ).split(b":")[1]
+        )
+        answer = json.loads(proc.stdout.read(length))
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+    finally:
+        proc.kill()
+        proc.wait()
+    return answer, environ, cmdline
+
+
+def assert_sidecar_in_front_of_lean(answer: dict[str, Any], cmdline: bytes) -> None:
     caps = answer["result"]["capabilities"]
     assert answer["result"]["serverInfo"]["name"] == "Lean 4 Server"  # Lean behind the sidecar
     assert "leanSidecar" in caps["experimental"]  # … with the sidecar in front
+    assert b"lean_sidecar" in cmdline and b"-m\0" not in cmdline
+
+
+def test_lake_shim_routes_serve_through_the_sidecar_with_the_key_from_the_socket(
+    tmp_path: Path, toolchain: tuple[Path, Path, dict[str, str]]
+) -> None:
+    shim_dir, calls, env = toolchain
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    keys = KeySocket(private / "key", "sk-shim-test")
+    try:
+        write_shim(shim_dir, keys.path)
+        build = subprocess.run(
+            ["lake", "build"], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert build.stdout.strip() == "lake build: ok"
+        assert keys.served == 0  # only `lake serve` asks for the key
+        answer, environ, cmdline = serve_and_initialize(env, PROJECT)
+    finally:
+        keys.close()
+    # The key is in the sidecar's environment, not its command line, and in no file we wrote.
+    assert keys.served == 1
+    assert b"LEAN_SIDECAR_API_KEY=sk-shim-test" in environ
+    assert b"sk-shim-test" not in cmdline
+    assert "sk-shim-test" not in (shim_dir / "lake").read_text()
+    assert_sidecar_in_front_of_lean(answer, cmdline)
     assert calls.read_text().splitlines() == ["build", f"serve -- {PROJECT}"]  # one real lake serve
+
+
+@pytest.mark.parametrize("where", ["no socket there", "no socket configured", "a plain file there"])
+def test_lake_shim_starts_the_sidecar_without_a_key_when_the_socket_is_missing(
+    tmp_path: Path, toolchain: tuple[Path, Path, dict[str, str]], where: str
+) -> None:
+    shim_dir, calls, env = toolchain
+    path: Path | None = tmp_path / "gone" / "key"
+    if where == "no socket configured":
+        path = None
+    elif where == "a plain file there":
+        path = tmp_path / "key"
+        path.write_text("sk-not-a-socket")
+    write_shim(shim_dir, path)
+    answer, environ, cmdline = serve_and_initialize(env, PROJECT)
+    assert not any(e.startswith(b"LEAN_SIDECAR_API_KEY=") for e in environ)
+    assert_sidecar_in_front_of_lean(answer, cmdline)
+    assert calls.read_text().splitlines() == [f"serve -- {PROJECT}"]
+
+
+def test_lake_shim_is_not_shadowed_by_the_users_project(
+    tmp_path: Path, toolchain: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """vscode-lean4 runs `lake serve` in the Lean project: modules there must not replace ours."""
+    shim_dir, calls, env = toolchain
+    write_shim(shim_dir, None)
+    project = tmp_path / "user-project"
+    (project / "lean_sidecar").mkdir(parents=True)
+    marker = tmp_path / "decoy-ran"
+    decoy = (
+        f"import pathlib, sys\npathlib.Path({str(marker)!r}).write_text(__name__)\nsys.exit(3)\n"
+    )
+    for name in ("server.py", "lean_sidecar.py", "lean_sidecar/__init__.py"):
+        (project / name).write_text(decoy)
+    answer, _, cmdline = serve_and_initialize(env, project)
+    assert not marker.exists(), f"the project's {marker.read_text()} ran instead of the sidecar"
+    assert_sidecar_in_front_of_lean(answer, cmdline)
+    assert calls.read_text().splitlines() == [f"serve -- {PROJECT}"]

@@ -116,7 +116,7 @@ def configuration() -> dict[str, Any]:
 
 def server_commands() -> list[str]:
     """The ids the server registers, read from a server built in-process (no Lean started)."""
-    from lean_sidecar.app import build_server
+    from lean_sidecar.lsp.root import build_server
 
     server = build_server(Settings())
     return sorted(server.protocol.fm.commands)

@@ -14,6 +14,8 @@ export interface CommandDeps {
   /** Store (or clear) the API key and pass it to the running sidecar. */
   setApiKey(key: string): Promise<void>;
   routeLeanServer(): Promise<void>;
+  /** `lean-sidecar doctor` with the interpreter found, in an output channel. */
+  runDoctor(): Promise<void>;
 }
 
 export async function checkEndpoint(deps: CommandDeps): Promise<void> {
@@ -87,4 +89,5 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
       : "lean-sidecar: API key removed.");
   });
   reg("leanSidecar.routeLeanServer", () => deps.routeLeanServer());
+  reg("leanSidecar.runDoctor", () => deps.runDoctor());
 }

@@ -24,7 +24,7 @@ export function serverCommand(settings: Settings, python?: string): { command: s
   if (Array.isArray(explicit) && explicit.length > 0) {
     base = explicit.map(String);
   } else if (typeof python === "string" && python) {
-    base = [python, "-m", "lean_sidecar", "serve"];
+    base = [python, ...sidecarArgs("serve")];
   } else {
     base = ["lean-sidecar", "serve"];
   }
@@ -33,6 +33,35 @@ export function serverCommand(settings: Settings, python?: string): { command: s
     base = [...base, "--upstream", upstream.map(shellQuote).join(" ")];
   }
   return { command: base[0], args: base.slice(1) };
+}
+
+/** Python code that runs the `lean-sidecar` CLI WITHOUT the working directory on sys.path: `-m`
+ * and `-c` put it first, so a `lean_sidecar.py` or `lean_sidecar/` in the user's Lean project (the
+ * working directory of `lake serve`) would run instead. Under -P / PYTHONSAFEPATH (3.11+) Python
+ * adds nothing, so there is nothing to drop. */
+export const SIDECAR_LAUNCHER = "import sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
+  + "sys.argv[0] = 'lean-sidecar'; from lean_sidecar.cli import main; sys.exit(main())";
+
+/** Arguments after the interpreter that run `lean-sidecar <subcommand> ...`. */
+export function sidecarArgs(...rest: string[]): string[] {
+  return ["-c", SIDECAR_LAUNCHER, ...rest];
+}
+
+/** `lean-sidecar doctor` for the command "Run doctor": the interpreter found, the project folder
+ * and the settings it checks that are set (endpoints, model, paths). The API key goes in the
+ * environment (serverEnv), never here. */
+export function doctorCommand(python: string, settings: Settings, project?: string): { command: string; args: string[] } {
+  const args = sidecarArgs("doctor");
+  if (project) args.push("--project", project);
+  const endpoints = settings["endpoints"];
+  if (Array.isArray(endpoints)) for (const e of endpoints) if (e) args.push("--endpoint", String(e));
+  const flags: [string, string][] = [["model", "--model"], ["modelFamily", "--model-family"],
+    ["lakePath", "--lake-path"], ["replPath", "--repl-path"]];
+  for (const [key, flag] of flags) {
+    const value = settings[key];
+    if (typeof value === "string" && value) args.push(flag, value);
+  }
+  return { command: python, args };
 }
 
 export function shellQuote(arg: string): string {
@@ -59,16 +88,40 @@ export function chooseRoute(setting: unknown, leanExtensionInstalled: boolean): 
 /** A `lake` that sends `lake serve` through the sidecar and every other call to the real lake.
  * A Python script run by an ABSOLUTE interpreter that has lean_sidecar (a bare `python3` shebang
  * fails under the Lean extension's environment). The endpoint's API key, when one is stored, is
- * read from `keyFile` (mode 0600, in the extension's private storage) into the sidecar's
- * environment as LEAN_SIDECAR_API_KEY: never on a command line. */
-export function lakeShim(python: string, shimDir: string, keyFile?: string): string {
+ * read from the extension's Unix socket `keySocket` (see keyChannel.ts; the path is no secret)
+ * into the sidecar's environment as LEAN_SIDECAR_API_KEY: never on a command line, never in a
+ * file. Any failure to reach the socket means no key, never a failed start. The sidecar is started
+ * without the working directory (the user's project) on sys.path. */
+export function lakeShim(python: string, shimDir: string, keySocket?: string): string {
   if (!python.startsWith("/")) throw new Error(`lake shim: interpreter must be absolute, got ${python}`);
   return `#!${python}
 # lean-sidecar's lake shim: \`lake serve ...\` starts the sidecar in front of the real
 # \`lake serve ...\`; every other lake command runs the real lake unchanged.
-import os, shlex, shutil, sys
+import os, shlex, shutil, socket, sys
 shim_dir = ${JSON.stringify(shimDir)}
-key_file = ${JSON.stringify(keyFile ?? "")}
+key_socket = ${JSON.stringify(keySocket ?? "")}
+launcher = ${JSON.stringify(SIDECAR_LAUNCHER)}
+
+
+def endpoint_key():
+    """The key the editor serves on its socket, or None (no socket, no editor, no key)."""
+    if not key_socket:
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(key_socket)
+            data = b""
+            while len(data) <= 65536:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode("utf-8").strip() or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                        if p and os.path.abspath(p) != os.path.abspath(shim_dir))
 real = shutil.which("lake", path=path)
@@ -77,13 +130,11 @@ if real is None:
 args = sys.argv[1:]
 if args[:1] == ["serve"]:
     env = dict(os.environ, PATH=path)
-    if key_file and os.path.isfile(key_file):
-        with open(key_file, encoding="utf-8") as f:
-            key = f.read().strip()
-        if key:
-            env["LEAN_SIDECAR_API_KEY"] = key
+    key = endpoint_key()
+    if key:
+        env["LEAN_SIDECAR_API_KEY"] = key
     upstream = shlex.join([real, *args])
-    os.execve(sys.executable, [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", upstream], env)
+    os.execve(sys.executable, [sys.executable, "-c", launcher, "serve", "--upstream", upstream], env)
 os.execv(real, [real, *args])
 `;
 }

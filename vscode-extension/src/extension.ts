@@ -1,15 +1,18 @@
 // Wiring only: pick the route, find the interpreter, start the client or install the shim,
 // register the commands and the status bar. The work lives in the modules imported here.
+import { spawn } from "child_process";
 import * as vscode from "vscode";
 import { StandaloneClient } from "./client";
 import { checkEndpoint, CommandDeps, registerCommands } from "./commands";
-import { chooseRoute, Settings } from "./config";
+import { chooseRoute, doctorCommand, serverEnv, Settings } from "./config";
 import { findInterpreter } from "./interpreter";
+import { KeyChannel, removeStale } from "./keyChannel";
 import { restartLean, Shim } from "./shim";
 import { StatusBar } from "./statusBar";
 
 const SECRET = "leanSidecar.apiKey";
 let standalone: StandaloneClient | undefined;
+let keyChannel: KeyChannel | undefined;
 
 function settings(): Settings {
   const cfg = vscode.workspace.getConfiguration("leanSidecar");
@@ -36,8 +39,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   for (const t of found.tried) output.appendLine(`interpreter ${t.python}: ${t.detail}`);
   if (found.python) output.appendLine(`interpreter: ${found.python}`);
   const shim = new Shim(context, output);
+  shim.removeLegacyKeyFile();
   const apiKey = await context.secrets.get(SECRET);
-  if (route === "shim") shim.storeKey(apiKey);
+  /** The key channel the shim asks for the API key (opened once, on the first shim written). */
+  let opening: Promise<string | undefined> | undefined;
+  const openKeyChannel = (): Promise<string | undefined> => {
+    opening ??= (async () => {
+      try {
+        for (const dir of await removeStale()) output.appendLine(`removed the stale key socket folder ${dir}`);
+        keyChannel = await KeyChannel.open(await context.secrets.get(SECRET));
+        output.appendLine(`API key socket: ${keyChannel.socketPath}`);
+      } catch (err) {
+        output.appendLine(`the sidecar behind the shim gets no API key: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return keyChannel?.socketPath;
+    })();
+    return opening;
+  };
+  const doctorOutput = vscode.window.createOutputChannel("lean-sidecar doctor");
+  context.subscriptions.push(doctorOutput);
 
   const cannotRun = (): boolean => {
     if (found.python || route === "standalone" && Array.isArray(s["serverCommand"]) && (s["serverCommand"] as unknown[]).length) {
@@ -62,8 +82,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     setApiKey: async (key) => {
       if (key) await context.secrets.store(SECRET, key);
       else await context.secrets.delete(SECRET);
+      keyChannel?.setKey(key || undefined);  // served at once to the next sidecar started
       if (route === "shim") {
-        shim.storeKey(key);
         if (shim.installed()) await restartLean();
       } else if (standalone) {
         await standalone.stop();
@@ -72,8 +92,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     routeLeanServer: async () => {
       if (cannotRun() || !found.python) return;
-      shim.write(found.python);
+      shim.write(found.python, await openKeyChannel());
       await shim.route(false);
+    },
+    runDoctor: async () => {
+      if (cannotRun()) return;
+      if (!found.python) {
+        vscode.window.showWarningMessage("lean-sidecar: Run doctor needs a Python with lean-sidecar"
+          + " (leanSidecar.pythonPath); with leanSidecar.serverCommand, run `lean-sidecar doctor` in a terminal.");
+        return;
+      }
+      const project = vscode.window.activeTextEditor?.document.uri.scheme === "file"
+        ? vscode.workspace.getWorkspaceFolder(vscode.window.activeTextEditor.document.uri)?.uri.fsPath
+        : undefined;
+      const folder = project ?? folders[0];
+      const { command, args } = doctorCommand(found.python, settings(), folder);
+      const env = serverEnv(process.env, await context.secrets.get(SECRET));
+      await runInOutput(doctorOutput, command, args, folder, env);
     },
   };
   registerCommands(context, deps);
@@ -83,7 +118,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     standalone = new StandaloneClient(output);
     await standalone.start(s, found.python, apiKey);
   } else {
-    shim.write(found.python as string);
+    shim.write(found.python as string, await openKeyChannel());
     void shim.route(true);
   }
   setTimeout(() => void checkEndpoint(deps), 1000);
@@ -91,6 +126,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push({ dispose: () => clearInterval(timer) });
 }
 
-export function deactivate(): Thenable<void> | undefined {
-  return standalone?.stop();
+export async function deactivate(): Promise<void> {
+  const channel = keyChannel;
+  keyChannel = undefined;
+  await Promise.all([standalone?.stop(), channel?.close()]);
+}
+
+/** Run a command, its output (stdout and stderr as they come) in `channel`, shown. */
+function runInOutput(channel: vscode.OutputChannel, command: string, args: string[], cwd: string | undefined,
+  env: NodeJS.ProcessEnv): Promise<void> {
+  channel.clear();
+  channel.show(true);
+  channel.appendLine(`$ lean-sidecar doctor (${command}${cwd ? `, in ${cwd}` : ""})`);
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d: Buffer) => channel.append(d.toString()));
+    child.stderr.on("data", (d: Buffer) => channel.append(d.toString()));
+    child.on("error", (err) => { channel.appendLine(`could not run it: ${err.message}`); resolve(); });
+    child.on("close", (code) => {
+      channel.appendLine(code === 0 ? "doctor: all good" : `doctor exited with ${code}: fix the FAIL lines above`);
+      resolve();
+    });
+  });
 }

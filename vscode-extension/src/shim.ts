@@ -8,35 +8,33 @@ import { lakeShim } from "./config";
 
 export class Shim {
   readonly dir: string;
-  readonly keyFile: string;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.OutputChannel) {
     this.dir = path.join(context.globalStorageUri.fsPath, "bin");
-    this.keyFile = path.join(context.globalStorageUri.fsPath, "endpoint-key");
   }
 
-  /** Write the shim for this interpreter (absolute, checked beforehand by the caller). */
-  write(python: string): string {
+  /** Write the shim for this interpreter (absolute, checked beforehand by the caller); the shim
+   * asks `keySocket` (a KeyChannel's socket, when there is one) for the API key. */
+  write(python: string, keySocket: string | undefined): string {
     fs.mkdirSync(this.dir, { recursive: true });
     const shim = path.join(this.dir, "lake");
-    fs.writeFileSync(shim, lakeShim(python, this.dir, this.keyFile), { mode: 0o755 });
+    fs.writeFileSync(shim, lakeShim(python, this.dir, keySocket), { mode: 0o755 });
     fs.chmodSync(shim, 0o755);
-    this.output.appendLine(`shim: ${shim} (interpreter ${python})`);
+    this.output.appendLine(`shim: ${shim} (interpreter ${python}, key socket ${keySocket ?? "none"})`);
     return shim;
   }
 
-  /** The API key for the shim's sidecar: a file only this user can read (0600), removed when the
-   * key is cleared. Never on a command line, never in settings. */
-  storeKey(key: string | undefined): void {
-    fs.mkdirSync(path.dirname(this.keyFile), { recursive: true });
-    if (!key) {
-      fs.rmSync(this.keyFile, { force: true });
-      return;
+  /** Earlier versions kept the API key in a file here; secrets never stay in files we wrote. */
+  removeLegacyKeyFile(): void {
+    const legacy = path.join(this.context.globalStorageUri.fsPath, "endpoint-key");
+    try {
+      if (fs.existsSync(legacy)) {
+        fs.rmSync(legacy, { force: true });
+        this.output.appendLine("removed the API key file of an earlier version (the key stays in secret storage)");
+      }
+    } catch (err) {
+      this.output.appendLine(`could not remove ${legacy}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const tmp = `${this.keyFile}.${process.pid}`;
-    fs.writeFileSync(tmp, key, { mode: 0o600 });
-    fs.chmodSync(tmp, 0o600);
-    fs.renameSync(tmp, this.keyFile);
   }
 
   installed(): boolean {

@@ -3,6 +3,9 @@ import * as vscode from "vscode";
 
 export interface EndpointStatus { configured: boolean; endpoint?: string; models?: string[]; error?: string }
 
+/** Where to look when something is wrong. */
+export const DOCTOR_HINT = "Run \"lean-sidecar: Run doctor\" (command palette), or `lean-sidecar doctor` in a terminal, for what to fix.";
+
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
 
@@ -15,19 +18,19 @@ export class StatusBar implements vscode.Disposable {
 
   problem(text: string, tooltip: string): void {
     this.item.text = `$(warning) lean-sidecar: ${text}`;
-    this.item.tooltip = tooltip;
+    this.item.tooltip = `${tooltip}\n${DOCTOR_HINT}`;
   }
 
   endpoint(r: EndpointStatus | Error): void {
     if (r instanceof Error) {
       this.item.text = "$(warning) lean-sidecar";
-      this.item.tooltip = r.message;
+      this.item.tooltip = `${r.message}\n${DOCTOR_HINT}`;
     } else if (!r.configured) {
       this.item.text = "$(beaker) lean-sidecar: tactics only";
       this.item.tooltip = "No prover endpoint configured (leanSidecar.endpoints): the symbolic cascade alone.";
     } else if (r.error) {
       this.item.text = "$(warning) lean-sidecar: endpoint down";
-      this.item.tooltip = `${r.error}\nRun \`lean-sidecar doctor\` in a terminal for what to fix.`;
+      this.item.tooltip = `${r.error}\n${DOCTOR_HINT}`;
     } else {
       this.item.text = `$(beaker) lean-sidecar: ${r.models?.[0] ?? "model"}`;
       this.item.tooltip = `Endpoint ${r.endpoint} is healthy`;

@@ -65,7 +65,7 @@ async function main() {
     await page.waitForSelector(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-info", { timeout: DEADLINE });
     log("diagnostics shown");
     const sidecars = await until("the sidecar behind the shim", () => {
-      const p = processes("lean_sidecar serve --upstream");
+      const p = processes("serve --upstream").filter((q) => q.cmd.includes("lean_sidecar"));
       return p.length ? p : undefined;
     });
     for (const p of sidecars) {
@@ -75,6 +75,27 @@ async function main() {
       throw new Error("the sidecar did not get the API key in its environment");
     }
     log(`sidecar ${sidecars.map((p) => p.pid).join(",")} has the key in its environment`);
+    // The key reached it over the extension's socket: no file of ours holds it (the shim names
+    // only the socket's path), and no key file of an earlier version is left.
+    const stored = [];
+    const walk = (dir) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.isFile() && full.includes("lean-sidecar")) stored.push(full);
+      }
+    };
+    walk(env.WORK);
+    const shimFile = stored.find((f) => f.endsWith(path.join("bin", "lake")));
+    if (!shimFile || !/key_socket = "\/[^"]+"/.test(fs.readFileSync(shimFile, "utf8"))) {
+      throw new Error(`no shim naming the key socket among ${stored.join(", ")}`);
+    }
+    for (const f of stored) {
+      if (f.endsWith("endpoint-key") || fs.readFileSync(f, "utf8").includes(env.API_KEY)) {
+        throw new Error(`the API key is in a file: ${f}`);
+      }
+    }
+    log(`no file of ours holds the key (${stored.length} checked; shim ${shimFile})`);
 
     const filled = await wb.fillFromLightBulb(4, 3, path.join(shots, "vscode-quickfix-menu.png"));
     await until("the proof in the editor", async () => (await wb.editorLines()).some((l) => l.trim() === "omega"));

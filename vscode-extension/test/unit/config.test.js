@@ -2,7 +2,7 @@
 const test = require("node:test");
 const assert = require("node:assert");
 const { initializationOptions, serverCommand, serverEnv, chooseRoute, lakeShim, summarize, shellQuote,
-  interpreterCandidates } = require("../../out/config.js");
+  interpreterCandidates, doctorCommand, sidecarArgs, SIDECAR_LAUNCHER } = require("../../out/config.js");
 
 test("only settings that are set are forwarded, under leanSidecar", () => {
   const opts = initializationOptions({ endpoints: ["http://gpu:8000"], model: "", temperature: 0.2,
@@ -14,7 +14,7 @@ test("server command: explicit command, then python, then PATH; upstream quoted"
   assert.deepStrictEqual(serverCommand({ serverCommand: ["/x/py", "-m", "lean_sidecar", "serve"] }),
     { command: "/x/py", args: ["-m", "lean_sidecar", "serve"] });
   assert.deepStrictEqual(serverCommand({ pythonPath: "ignored: the interpreter found wins" }, "/v/bin/python"),
-    { command: "/v/bin/python", args: ["-m", "lean_sidecar", "serve"] });
+    { command: "/v/bin/python", args: ["-c", SIDECAR_LAUNCHER, "serve"] });
   assert.deepStrictEqual(serverCommand({}), { command: "lean-sidecar", args: ["serve"] });
   assert.deepStrictEqual(serverCommand({ upstream: ["lake", "serve", "--", "/my dir"] }).args,
     ["serve", "--upstream", "lake serve -- '/my dir'"]);
@@ -33,14 +33,44 @@ test("route: shim when the Lean extension is installed, unless told otherwise", 
   assert.strictEqual(chooseRoute(undefined, false), "standalone");
 });
 
-test("the lake shim: absolute interpreter, key from a file into the environment only", () => {
-  const text = lakeShim("/v/bin/python", "/shim/bin", "/store/endpoint-key");
+test("the lake shim: absolute interpreter, key from the socket into the environment only", () => {
+  const text = lakeShim("/v/bin/python", "/shim/bin", "/run/user/1/lsc-x/key");
   assert.ok(text.startsWith("#!/v/bin/python\n"));
   assert.ok(text.includes('shim_dir = "/shim/bin"'));
-  assert.ok(text.includes('key_file = "/store/endpoint-key"'));
+  assert.ok(text.includes('key_socket = "/run/user/1/lsc-x/key"'));
+  assert.ok(text.includes("socket.AF_UNIX"));
   assert.ok(text.includes('env["LEAN_SIDECAR_API_KEY"] = key'));
+  assert.ok(!/open\(|key_file/.test(text), "no key file any more");
+  assert.ok(text.includes('"-c", launcher, "serve", "--upstream", upstream'));
+  assert.ok(!text.includes('"-m"'), "never -m: it puts the project folder first on sys.path");
   assert.ok(text.includes("os.execv(real, [real, *args])"));
+  assert.ok(lakeShim("/v/bin/python", "/shim/bin").includes('key_socket = ""'));
   assert.throws(() => lakeShim("python3", "/shim/bin"), /absolute/);
+});
+
+test("the sidecar starts without the working directory on sys.path", () => {
+  assert.deepStrictEqual(sidecarArgs("serve"), ["-c", SIDECAR_LAUNCHER, "serve"]);
+  assert.ok(SIDECAR_LAUNCHER.includes("sys.path.pop(0)") && SIDECAR_LAUNCHER.includes("from lean_sidecar.cli import main"));
+  // What the launcher does, run by a real Python in a folder with a decoy lean_sidecar.py.
+  const { execFileSync } = require("node:child_process");
+  const fs = require("node:fs"); const os = require("node:os"); const path = require("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lsc-cwd-"));
+  try {
+    const probe = SIDECAR_LAUNCHER.replace(/from lean_sidecar.*$/, "print('' in sys.path or '.' in sys.path)");
+    assert.strictEqual(execFileSync("python3", ["-c", probe], { cwd: dir, encoding: "utf8" }).trim(), "False");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Run doctor: the interpreter found, the project, the settings that are set; no key", () => {
+  const c = doctorCommand("/v/bin/python", { endpoints: ["http://gpu:8000/v1", "http://b:1"], model: "",
+    modelFamily: "kimina", lakePath: "lake", replPath: null, apiKey: "sk-never" }, "/home/u/proj");
+  assert.strictEqual(c.command, "/v/bin/python");
+  assert.deepStrictEqual(c.args, [...sidecarArgs("doctor"), "--project", "/home/u/proj",
+    "--endpoint", "http://gpu:8000/v1", "--endpoint", "http://b:1", "--model-family", "kimina", "--lake-path", "lake"]);
+  assert.ok(!c.args.join(" ").includes("sk-never"));
+  assert.deepStrictEqual(doctorCommand("/p", {}).args, sidecarArgs("doctor"));
 });
 
 test("interpreter candidates: setting, then the lean-sidecar script's shebang, then venvs", () => {
