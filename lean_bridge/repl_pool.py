@@ -16,7 +16,7 @@ from typing import Any
 
 from lean_interact.interface import LeanError
 
-from lean_bridge.repl_results import CommandResult, StepResult, by_position
+from lean_bridge.repl_results import CommandResult, StepResult, command_result, step_result
 from lean_bridge.sandbox import SandboxPolicy, describe, policy_for, start_server
 
 log = logging.getLogger(__name__)
@@ -157,13 +157,7 @@ class ReplPool:
         seconds = time.perf_counter() - t0
         if isinstance(resp, LeanError):
             return CommandResult(None, error=str(resp.message), seconds=seconds)
-        return CommandResult(
-            getattr(resp, "env", None),
-            by_position(list(resp.messages)),
-            by_position(list(resp.sorries)),
-            None,
-            seconds,
-        )
+        return command_result(resp, seconds)
 
     async def _replace(self, slot: _Slot) -> None:
         """A REPL that timed out or died is replaced; its environments are gone with it."""
@@ -286,14 +280,7 @@ class ReplSession:
             return StepResult(None, [], "", [], f"the Lean REPL failed: {exc}".splitlines()[0])
         if isinstance(resp, LeanError):
             return StepResult(None, [], "", [], str(resp.message))
-        return StepResult(
-            resp.proof_state,
-            list(resp.goals),
-            str(resp.proof_status),
-            by_position(list(resp.messages)),
-            None,
-            time.perf_counter() - t0,
-        )
+        return step_result(resp, time.perf_counter() - t0)
 
 
 @contextlib.asynccontextmanager

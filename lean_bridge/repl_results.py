@@ -86,3 +86,28 @@ class StepResult:
     @property
     def completed(self) -> bool:
         return self.error is None and self.status == "Completed" and not self.lean_errors()
+
+
+def command_result(resp: Any, seconds: float = 0.0) -> CommandResult:
+    """The pool's reading of a REPL command answer (lean-interact's ``CommandResponse``, or any
+    response with ``messages``/``sorries``): typed values in source order."""
+    return CommandResult(
+        getattr(resp, "env", None),
+        by_position(list(resp.messages)),
+        by_position(list(getattr(resp, "sorries", []) or [])),
+        None,
+        seconds,
+    )
+
+
+def step_result(resp: Any, seconds: float = 0.0) -> StepResult:
+    """The pool's reading of a tactic-mode answer (lean-interact's ``ProofStepResponse``)."""
+    return StepResult(
+        resp.proof_state,
+        list(resp.goals),
+        str(resp.proof_status),
+        by_position(list(resp.messages)),
+        None,
+        seconds,
+    )
+

@@ -16,7 +16,7 @@ from lean_bridge.axiom_audit import parse_print_axioms
 from lean_bridge.diagnostics import DiagnosticsLog, is_sorry_warning
 from lean_bridge.goal_parse import Declined, parse_goal, to_lemma
 from lean_bridge.holes import goal_from_unsolved_goals, is_unsolved_goals, unsolved_goals
-from lean_bridge.repl_pool import CommandResult, StepResult
+from lean_bridge.repl_results import command_result, step_result
 from lean_sidecar.prover.sketch import negation_statement
 from lean_sidecar.prover.task import decline_reason, goal_to_statement
 from tests.test_golden_corpus import (
@@ -58,15 +58,9 @@ def _read_response(resp: dict[str, Any]) -> None:
         if "proofStatus" in resp
         else CommandResponse.model_validate(resp)
     )
-    data = model.model_dump(by_alias=True, exclude_none=True)
     raw_errors = [m for m in resp.get("messages", []) if m["severity"] == "error"]
     if "proofStatus" in resp:
-        step = StepResult(
-            data.get("proofState"),
-            list(data.get("goals") or []),
-            str(data.get("proofStatus", "")),
-            data.get("messages") or [],
-        )
+        step = step_result(model)  # what the pool makes of it
         _count(
             "repl_pool.StepResult",
             step.goals == resp["goals"]
@@ -74,19 +68,25 @@ def _read_response(resp: dict[str, Any]) -> None:
             and step.completed == (resp["proofStatus"] == "Completed" and not raw_errors),
         )
         return
-    result = CommandResult(data.get("env"), data.get("messages") or [], data.get("sorries") or [])
-    same_positions = all(
-        (m.get("pos"), m.get("endPos"), m.get("data")) == (r["pos"], r.get("endPos"), r["data"])
-        for m, r in zip(result.messages, resp.get("messages", []), strict=True)
-    ) and all(
-        (s.get("pos"), s.get("goal"), s.get("proofState"))
-        == (r.get("pos"), r["goal"], r.get("proofState"))
-        for s, r in zip(result.sorries, resp.get("sorries", []), strict=True)
+    result = command_result(model)  # what the pool makes of it: typed values in source order
+
+    def pos(p: Any) -> Any:
+        return None if p is None else {"line": p.line, "column": p.column}
+
+    def order(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return sorted(items, key=repr)
+
+    same_positions = order(
+        [(pos(m.start_pos), pos(m.end_pos), m.data) for m in result.lean_messages]
+    ) == order(
+        [(r["pos"], r.get("endPos"), r["data"]) for r in resp.get("messages", [])]
+    ) and order([(pos(x.start_pos), x.goal, x.proof_state) for x in result.lean_sorries]) == order(
+        [(r.get("pos"), r["goal"], r.get("proofState")) for r in resp.get("sorries", [])]
     )
     _count(
         "repl_pool.CommandResult",
         result.env == resp.get("env")
-        and len(result.errors()) == len(raw_errors)
+        and len(result.lean_errors()) == len(raw_errors)
         and same_positions,
     )
 
