@@ -13,7 +13,7 @@ from lsprotocol import types
 from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.declarations import Declaration
 from lean_bridge.gate_preview import edit_preview, edit_title
-from lean_bridge.hole_fill import HoleMode, indent_continuation, replacement
+from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import HoleSnapshot
@@ -212,8 +212,8 @@ def replace_tactic_action(
 ) -> types.CodeAction:
     """Replace a failing tactic by one Lean checked (hover suggestions); refused
     (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
-    column = hole.start - (snap.model.text.rfind("\n", 0, hole.start) + 1)
-    splice = (hole.start, hole.end, indent_continuation(tactic, column))
+    # the same splice as a fill: an "unsolved goals" hole is an insertion after the block
+    splice = replacement(snap.model.text, hole.start, hole.end, tactic, "tactic")
     decl = snap.model.declaration_at(hole.start)
     if decl is None:
         raise RequestFailed("this tactic is not inside a declaration")

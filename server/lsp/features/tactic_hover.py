@@ -26,10 +26,11 @@ from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.features.base import Editor, Engines, Feature
 from lean_sidecar.lsp.features.code_actions import RefusedEdit, replace_tactic_action
 from lean_sidecar.lsp.tasks import TaskRegistry
-from lean_sidecar.prover.endpoint import EndpointError
+from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
-from lean_sidecar.prover.families import build_request
-from lean_sidecar.prover.task import build_task
+from lean_sidecar.prover.families import DIALECTS, build_request
+from lean_sidecar.prover.prompts_tactic import hover_request, suggestions_from_completion
+from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.repl_sorries import sorry_at
 from lean_sidecar.settings import Settings
 
@@ -59,12 +60,22 @@ def _key(uri: str, version: int, hole: Hole) -> tuple[str, int, int]:
 
 
 def _inside(hole: Hole, pos: types.Position) -> bool:
+    """On the hole, or on Lean's squiggle for it (an "unsolved goals" hole sits after the
+    block, while Lean reports it at the `by`)."""
     p = (pos.line, pos.character)
-    return (
-        (hole.range.start.line, hole.range.start.character)
-        <= p
-        <= (hole.range.end.line, hole.range.end.character)
-    )
+    spans = [(hole.range.start, hole.range.end)]
+    if hole.reported is not None:
+        spans.append((hole.reported.start, hole.reported.end))
+    return any((a.line, a.character) <= p <= (b.line, b.character) for a, b in spans)
+
+
+def _suggestions(task: ProofTask, sample: Sample, completion: bool) -> list[str]:
+    """Replacement tactics a sample proposes (each still checked by Lean before it is shown)."""
+    if completion:
+        return suggestions_from_completion(sample.text)
+    code = final_code_block(sample)
+    got = extract_script(task, code) if code else None
+    return [got.script] if got is not None and got.script else []
 
 
 class TacticHover(Feature):
@@ -112,26 +123,35 @@ class TacticHover(Feature):
         if task is None:
             return out
         family = engine.family()
-        try:
-            gen = await engine.endpoint.generate(
-                build_request(
-                    task, family, s.model, s.hover_samples, s.temperature, s.top_p, s.max_tokens
-                )
+        completion = DIALECTS[family].kind == "completion"
+        request = (
+            # a completion-style model continues the proof; it writes no fenced block
+            hover_request(task, s.model, s.hover_samples, s.temperature, s.top_p)
+            if completion
+            else build_request(
+                task,
+                family,
+                s.model,
+                s.hover_samples,
+                s.temperature,
+                s.top_p,
+                s.max_tokens,
+                use_preset=s.family_sampling,
+                context=s.context_tokens,
             )
+        )
+        try:
+            gen = await engine.endpoint.generate(request)
         except EndpointError as exc:
             log.warning("no model suggestions for a failing tactic: %s", exc)
             self.engines.tell_failure(exc.cause, f"lean-sidecar: no model suggestions: {exc}")
             return out
         for sample in gen.samples:
-            code = final_code_block(sample)
-            got = extract_script(task, code) if code else None
-            if (
-                got is not None
-                and got.script
-                and got.script.count("\n") < 3
-                and got.script not in out
-            ):
-                out.insert(0, got.script)  # the model's answers are tried first
+            # model text is hostile and may be large: read it off the event loop
+            found = await asyncio.to_thread(_suggestions, task, sample, completion)
+            for script in found:
+                if script and script.count("\n") < 3 and script not in out:
+                    out.insert(0, script)  # the model's answers are tried first
         return out
 
     async def _compute(
@@ -171,6 +191,7 @@ class TacticHover(Feature):
         rel = probe[probe_decl.start : hole.start]
         want = (rel.count("\n") + 1, len(rel) - (rel.rfind("\n") + 1))
         candidates = await self._candidates(snap, hole, hole.goal)
+        s_ = self._settings()
         closers: list[Suggestion] = []
         progress: list[Suggestion] = []
         async with session(engine.verifier.pool) as repl:
@@ -184,7 +205,11 @@ class TacticHover(Feature):
                 return
             state.goal = str(target.get("goal") or hole.goal or "")
             for tactic in candidates:
-                if len(closers) >= MAX_SUGGESTIONS or not check_candidate(tactic).ok:
+                if len(closers) >= MAX_SUGGESTIONS or not check_candidate(
+                    tactic,
+                    allow_native_decide=s_.allow_native_decide,
+                    max_chars=s_.max_proof_chars,
+                ).ok:
                     continue
                 step = await repl.tactic(int(target["proofState"]), tactic)
                 if step.completed:
@@ -234,9 +259,10 @@ class TacticHover(Feature):
             return None
         actions = []
         for hole in failing:
-            if not (
-                hole.range.start.line <= params.range.end.line
-                and params.range.start.line <= hole.range.end.line
+            spans = [hole.range] + ([hole.reported] if hole.reported is not None else [])
+            if not any(
+                sp.start.line <= params.range.end.line and params.range.start.line <= sp.end.line
+                for sp in spans
             ):
                 continue
             state = self.states.get(_key(doc.uri, snap.version, hole))
