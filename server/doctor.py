@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from lean_bridge import sandbox
 from lean_sidecar import __version__
 from lean_sidecar.doctor_endpoint import Check, check_endpoint
 from lean_sidecar.settings import Settings
@@ -39,19 +40,10 @@ def _run(argv: list[str], cwd: Path | None, stdin: str, timeout: float) -> tuple
 
 
 def _sandbox(enabled: bool) -> tuple[str, str]:
-    """(mechanism, description). lean_bridge.sandbox decides what the REPL runs under; where
-    that module is absent, report what is installed."""
-    try:
-        from lean_bridge import sandbox  # type: ignore[attr-defined,unused-ignore]
-
-        if not enabled:
-            return "off", str(sandbox.describe(False))
-        return str(sandbox.detect()), str(sandbox.describe(True))
-    except (ImportError, AttributeError):
-        for tool in ("bwrap", "unshare"):
-            if shutil.which(tool):
-                return tool, f"{tool} is installed"
-        return "none", "neither bwrap nor unshare is installed"
+    """(mechanism, description): what the REPL runs under, as the pool itself decides it."""
+    if not enabled:
+        return "off", sandbox.describe(False)
+    return sandbox.detect(), sandbox.describe(True)
 
 
 @dataclass
@@ -192,7 +184,7 @@ def check_cache(settings: Settings) -> Check:
 
 
 def check_sandbox(settings: Settings, p: Probes) -> Check:
-    mechanism, text = p.sandbox(bool(getattr(settings, "repl_sandbox", True)))
+    mechanism, text = p.sandbox(settings.repl_sandbox)
     if mechanism == "bwrap":
         return Check("sandbox", "ok", text, essential=False)
     if mechanism == "off":
