@@ -114,17 +114,6 @@ def run_chain(tmp: Path, pretend_env: str | None = None) -> dict[str, Any]:
 needs_sandbox = pytest.mark.skipif(detect() == "none", reason="no sandbox tool (bubblewrap)")
 
 
-def test_control_the_repls_error_text_does_reach_the_endpoint(tmp_path: Path) -> None:
-    """Were the key in the REPL's environment, the chain would carry it to the endpoint: a
-    canary the REPL pretends to hold comes back in a fix prompt. (Not the real key: the
-    endpoint client may redact that, and this control is about the channel.)"""
-    out = run_chain(tmp_path, pretend_env="LEAN_SIDECAR_API_KEY=canary-4471")
-    assert out["done"].returncode in (0, 1), out["done"].stderr
-    if not check_candidate(EXFILTRATE).ok:
-        pytest.skip("the gate refuses the #eval! answer before Lean: the channel is closed earlier")
-    assert any("KEY=canary-4471" in b for b in out["bodies"]), "no fix prompt carried the error"
-
-
 @needs_sandbox
 def test_hostile_endpoint_gets_no_secret_and_the_home_is_untouched(tmp_path: Path) -> None:
     out = run_chain(tmp_path)
@@ -134,10 +123,7 @@ def test_hostile_endpoint_gets_no_secret_and_the_home_is_untouched(tmp_path: Pat
         for body in out["bodies"]:
             assert form not in body, "the endpoint received the key back"
         assert form not in out["done"].stdout + out["done"].stderr
-    if check_candidate(EXFILTRATE).ok:  # today's gate: the answer reached the (sandboxed) REPL
-        assert any("KEY=" in b for b in out["bodies"]) and not any(
-            "KEY=sk" in b for b in out["bodies"]
-        )
+    assert not check_candidate(EXFILTRATE).ok  # the gate refused it before Lean
     assert out["bashrc"] == "# the user's\n"  # the sandbox kept the hostile REPL out of HOME
 
 
@@ -147,10 +133,6 @@ def test_nothing_hostile_is_written_and_the_file_is_unchanged(tmp_path: Path) ->
     # The sandbox: the hostile REPL could not write to the user's file while it ran.
     assert "written by the hostile REPL" not in out["final"]
     assert out["bashrc"] == "# the user's\n"
-    if check_candidate(RUN_PROGRAM).ok:
-        # GATE-DEPENDENT: on a branch whose gate still admits `#eval!`, Lean (here its hostile
-        # stand-in) accepts the second answer and `fill --write` inserts it. The whitelist gate
-        # refuses it before Lean; after that merge this branch is not taken.
-        pytest.xfail("this branch's candidate gate admits `#eval!` (fixed by the whitelist gate)")
+    assert not check_candidate(RUN_PROGRAM).ok  # refused before Lean, so never written
     assert "#eval" not in out["final"]
     assert out["final"] == out["original"]
