@@ -6,6 +6,7 @@ import argparse
 import logging
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 from lean_sidecar import __version__
@@ -52,12 +53,17 @@ def _settings_from(args: argparse.Namespace, extra: dict[str, Any] | None = None
     return load_settings({**cli, **(extra or {})}, strict=True, flags=FLAGS)
 
 
-def _setup_logging(level: str, to_stderr: bool = True) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        stream=sys.stderr if to_stderr else None,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _setup_logging(level: str, log_file: Path | None = None) -> None:
+    """Logs go to stderr, or to ``log_file`` when one is set: an editor may read every byte on
+    the server's stderr as an error (the Lean extension pops each one up)."""
+    handler: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
     logging.getLogger("pygls").setLevel(logging.WARNING)
 
 
@@ -67,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SettingsError(f"cannot parse --upstream: {exc}") from None
     settings = _settings_from(args, extra)
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, log_file=settings.log_file)
     server = build_server(settings)
     if not args.tcp and sys.stdin.isatty():
         print(

@@ -103,6 +103,11 @@ class Settings(BaseModel):
     # Storage and logs
     cache_path: Path = Field(default_factory=_default_cache)
     log_level: str = Field("INFO")
+    log_file: Path | None = Field(
+        None,
+        description="Write the log to this file instead of stderr (the VS Code shim route sets "
+        "it: the Lean extension shows anything on stderr as an error).",
+    )
     # Prover families (appended)
     family_sampling: bool = Field(
         True,

@@ -101,7 +101,7 @@ def toolchain(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]]:
 
 
 def serve_and_initialize(
-    env: dict[str, str], cwd: Path
+    env: dict[str, str], cwd: Path, stderr: Any = subprocess.DEVNULL
 ) -> tuple[dict[str, Any], list[bytes], bytes]:
     """`lake serve` through the shim: the initialize answer, the environment and the command line
     of the process that answered (the shim exec'd the sidecar in place)."""
@@ -111,7 +111,7 @@ def serve_and_initialize(
         cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     try:
         body = json.dumps(
@@ -213,3 +213,21 @@ def test_lake_shim_is_not_shadowed_by_the_users_project(
     assert not marker.exists(), f"the project's {marker.read_text()} ran instead of the sidecar"
     assert_sidecar_in_front_of_lean(answer, cmdline)
     assert calls.read_text().splitlines() == [f"serve -- {PROJECT}"]
+
+
+def test_the_sidecar_behind_the_shim_logs_to_a_file_not_to_stderr(
+    tmp_path: Path, toolchain: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """The Lean extension shows every byte on its server's stderr as an error pop-up, so the
+    sidecar it starts through the shim writes its log beside the shim's folder instead."""
+    shim_dir, _calls, env = toolchain
+    write_shim(shim_dir, None)
+    env = {**env, "LEAN_SIDECAR_LOG_LEVEL": "DEBUG"}  # plenty to log
+    err = tmp_path / "stderr"
+    with err.open("wb") as sink:
+        answer, environ, cmdline = serve_and_initialize(env, PROJECT, stderr=sink)
+    log_file = shim_dir.parent / "sidecar.log"
+    assert_sidecar_in_front_of_lean(answer, cmdline)
+    assert f"LEAN_SIDECAR_LOG_FILE={log_file}".encode() in environ
+    assert log_file.read_text().strip(), "the sidecar logged nothing to its file"
+    assert err.read_bytes() == b""

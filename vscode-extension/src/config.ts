@@ -91,7 +91,8 @@ export function chooseRoute(setting: unknown, leanExtensionInstalled: boolean): 
  * read from the extension's Unix socket `keySocket` (see keyChannel.ts; the path is no secret)
  * into the sidecar's environment as LEAN_SIDECAR_API_KEY: never on a command line, never in a
  * file. Any failure to reach the socket means no key, never a failed start. The sidecar is started
- * without the working directory (the user's project) on sys.path. */
+ * without the working directory (the user's project) on sys.path, and logs to `sidecar.log` beside
+ * the shim's folder (the Lean extension shows anything on the server's stderr as an error). */
 export function lakeShim(python: string, shimDir: string, keySocket?: string): string {
   if (!python.startsWith("/")) throw new Error(`lake shim: interpreter must be absolute, got ${python}`);
   return `#!${python}
@@ -133,6 +134,8 @@ if args[:1] == ["serve"]:
     key = endpoint_key()
     if key:
         env["LEAN_SIDECAR_API_KEY"] = key
+    # the Lean extension pops up every byte on stderr as an error: the sidecar logs to a file
+    env.setdefault("LEAN_SIDECAR_LOG_FILE", os.path.join(os.path.dirname(shim_dir), "sidecar.log"))
     upstream = shlex.join([real, *args])
     os.execve(sys.executable, [sys.executable, "-c", launcher, "serve", "--upstream", upstream], env)
 os.execv(real, [real, *args])

@@ -40,6 +40,7 @@ test("the lake shim: absolute interpreter, key from the socket into the environm
   assert.ok(text.includes('key_socket = "/run/user/1/lsc-x/key"'));
   assert.ok(text.includes("socket.AF_UNIX"));
   assert.ok(text.includes('env["LEAN_SIDECAR_API_KEY"] = key'));
+  assert.ok(text.includes('env.setdefault("LEAN_SIDECAR_LOG_FILE"'), "logs go to a file, not stderr");
   assert.ok(!/open\(|key_file/.test(text), "no key file any more");
   assert.ok(text.includes('"-c", launcher, "serve", "--upstream", upstream'));
   assert.ok(!text.includes('"-m"'), "never -m: it puts the project folder first on sys.path");
