@@ -196,7 +196,14 @@ async def test_ten_megabyte_document_gets_a_clear_error() -> None:
 async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
     import sys
 
-    cmd = [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", "/nonexistent/lean --server"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lean_sidecar",
+        "serve",
+        "--upstream",
+        "/nonexistent/lean --server",
+    ]
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         stdin=asyncio.subprocess.PIPE,
@@ -245,9 +252,13 @@ async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
         }
     )
     assert "did not start" in (await client.answer(2, timeout=10))["error"]["message"]
-    assert (await client.answer(3, timeout=10))["error"]["code"] == -32803
+    hover = (await client.answer(3, timeout=10))["error"]
+    assert hover["code"] == -32803
+    assert "did not start" in hover["message"] and "restarting" not in hover["message"]
     shown = [m for m in client.inbox if m.get("method") == "window/showMessage"]
-    assert shown and "did not start" in shown[0]["params"]["message"]
+    assert len(shown) == 1, "one message, not a pop-up per request"
+    assert "did not start" in shown[0]["params"]["message"]
+    assert "elan" in shown[0]["params"]["message"] and "--upstream" in shown[0]["params"]["message"]
     proc.kill()
     await proc.wait()
 

@@ -19,7 +19,7 @@ from lean_bridge.framing import Message
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.capabilities import merge_capabilities
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED, error_message
-from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice
+from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice, not_started_message
 from lean_sidecar.lsp.tasks import TaskRegistry
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class Forwarder:
             return
         editor_id = raw["id"]
         if not lean.alive:
-            self._fail(editor_id, "Lean's server is not running (restarting)", result)
+            self._fail(editor_id, lean.down_reason(), result)
             return
         upstream_id = lean.next_id()
         self._forwarded[upstream_id] = Forwarded(editor_id, str(raw.get("method")), result)
@@ -241,13 +241,9 @@ class Forwarder:
             self.lean_capabilities = lean_result.get("capabilities") or {}
         except (UpstreamError, OSError) as exc:
             log.error("Lean's server did not start: %s", exc)
-            lean.start_error = f"Lean's server did not start: {exc}"
+            lean.start_error = not_started_message(exc)
             lean_result = {}
-            self._notice(
-                types.MessageType.Error,
-                f"lean-sidecar: Lean's server did not start ({exc}). Proof search still works "
-                "where a Lean REPL is configured.",
-            )
+            self._notice(types.MessageType.Error, f"lean-sidecar: {lean.start_error}")
         merged = merge_capabilities(lean_result, ours)
         self.editor.send_raw({"jsonrpc": "2.0", "id": editor_id, "result": merged})
         lean.ready.set()
