@@ -113,3 +113,64 @@ class CoalescingWriter:
         self._chunks.clear()
         if not self._is_closing():
             self._write(data)
+
+
+def _content_length(header: bytes) -> int | None:
+    for line in header.split(b"\n"):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                raise FramingError(f"bad Content-Length header: {line!r}") from None
+            if length < 0:
+                raise FramingError(f"bad Content-Length header: {line!r}")
+            return length
+    return None
+
+
+class FrameBuffer:
+    """Splits a byte stream into frame bodies without a coroutine switch per header line: one
+    ``read`` of the pipe often holds many messages (a burst of answers), all split at once.
+    Header names are case-insensitive; a header block without a length is skipped; a bad
+    length is skipped and reported in ``errors``."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self.errors: list[str] = []
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add bytes; return the bodies of every frame now complete."""
+        buf = self._buf + data if self._buf else data
+        pos, bodies = 0, []
+        while True:
+            end = buf.find(b"\r\n\r\n", pos)
+            if end < 0:
+                break
+            try:
+                length = _content_length(buf[pos:end])
+            except FramingError as exc:
+                self.errors.append(str(exc))
+                length = None
+            if length is None:
+                pos = end + 4
+                continue
+            if len(buf) < end + 4 + length:
+                break
+            bodies.append(buf[end + 4 : end + 4 + length])
+            pos = end + 4 + length
+        self._buf = buf[pos:]
+        return bodies
+
+
+async def read_frames(
+    reader: asyncio.StreamReader, frames: FrameBuffer, chunk: int = 1 << 16
+) -> list[bytes] | None:
+    """The complete frames available next (waiting for at least one); ``None`` at the end."""
+    while True:
+        data = await reader.read(chunk)
+        if not data:
+            return None
+        bodies = frames.feed(data)
+        if bodies or frames.errors:
+            return bodies

@@ -14,10 +14,12 @@ from typing import Any
 
 from lean_bridge.framing import (
     CoalescingWriter,
+    FrameBuffer,
     FramingError,
     Message,
     encode_message,
-    read_message,
+    loads,
+    read_frames,
 )
 
 log = logging.getLogger(__name__)
@@ -125,13 +127,20 @@ class LeanUpstream:
 
     async def _read_loop(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
+        frames = FrameBuffer()
         try:
             while True:
-                message = await read_message(self._proc.stdout)
-                if message is None:
+                bodies = await read_frames(self._proc.stdout, frames)
+                if bodies is None:
                     break
-                self._dispatch(message)
-        except (FramingError, asyncio.IncompleteReadError, ConnectionError) as exc:
+                if frames.errors:
+                    raise FramingError("; ".join(frames.errors))
+                for body in bodies:
+                    message = loads(body)
+                    if not isinstance(message, dict):
+                        raise FramingError("message is not a JSON object")
+                    self._dispatch(message)
+        except (FramingError, ValueError, ConnectionError) as exc:
             log.error("lost the Lean server's output stream: %s", exc)
         finally:
             await self._finish()

@@ -43,7 +43,7 @@ class RawClient:
         body = json.dumps(msg).encode()
         self.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    async def answer(self, msg_id: Any, timeout: float = 20) -> dict[str, Any]:
+    async def answer(self, msg_id: Any, timeout: float = 60) -> dict[str, Any]:
         async def wait() -> dict[str, Any]:
             while True:
                 for m in self.inbox:
@@ -52,6 +52,16 @@ class RawClient:
                 await asyncio.sleep(0.01)
 
         return await asyncio.wait_for(wait(), timeout)
+
+
+async def wait_until(predicate: Any, what: str, deadline: float = 60.0) -> None:
+    """Wait on a condition, with a deadline generous enough for a busy machine."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError(f"timed out after {deadline:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 async def start() -> RawClient:
@@ -345,15 +355,11 @@ async def test_serve_works_with_regular_files_for_stdin_and_stdout(tmp_path) -> 
             "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
         }
     )
-    for _ in range(300):
-        if b'"serverInfo"' in answers.read_bytes():
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: b'"serverInfo"' in answers.read_bytes(), "initialize's answer")
     sender.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
-    for _ in range(300):
-        if b'"id":2' in answers.read_bytes().replace(b" ", b""):
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(
+        lambda: b'"id":2' in answers.read_bytes().replace(b" ", b""), "shutdown's answer"
+    )
     sender.send({"jsonrpc": "2.0", "method": "exit"})
     assert await asyncio.wait_for(proc.wait(), 20) == 0
     assert proc.stderr is not None

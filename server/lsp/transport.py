@@ -14,7 +14,13 @@ from typing import Any
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter
 
-from lean_bridge.framing import CoalescingWriter, FramingError, read_frame
+from lean_bridge.framing import (
+    CoalescingWriter,
+    FrameBuffer,
+    FramingError,
+    read_frame,
+    read_frames,
+)
 from lean_sidecar.lsp.app import SidecarServer
 
 log = logging.getLogger(__name__)
@@ -38,21 +44,34 @@ async def read_loop(server: SidecarServer, reader: Any) -> None:
     case-insensitive (``content-length`` loses nothing) and each body is parsed once, by
     ``SidecarProtocol.receive_body``, which answers parse errors and batches."""
     stop = server._stop_event
+    frames = FrameBuffer()
     while stop is None or not stop.is_set():
         try:
-            body = await read_frame(reader)
+            bodies = await _next_frames(reader, frames)
         except FramingError as exc:
             log.error("unreadable frame from the editor: %s", exc)
             continue
         except asyncio.IncompleteReadError:
             break
-        if body is None:
+        if bodies is None:
             break
-        try:
-            server.protocol.receive_body(body)
-        except Exception as exc:
-            log.exception("unable to handle a message")
-            server.report_server_error(exc, type(exc))
+        for error in frames.errors:
+            log.error("unreadable frame from the editor: %s", error)
+        frames.errors.clear()
+        for body in bodies:
+            try:
+                server.protocol.receive_body(body)
+            except Exception as exc:
+                log.exception("unable to handle a message")
+                server.report_server_error(exc, type(exc))
+
+
+async def _next_frames(reader: Any, frames: FrameBuffer) -> list[bytes] | None:
+    """asyncio streams are read in chunks; pygls' threaded stdin reader frame by frame."""
+    if isinstance(reader, asyncio.StreamReader):
+        return await read_frames(reader, frames)
+    body = await read_frame(reader)
+    return None if body is None else [body]
 
 
 async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None:
