@@ -53,6 +53,7 @@ async def test_parse_errors_batches_and_header_case() -> None:
         {"jsonrpc": "2.0", "id": 14, "method": "shutdown"},
     ]
     client.write(frame(json.dumps(batch).encode()))
+    client.send({"id": 19, "method": "$/lean/plainGoal", "params": {}})  # no "jsonrpc"
     # lowercase header name, then an ordinary message: neither may be lost
     goal = {"textDocument": {"uri": "file:///x.lean"}, "position": {"line": 0, "character": 0}}
     body = {"jsonrpc": "2.0", "id": 15, "method": "$/lean/plainGoal", "params": goal}
@@ -63,6 +64,7 @@ async def test_parse_errors_batches_and_header_case() -> None:
     assert (await client.answer("twelve"))["error"]["code"] == -32700
     assert (await client.answer(13))["error"]["code"] == -32600
     assert (await client.answer(14))["error"]["code"] == -32600
+    assert (await client.answer(19))["error"]["code"] == -32600
     for msg_id in (15, 16, 17):  # each reached Lean (which answers: that file is not open)
         assert (await client.answer(msg_id)).get("error", {}).get("code") == -32801, msg_id
     assert client.proc.returncode is None  # the batch's `shutdown` was not run

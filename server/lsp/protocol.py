@@ -115,6 +115,11 @@ class SidecarProtocol(LanguageServerProtocol):
         if not isinstance(data, dict):
             log.warning("ignoring a message that is not a JSON object: %.200r", data)
             return
+        if data.get("jsonrpc") != "2.0":
+            log.warning("ignoring a message that is not JSON-RPC 2.0: %.200r", data)
+            if "id" in data and "method" in data:
+                self.send_raw(error_message(data["id"], INVALID_REQUEST, "not JSON-RPC 2.0"))
+            return
         try:
             message = self.structure_message(data)
         except Exception as exc:
