@@ -211,6 +211,8 @@ class SidecarProtocol(LanguageServerProtocol):
             handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
         )
         self._request_futures[msg_id] = future  # type: ignore[assignment]
+        if msg_id != request_id:  # a generator's inner step: pygls never forgets these
+            future.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
         if callback is not None:
             future.add_done_callback(callback)
 
