@@ -206,12 +206,15 @@ class SidecarProtocol(LanguageServerProtocol):
         request_id = self._ctx_msg_id.get(None)
         if self.tasks is None or request_id is None or not asyncio.iscoroutinefunction(handler):
             super()._execute_handler(msg_id, handler, callback, args, kwargs)
+            inner = self._request_futures.get(msg_id) if msg_id != request_id else None
+            if inner is not None:  # a notification's or generator step's future: see below
+                inner.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
             return
         future = self.tasks.spawn(
             handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
         )
         self._request_futures[msg_id] = future  # type: ignore[assignment]
-        if msg_id != request_id:  # a generator's inner step: pygls never forgets these
+        if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
             future.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
         if callback is not None:
             future.add_done_callback(callback)
