@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.framing import FramingError, Message, encode_message, read_message
+from lean_bridge.framing import (
+    CoalescingWriter,
+    FrameBuffer,
+    FramingError,
+    Message,
+    encode_message,
+    loads,
+    read_frames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ class LeanUpstream:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._out: CoalescingWriter | None = None
         self.exited = False
 
     @property
@@ -83,15 +92,18 @@ class LeanUpstream:
         except OSError as exc:
             raise UpstreamError(f"cannot start Lean server {self.command!r}: {exc}") from exc
         log.info("started Lean server pid=%s: %s", self._proc.pid, " ".join(self.command))
+        stdin = self._proc.stdin
+        assert stdin is not None
+        self._out = CoalescingWriter(stdin.write, stdin.is_closing)
         self._tasks = [
             asyncio.create_task(self._read_loop()),
             asyncio.create_task(self._stderr_loop()),
         ]
 
     def send(self, message: Message) -> None:
-        if not self.alive or self._proc is None or self._proc.stdin is None:
+        if not self.alive or self._out is None:
             raise UpstreamError("Lean server is not running", code=-32803)
-        self._proc.stdin.write(encode_message(message))
+        self._out.write(encode_message(message))
 
     def notify(self, method: str, params: Any) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
@@ -115,13 +127,20 @@ class LeanUpstream:
 
     async def _read_loop(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
+        frames = FrameBuffer()
         try:
             while True:
-                message = await read_message(self._proc.stdout)
-                if message is None:
+                bodies = await read_frames(self._proc.stdout, frames)
+                if bodies is None:
                     break
-                self._dispatch(message)
-        except (FramingError, asyncio.IncompleteReadError, ConnectionError) as exc:
+                if frames.errors:
+                    raise FramingError("; ".join(frames.errors))
+                for body in bodies:
+                    message = loads(body)
+                    if not isinstance(message, dict):
+                        raise FramingError("message is not a JSON object")
+                    self._dispatch(message)
+        except (FramingError, ValueError, ConnectionError) as exc:
             log.error("lost the Lean server's output stream: %s", exc)
         finally:
             await self._finish()
@@ -158,6 +177,8 @@ class LeanUpstream:
         if self._proc is not None:
             with contextlib.suppress(ProcessLookupError):
                 if self._proc.returncode is None and self._proc.stdin is not None:
+                    if self._out is not None:
+                        self._out.flush()
                     self._proc.stdin.close()
             try:
                 code = await asyncio.wait_for(self._proc.wait(), 5)

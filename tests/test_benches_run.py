@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import ROOT
 
 CASES = [
-    (["bench/proxy_overhead.py", "--requests", "200"], "p50 overhead:"),
+    (["bench/proxy_overhead.py", "--requests", "200", "--rounds", "1"], "p50 overhead:"),
+    (["bench/soak.py", "--scale", "0.005"], "RSS MB:"),
     (
         ["bench/fill_latency.py", "--holes", "1", "--latency", "0.1", "--repl-latency", "0"],
         "time to first verified proof",

@@ -43,7 +43,7 @@ class RawClient:
         body = json.dumps(msg).encode()
         self.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    async def answer(self, msg_id: Any, timeout: float = 20) -> dict[str, Any]:
+    async def answer(self, msg_id: Any, timeout: float = 60) -> dict[str, Any]:
         async def wait() -> dict[str, Any]:
             while True:
                 for m in self.inbox:
@@ -52,6 +52,16 @@ class RawClient:
                 await asyncio.sleep(0.01)
 
         return await asyncio.wait_for(wait(), timeout)
+
+
+async def wait_until(predicate: Any, what: str, deadline: float = 60.0) -> None:
+    """Wait on a condition, with a deadline generous enough for a busy machine."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError(f"timed out after {deadline:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 async def start() -> RawClient:
@@ -196,7 +206,14 @@ async def test_ten_megabyte_document_gets_a_clear_error() -> None:
 async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
     import sys
 
-    cmd = [sys.executable, "-m", "lean_sidecar", "serve", "--upstream", "/nonexistent/lean --server"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lean_sidecar",
+        "serve",
+        "--upstream",
+        "/nonexistent/lean --server",
+    ]
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         stdin=asyncio.subprocess.PIPE,
@@ -245,9 +262,13 @@ async def test_lean_that_cannot_start_gives_errors_not_hangs() -> None:
         }
     )
     assert "did not start" in (await client.answer(2, timeout=10))["error"]["message"]
-    assert (await client.answer(3, timeout=10))["error"]["code"] == -32803
+    hover = (await client.answer(3, timeout=10))["error"]
+    assert hover["code"] == -32803
+    assert "did not start" in hover["message"] and "restarting" not in hover["message"]
     shown = [m for m in client.inbox if m.get("method") == "window/showMessage"]
-    assert shown and "did not start" in shown[0]["params"]["message"]
+    assert len(shown) == 1, "one message, not a pop-up per request"
+    assert "did not start" in shown[0]["params"]["message"]
+    assert "elan" in shown[0]["params"]["message"] and "--upstream" in shown[0]["params"]["message"]
     proc.kill()
     await proc.wait()
 
@@ -334,15 +355,11 @@ async def test_serve_works_with_regular_files_for_stdin_and_stdout(tmp_path) -> 
             "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
         }
     )
-    for _ in range(300):
-        if b'"serverInfo"' in answers.read_bytes():
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: b'"serverInfo"' in answers.read_bytes(), "initialize's answer")
     sender.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
-    for _ in range(300):
-        if b'"id":2' in answers.read_bytes().replace(b" ", b""):
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(
+        lambda: b'"id":2' in answers.read_bytes().replace(b" ", b""), "shutdown's answer"
+    )
     sender.send({"jsonrpc": "2.0", "method": "exit"})
     assert await asyncio.wait_for(proc.wait(), 20) == 0
     assert proc.stderr is not None

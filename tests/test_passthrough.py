@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import tempfile
@@ -15,6 +14,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import PROJECT, sidecar_command, standin_lean_command
 from tests.lsp_helpers import holes, initialize, open_doc, raw_request
+from tests.test_malformed_input import wait_until
 
 FACTS = PROJECT / "holes_facts.json"
 HOLES_FILE = PROJECT / "Holes.lean"
@@ -116,7 +116,7 @@ async def test_lean_extensions_and_rpc_pass_through(client: LanguageClient) -> N
 async def test_lean_extension_fields_reach_the_editor(client: LanguageClient) -> None:
     uri = open_doc(client, HOLES_FILE)
     await holes(client, uri)
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: client.diagnostics.get(uri), "Lean's diagnostics")
     diags = client.diagnostics.get(uri) or []
     assert diags, "Lean's diagnostics must reach the editor"
     assert any("sorry" in d.message for d in diags)
@@ -141,7 +141,7 @@ async def test_killed_upstream_is_restarted_and_answers_again(client: LanguageCl
     pid = int(PIDFILE.read_text().split()[0])
     os.kill(pid, signal.SIGKILL)
     # An edit while Lean is down must not be lost: it is replayed at its latest version.
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: any("stopped" in m.message for m in client.messages), "the notice")
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
@@ -153,14 +153,14 @@ async def test_killed_upstream_is_restarted_and_answers_again(client: LanguageCl
             ],
         )
     )
-    second = await holes(client, uri, timeout=20)
+    second = await holes(client, uri, timeout=60)
     assert second["version"] == 2
     assert len(second["holes"]) == len(first["holes"])
     assert all(h["range"]["start"]["line"] >= 1 for h in second["holes"])
     pids = PIDFILE.read_text().split()
     assert len(pids) == 2 and pids[1] != pids[0]
     shown = [m.message for m in client.messages]
-    assert sum("restarting" in m for m in shown) == 1
+    assert sum("restarting" in m for m in shown) == 1, shown
     hover = await client.text_document_hover_async(
         types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(4, 9))
     )

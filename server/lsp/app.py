@@ -124,16 +124,42 @@ class SidecarServer(LanguageServer):
         log.error("%s: %s", getattr(source, "__name__", source), error)
 
 
+class ForgetfulProgress:
+    """pygls' work-done progress, except that an ended token is forgotten: pygls keeps every
+    token's cancellation future (and through its callbacks, the finished work) forever."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+
+    @property
+    def tokens(self) -> dict[int | str, Any]:
+        tokens: dict[int | str, Any] = self._progress.tokens
+        return tokens
+
+    def create_async(self, token: int | str) -> Any:
+        return self._progress.create_async(token)
+
+    def begin(self, token: Any, value: types.WorkDoneProgressBegin) -> None:
+        self._progress.begin(token, value)
+
+    def report(self, token: Any, value: types.WorkDoneProgressReport) -> None:
+        self._progress.report(token, value)
+
+    def end(self, token: Any, value: types.WorkDoneProgressEnd) -> None:
+        self._progress.end(token, value)
+        self._progress.tokens.pop(token, None)
+
+
 class ServerEditor:
     """The editor as features see it (lean_sidecar.lsp.features.base.Editor)."""
 
     def __init__(self, server: SidecarServer) -> None:
         self._server = server
+        self._progress = ForgetfulProgress(server.work_done_progress)
 
     @property
     def progress(self) -> WorkDoneProgress:
-        progress: WorkDoneProgress = self._server.work_done_progress
-        return progress
+        return self._progress
 
     def show_message(self, kind: types.MessageType, message: str) -> None:
         self._server.show_message(kind, message)

@@ -18,10 +18,15 @@ from lean_bridge.lsp_types import (
     REQUEST_FAILED,
 )
 
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+
 __all__ = [
     "CONTENT_MODIFIED",
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "PARSE_ERROR",
     "REQUEST_CANCELLED",
     "REQUEST_FAILED",
     "ContentModified",

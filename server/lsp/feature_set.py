@@ -46,6 +46,10 @@ class FeatureSet:
         for f in self.features:
             f.on_holes(doc)
 
+    def on_close(self, uri: str) -> None:
+        for f in self.features:
+            f.on_close(uri)
+
     async def settings_changed(self) -> None:
         for f in self.features:
             await f.settings_changed()

@@ -19,7 +19,7 @@ from lean_bridge.framing import Message
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.capabilities import merge_capabilities
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED, error_message
-from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice
+from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice, not_started_message
 from lean_sidecar.lsp.tasks import TaskRegistry
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,7 @@ class Forwarder:
             return
         editor_id = raw["id"]
         if not lean.alive:
-            why = lean.start_error or "Lean's server is not running (restarting)"
-            self._fail(editor_id, why, result)
+            self._fail(editor_id, lean.down_reason(), result)
             return
         upstream_id = lean.next_id()
         self._forwarded[upstream_id] = Forwarded(editor_id, str(raw.get("method")), result)
@@ -242,11 +241,7 @@ class Forwarder:
             self.lean_capabilities = lean_result.get("capabilities") or {}
         except (UpstreamError, OSError) as exc:
             log.error("Lean's server did not start: %s", exc)
-            lean.start_error = (
-                f"Lean's server did not start ({exc}). Install Lean with elan "
-                "(https://github.com/leanprover/elan) so that `lake` is on PATH, or give the "
-                "command of Lean's server with --upstream (LEAN_SIDECAR_UPSTREAM)."
-            )
+            lean.start_error = not_started_message(exc)
             lean_result = {}
             self._notice(types.MessageType.Error, f"lean-sidecar: {lean.start_error}")
         merged = merge_capabilities(lean_result, ours)

@@ -35,6 +35,8 @@ class HoleListener(Protocol):
 
     def on_holes(self, doc: DocState) -> None: ...
 
+    def on_close(self, uri: str) -> None: ...
+
 
 class HoleTracker:
     def __init__(
@@ -61,6 +63,7 @@ class HoleTracker:
             return
         if method == "textDocument/didClose":
             self.documents.close(uri)
+            self._listener.on_close(uri)  # cancels the document's searches, drops its results
             return
         if method == "textDocument/didSave":
             return

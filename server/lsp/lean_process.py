@@ -1,6 +1,11 @@
 """Lean's language server as a process the sidecar owns: its start, its `initialize`, and its
 restarts with exponential back-off after a crash. It knows nothing of the editor's requests:
-whoever forwards them is told through ``on_exit`` and ``on_restarted``."""
+whoever forwards them is told through ``on_exit`` and ``on_restarted``.
+
+Crash loops are handled calmly: one message per outage (an outage ends only after Lean has run
+healthily for ``GOOD_RUN_SECONDS``, which is also when the back-off resets); later crashes and
+attempts of the same outage are reported as ``leanSidecar/status`` notifications, never as more
+pop-ups; while Lean is down, ``outage`` says why, in one sentence, for every request's error."""
 
 from __future__ import annotations
 
@@ -20,6 +25,16 @@ from lean_sidecar.lsp.tasks import TaskRegistry
 log = logging.getLogger(__name__)
 GOOD_RUN_SECONDS = 30.0  # a process that lived this long resets the back-off
 MAX_BACKOFF = 30.0
+WAIT_FOR_RESTART = 1.0  # a restart due sooner than this is waited for; a later one is not
+HOW_TO_FIX = (
+    "Install Lean with elan (https://lean-lang.org/install), so that `lake` and `lean` are on "
+    "PATH, or point the sidecar at Lean's server with --upstream (setting leanSidecar.upstream)."
+)
+
+
+def not_started_message(exc: BaseException) -> str:
+    """The one sentence a user gets when Lean's server cannot be started at all."""
+    return f"Lean's server did not start ({exc}). {HOW_TO_FIX}"
 
 
 class UserNotice(Protocol):
@@ -35,11 +50,15 @@ class LeanProcess:
         on_message: Callable[[Message], None],
         notice: UserNotice,
         tasks: TaskRegistry,
+        status: Callable[[Message], None] = lambda _s: None,
     ) -> None:
         self._command = command
         self._on_message = on_message
         self._notice = notice
+        self._status = status
         self._tasks = tasks
+        self.outage: str | None = None  # why Lean is down during a restart loop, if it is
+        self._next_attempt = 0.0  # monotonic time of the next restart attempt
         self.upstream: LeanUpstream | None = None
         self.init_params: Message | None = None
         self.ready = asyncio.Event()
@@ -85,21 +104,36 @@ class LeanProcess:
         return result if isinstance(result, dict) else {}
 
     def _exited(self, code: int | None) -> None:
+        self.ready.clear()
+        if not self.shutting_down and self.init_params is not None:
+            self._crashed(f"exit code {code}")
         for hook in self.on_exit:
             hook(code)
-        if self.shutting_down or self.init_params is None:
-            return
-        self.ready.clear()
-        if time.monotonic() - self._started_at > GOOD_RUN_SECONDS:
-            self._restarts = 0
+
+    def _crashed(self, why: str) -> None:
+        """Schedule the next start; tell the user once per outage, then only by status."""
+        healthy = self._started_at and time.monotonic() - self._started_at > GOOD_RUN_SECONDS
+        if healthy or self.outage is None:
+            first = True
+            if healthy:
+                self._restarts = 0
+        else:
+            first = False
         delay = min(MAX_BACKOFF, 0.25 * (2**self._restarts))
         self._restarts += 1
-        self._notice(
-            types.MessageType.Warning,
-            f"lean-sidecar: Lean's server stopped (exit code {code}); "
-            f"restarting it in {delay:.1f} s.",
+        self._started_at = 0.0
+        self._next_attempt = time.monotonic() + delay
+        self.outage = f"Lean's server stopped ({why}); restarting it (attempt {self._restarts})"
+        if first:
+            self._notice(
+                types.MessageType.Warning,
+                f"lean-sidecar: Lean's server stopped ({why}); restarting it. Further restarts "
+                "are shown in the status bar only.",
+            )
+        self._status(
+            {"lean": "restarting", "reason": why, "attempt": self._restarts, "retryIn": delay}
         )
-        self._tasks.spawn(self._restart(delay))
+        self._tasks.spawn(self._restart(delay), ("lean-restart",))
 
     async def _restart(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -109,21 +143,37 @@ class LeanProcess:
             await self.start()
         except (UpstreamError, OSError) as exc:
             log.error("restarting Lean's server failed: %s", exc)
-            self.start_error = f"Lean's server keeps failing to start: {exc}"
-            return  # its exit callback schedules the next attempt
+            if self.upstream is None or not self.upstream.exited:
+                # No process ran (it could not be spawned, or initialize failed while it
+                # lives): no exit callback will come, so schedule the next attempt here.
+                if self.upstream is not None:
+                    await self.upstream.stop(timeout=1.0)
+                if not self.shutting_down and (self.upstream is None or not self.upstream.exited):
+                    self._crashed(str(exc))
+            return
         self.start_error = None
         assert self.upstream is not None
         self.upstream.notify("initialized", {})
         self.restart_count += 1
         for hook in self.on_restarted:
             hook(self.upstream)
+        self.outage = None
         self.ready.set()
+        self._status({"lean": "running", "restarts": self.restart_count})
         log.info("Lean's server is back (restart %d)", self.restart_count)
 
+    def down_reason(self) -> str:
+        """One clear sentence for a request that arrives while Lean is not running."""
+        return self.start_error or self.outage or "Lean's server is not running"
+
     async def wait_running(self, timeout: float) -> None:
-        """Wait for Lean's server to be up; raise UpstreamError rather than wait forever."""
+        """Wait for Lean's server to be up; raise UpstreamError rather than wait forever, and at
+        once when it cannot start or its next restart is not imminent (a crash loop)."""
         if self.start_error is not None and not self.ready.is_set():
             raise UpstreamError(self.start_error, REQUEST_FAILED)
+        soon = self._next_attempt - time.monotonic() < WAIT_FOR_RESTART
+        if self.outage is not None and not self.ready.is_set() and not soon:
+            raise UpstreamError(self.outage, REQUEST_FAILED)
         try:
             await asyncio.wait_for(self.ready.wait(), timeout)
         except asyncio.TimeoutError:

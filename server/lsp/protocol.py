@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pygls.protocol import LanguageServerProtocol
 
-from lean_sidecar.lsp.errors import INVALID_PARAMS, error_message
+from lean_bridge.framing import dumps, frame, loads
+from lean_sidecar.lsp.errors import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    error_message,
+)
+from lean_sidecar.lsp.tasks import TaskRegistry
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +80,60 @@ class Invalid:
     jsonrpc: str = "2.0"
 
 
+_ID = re.compile(rb'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
+
+
+def readable_id(body: bytes) -> Any:
+    """The id of a message that could not be parsed, where one can still be read (else None)."""
+    match = _ID.search(body)
+    if match is None:
+        return None
+    try:
+        return loads(match.group(1))
+    except ValueError:
+        return None
+
+
 class SidecarProtocol(LanguageServerProtocol):
     forwarder: Router | None = None
+    tasks: TaskRegistry | None = None  # attached by the composition root
+
+    # ---- reading: one parse per message ---------------------------------------------------
+    def receive_body(self, body: bytes) -> None:
+        """Handle one frame's body: parse it once, answer what is not JSON-RPC with an error."""
+        try:
+            data = loads(body)
+        except ValueError:
+            msg_id = readable_id(body)
+            log.warning("unparsable message (%d bytes, id %r)", len(body), msg_id)
+            if msg_id is not None:
+                self.send_raw(error_message(msg_id, PARSE_ERROR, "Parse error: invalid JSON"))
+            return
+        if isinstance(data, list):
+            self._refuse_batch(data)
+            return
+        if not isinstance(data, dict):
+            log.warning("ignoring a message that is not a JSON object: %.200r", data)
+            return
+        if data.get("jsonrpc") != "2.0":
+            log.warning("ignoring a message that is not JSON-RPC 2.0: %.200r", data)
+            if "id" in data and "method" in data:
+                self.send_raw(error_message(data["id"], INVALID_REQUEST, "not JSON-RPC 2.0"))
+            return
+        try:
+            message = self.structure_message(data)
+        except Exception as exc:
+            log.warning("could not read %s: %s", data.get("method"), exc)
+            return
+        self.handle_message(message)
+
+    def _refuse_batch(self, batch: list[Any]) -> None:
+        """LSP has no batches: every request in one is answered with InvalidRequest."""
+        ids = [m["id"] for m in batch if isinstance(m, dict) and "method" in m and "id" in m]
+        log.warning("refused a JSON-RPC batch of %d messages", len(batch))
+        text = "JSON-RPC batches are not supported by the Language Server Protocol"
+        for msg_id in ids or [None]:
+            self.send_raw(error_message(msg_id, INVALID_REQUEST, text))
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" not in data:
@@ -98,6 +158,8 @@ class SidecarProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: Any) -> None:
+        if self._shutdown and self._refused_after_shutdown(message):
+            return
         if isinstance(message, Routed):
             if self.forwarder is None:
                 log.error("no forwarder attached; dropping %s", message.raw.get("method"))
@@ -114,6 +176,54 @@ class SidecarProtocol(LanguageServerProtocol):
         else:
             log.warning("ignoring a message that is not JSON-RPC: %.200r", message)
 
+    def _refused_after_shutdown(self, message: Any) -> bool:
+        """After ``shutdown`` only ``exit`` is served: requests get InvalidRequest (LSP),
+        notifications are dropped."""
+        raw = message.raw if isinstance(message, (Routed, Invalid)) else None
+        method = raw.get("method") if raw is not None else getattr(message, "method", None)
+        if method == "exit" or method is None:
+            return False  # exit, and answers to our own requests
+        msg_id = raw.get("id") if raw is not None else getattr(message, "id", None)
+        if msg_id is not None:
+            self.send_raw(
+                error_message(msg_id, INVALID_REQUEST, f"{method}: the server is shutting down")
+            )
+        return True
+
+    # ---- requests the sidecar answers: their work is cancellable by request id --------------
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Callable[..., Any],
+        callback: Any = None,
+        args: Any = None,
+        kwargs: Any = None,
+    ) -> None:
+        """pygls answers ``$/cancelRequest`` at once but only cancels a request that has not
+        started; a command runs as an inner coroutine (executeCommand is a generator) that kept
+        going. Every coroutine is spawned in the task registry under the editor's request id,
+        so a cancel reaches the work itself."""
+        request_id = self._ctx_msg_id.get(None)
+        if self.tasks is None or request_id is None or not asyncio.iscoroutinefunction(handler):
+            super()._execute_handler(msg_id, handler, callback, args, kwargs)
+            inner = self._request_futures.get(msg_id) if msg_id != request_id else None
+            if inner is not None:  # a notification's or generator step's future: see below
+                inner.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
+            return
+        future = self.tasks.spawn(
+            handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
+        )
+        self._request_futures[msg_id] = future  # type: ignore[assignment]
+        if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
+            future.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
+        if callback is not None:
+            future.add_done_callback(callback)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        if self.tasks is not None:
+            self.tasks.cancel(lambda k: k[0] == "request" and k[1] == msg_id)
+        super()._handle_cancel_notification(msg_id)
+
     def handle_structured(self, structured: Any) -> None:
         if isinstance(structured, Invalid):
             self.handle_message(structured)
@@ -124,9 +234,8 @@ class SidecarProtocol(LanguageServerProtocol):
         """Write a message as it is: the hot path of everything Lean sends to the editor."""
         if self.writer is None:
             return
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            res = self.writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            res = self.writer.write(frame(dumps(message)))
             if inspect.isawaitable(res):
                 self._pending_write = asyncio.ensure_future(res)
         except (BrokenPipeError, ConnectionError) as exc:

@@ -29,7 +29,15 @@ def build_server(settings: Settings) -> SidecarServer:
     forwarder = Forwarder(
         server.protocol, server.features, server.initialize_self, server.show_message, tasks
     )
-    lean = LeanProcess(server.upstream_command, forwarder.from_lean, server.show_message, tasks)
+    lean = LeanProcess(
+        server.upstream_command,
+        forwarder.from_lean,
+        server.show_message,
+        tasks,
+        status=lambda params: server.protocol.send_raw(
+            {"jsonrpc": "2.0", "method": "leanSidecar/status", "params": params}
+        ),
+    )
     holes = HoleTracker(
         server.documents,
         lean,
@@ -41,6 +49,7 @@ def build_server(settings: Settings) -> SidecarServer:
     forwarder.attach(lean, holes)
     server.lean = lean
     server.protocol.forwarder = forwarder
+    server.protocol.tasks = tasks
 
     editor = ServerEditor(server)
     engines = EngineService(lambda: server.settings, server.root_path, server.show_message)

@@ -90,6 +90,9 @@ class Feature:
     def on_holes(self, doc: DocState) -> None:
         """Lean finished a version of ``doc``; its hole snapshot is ready."""
 
+    def on_close(self, uri: str) -> None:
+        """The editor closed ``uri``: drop everything kept for it (its work is cancelled)."""
+
     async def settings_changed(self) -> None:
         """The effective settings changed (workspace/configuration)."""
 

@@ -107,9 +107,21 @@ class ProofSearch(Feature):
                 return doc, snap
             await asyncio.sleep(0)
 
+    def on_close(self, uri: str) -> None:
+        self.tasks.cancel(lambda k: k[0] == "search" and k[1] == uri)
+        self._forget(uri, None)
+
+    def _forget(self, uri: str, keep: int | None) -> None:
+        """Results are kept for the current version only (the cache keeps the rest)."""
+        for table in (self.results.found, self.results.traces, self.results.partial):
+            for key in [k for k in table if k[0] == uri and k[1] != keep]:
+                del table[key]  # type: ignore[attr-defined]
+
     def on_holes(self, doc: DocState) -> None:
         """A new version is ready: re-offer cached proofs whose context did not change."""
         snap = doc.snapshot
+        if snap is not None:
+            self._forget(doc.uri, snap.version)
         engine = self.engines.current()
         if snap is None or engine is None or engine.cache is None:
             return

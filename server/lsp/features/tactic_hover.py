@@ -101,6 +101,7 @@ class TacticHover(Feature):
         if snap is None or not self._settings().hover_suggestions:
             return
         self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == doc.uri and k[2] != snap.version)
+        self.on_close(doc.uri, keep=snap.version)  # states of the current version only
         failing = [h for h in snap.holes if h.kind == "failingTactic"][:MAX_TACTICS_PER_VERSION]
         for hole in failing:
             key = _key(doc.uri, snap.version, hole)
@@ -110,6 +111,11 @@ class TacticHover(Feature):
 
     async def close(self) -> None:
         self.tasks.cancel(lambda k: k[0] == "hover")
+
+    def on_close(self, uri: str, keep: int | None = None) -> None:
+        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == uri and k[2] != keep)
+        for key in [k for k in self.states if k[0] == uri and k[1] != keep]:
+            del self.states[key]
 
     # ---- finding replacements ---------------------------------------------------------------
     async def _candidates(self, snap: HoleSnapshot, hole: Hole, goal: str | None) -> list[str]:

@@ -1,0 +1,90 @@
+"""A Lean server that keeps crashing is handled calmly: one message per outage, then status
+notifications; requests during the outage are answered at once with one clear error; once Lean
+starts again everything works."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import PROJECT, standin_lean_command
+from tests.test_malformed_input import RawClient
+
+FACTS = PROJECT / "holes_facts.json"
+
+
+def _messages(client: RawClient, method: str) -> list[dict[str, Any]]:
+    return [m["params"] for m in client.inbox if m.get("method") == method]
+
+
+async def until(predicate: Any, what: str, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_crash_loop_gives_one_message_and_quick_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"  # while this file exists, Lean's server dies at once
+    pidfile = tmp_path / "pids"
+    lean = shlex.join(standin_lean_command(FACTS))
+    upstream = f"sh -c {shlex.quote(f'[ -e {broken} ] && exit 3; exec {lean}')}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lean_sidecar", "serve", "--upstream", upstream,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "STANDIN_PIDFILE": str(pidfile)},
+    )  # fmt: skip
+    client = RawClient(proc)
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}},
+        }
+    )
+    assert "result" in await client.answer(1)
+    client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    await until(pidfile.exists, "Lean's server to start")
+    broken.touch()
+    os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+
+    statuses = lambda: _messages(client, "leanSidecar/status")  # noqa: E731
+    await until(lambda: len(statuses()) >= 4, "four restart attempts")
+    attempts = [s["attempt"] for s in statuses() if s["lean"] == "restarting"]
+    assert attempts == sorted(attempts) and attempts[0] == 1
+    delays = [s["retryIn"] for s in statuses() if s["lean"] == "restarting"]
+    assert delays == sorted(delays) and delays[-1] > delays[0], "back-off grows in a loop"
+    shown = [m["message"] for m in _messages(client, "window/showMessage")]
+    assert len(shown) == 1, shown  # one pop-up for the whole outage
+    assert "restarting" in shown[0]
+
+    # A request during the outage is answered at once, with why.
+    t0 = time.monotonic()
+    uri = (PROJECT / "Holes.lean").as_uri()
+    hover = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}
+    client.send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params": hover})
+    answer = await client.answer(2)
+    assert time.monotonic() - t0 < 5.0
+    assert answer["error"]["code"] == -32803
+    assert "stopped" in answer["error"]["message"] and "restarting" in answer["error"]["message"]
+
+    broken.unlink()  # Lean can start again: the next attempt succeeds
+    await until(lambda: statuses()[-1]["lean"] == "running", "Lean to be back", 60.0)
+    client.send({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": hover})
+    back = await client.answer(3)  # Lean itself answers (the file is not open: its own error)
+    assert "result" in back or back["error"]["code"] != -32803, back
+    assert len(_messages(client, "window/showMessage")) == 1
+    client.send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
+    await client.answer(4)
+    client.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(proc.wait(), 20) == 0

@@ -1,0 +1,58 @@
+"""The protocol keeps nothing per message once the message is handled (pygls keeps a future
+per notification and per generator step forever; the sidecar's protocol forgets them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from lean_sidecar.lsp.root import build_server
+from lean_sidecar.settings import Settings
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def close(self) -> None: ...
+
+
+def body(method: str, params: Any, msg_id: int | None = None) -> bytes:
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if msg_id is not None:
+        msg["id"] = msg_id
+    return json.dumps(msg).encode()
+
+
+async def test_notifications_and_commands_leave_no_futures_behind() -> None:
+    server = build_server(Settings())
+    proto = server.protocol
+    proto.set_writer(Sink())
+    init = {"processId": None, "rootUri": None, "capabilities": {}}
+    proto.receive_body(body("initialize", init, 0))
+    assert server.lean is not None
+    await asyncio.wait_for(server.lean.ready.wait(), 30)  # no Lean here: it answers anyway
+    proto.receive_body(body("initialized", {}))
+    uri = "file:///T.lean"
+    doc = {"uri": uri, "languageId": "lean4", "version": 1, "text": "example : True := sorry\n"}
+    proto.receive_body(body("textDocument/didOpen", {"textDocument": doc}))
+    for version in range(2, 200):
+        change = {"text": f"-- {version}\n"}
+        proto.receive_body(
+            body(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+            )
+        )
+    for msg_id in range(1, 20):  # a command: executeCommand is a generator around the handler
+        args = {"command": "leanSidecar.cancelSearch", "arguments": [{"uri": uri}]}
+        proto.receive_body(body("workspace/executeCommand", args, msg_id))
+    proto.receive_body(body("textDocument/didClose", {"textDocument": {"uri": uri}}))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert len(proto._request_futures) == 0, list(proto._request_futures)[:5]
+    server.lean.shutting_down = True
