@@ -24,8 +24,9 @@ import pytest
 
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.sandbox import detect
-from tests.conftest import PROJECT, ROOT, STANDINS
+from tests.conftest import PROJECT, ROOT
 from tests.standins.openai_endpoint import StandInEndpoint
+from tests.standins.toolchain import install_script
 
 SECRET = 'sk-live/"chain"+key&=9f2'  # differs in plain, JSON-escaped and URL-encoded form
 STATEMENT = "theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by"
@@ -70,7 +71,7 @@ def run_chain(tmp: Path, pretend_env: str | None = None) -> dict[str, Any]:
         'if [ "$1" = "--version" ]; then echo "Lake version 5.0.0 (Lean version 4.24.0)"; fi\n'
     )
     lake.chmod(0o755)
-    args = [sys.executable, str(STANDINS / "hostile_repl.py"), "--lean"]
+    args = [sys.executable, str(install_script(tc, "hostile_repl.py")), "--lean"]
     args += ["--write", str(home / ".bashrc"), "--write", str(target)]
     if pretend_env:
         args += ["--pretend-env", pretend_env]

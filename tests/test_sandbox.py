@@ -24,7 +24,8 @@ import pytest
 
 from lean_bridge import sandbox
 from lean_bridge.repl_pool import ReplPool, ReplSettings
-from tests.conftest import PROJECT, ROOT, STANDINS
+from tests.conftest import PROJECT, ROOT
+from tests.standins.toolchain import install_script
 
 SECRET = "sk-sandbox-test-3b1f9c"
 MECHANISM = sandbox.detect()
@@ -97,7 +98,7 @@ def hostile_toolchain(world: dict[str, Any]) -> tuple[Path, Path, dict[str, Path
         "tmp": world["tmp"] / "outside.txt",
         "repo": ROOT / f".sandbox-escape-{os.getpid()}",
     }
-    args = [sys.executable, str(STANDINS / "hostile_repl.py")]
+    args = [sys.executable, str(install_script(tc, "hostile_repl.py"))]
     for p in targets.values():
         args += ["--write", str(p)]
     args += ["--read", str(world["home"] / ".config" / "token")]

@@ -4,10 +4,21 @@ and a REPL directory whose `.lake/build/bin/repl` starts the stand-in REPL."""
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def install_script(root: Path, name: str) -> Path:
+    """A copy of the stand-in script ``name`` inside the toolchain folder ``root``. The REPL runs
+    in the sandbox, which shows it only the project, the toolchain and the REPL's folders: the
+    test tree itself may sit where the sandbox hides everything (a checkout under /tmp)."""
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    shutil.copyfile(HERE / name, target)
+    return target
 
 
 def make_toolchain(
@@ -26,7 +37,7 @@ def make_toolchain(
     repl_dir = root / "repl"
     (repl_dir / ".lake" / "build" / "bin").mkdir(parents=True, exist_ok=True)
     (repl_dir / "lean-toolchain").write_text(f"leanprover/lean4:{lean_version}\n")
-    args = [sys.executable, str(HERE / "repl.py"), "--facts", str(facts)]
+    args = [sys.executable, str(install_script(root, "repl.py")), "--facts", str(facts)]
     if log is not None:
         args += ["--log", str(log)]
     repl = repl_dir / ".lake" / "build" / "bin" / "repl"
