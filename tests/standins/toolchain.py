@@ -37,6 +37,9 @@ def make_toolchain(
     repl_dir = root / "repl"
     (repl_dir / ".lake" / "build" / "bin").mkdir(parents=True, exist_ok=True)
     (repl_dir / "lean-toolchain").write_text(f"leanprover/lean4:{lean_version}\n")
+    if facts.resolve().parent != root.resolve():  # the sandbox shows the toolchain folder only
+        shutil.copyfile(facts, root / "facts.json")
+        facts = root / "facts.json"
     args = [sys.executable, str(install_script(root, "repl.py")), "--facts", str(facts)]
     if log is not None:
         args += ["--log", str(log)]
