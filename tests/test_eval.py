@@ -204,7 +204,7 @@ def test_cascade_stage_reports_goals_closed_and_seconds_per_tactic(setup) -> Non
     table = summary["by_tactic"]
     assert table["norm_num"]["closed"] == 4 and table["norm_num"]["tried"] == 20
     assert table["rfl"]["closed"] == 0 and table["omega"]["closed"] == 0
-    assert list(table)[0] == "norm_num"  # ordered by goals closed
+    assert next(iter(table)) == "norm_num"  # ordered by goals closed
     assert all(v["seconds"] > 0 for v in table.values())
     assert "cascade, per tactic (goals closed / tried, seconds):" in done.stdout
     assert re.search(r"norm_num\s+4 / 20\s+\d+\.\d\d s", done.stdout)
