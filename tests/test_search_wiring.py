@@ -200,3 +200,156 @@ async def test_the_proof_without_its_helpers_is_preferred_when_it_verifies(
     assert (found.script, found.helpers) == ("simpa using my_helper n", "")
     (sample,) = [a for a in result.attempts if a.kind == "sample" and a.outcome == "verified"]
     assert sample.helpers == ""
+
+
+# ---- sampling and fix turns on the wire --------------------------------------------------------
+LE = "theorem le (a b : ℝ) (h : a < b) : a ≤ b := by"
+LE_TEXT = f"import Mathlib\n\n{LE}\n  sorry\n"
+LE_GOAL = "a b : ℝ\nh : a < b\n⊢ a ≤ b"
+
+
+def le_facts(error: str = "linarith failed") -> dict[str, Any]:
+    return {"proofs": {"(a b : ℝ) (h : a < b) : a ≤ b": {"error": error}}}
+
+
+async def test_requests_use_the_family_sampling_unless_the_user_set_it(tmp_path: Path) -> None:
+    script = [{"match": "theorem le", "responses": [{"texts": ["no proof"]}]}]
+    _, ep, _, _ = await run(
+        tmp_path,
+        le_facts(),
+        LE_TEXT,
+        LE_GOAL,
+        script,
+        model="Goedel-Prover-V2-8B",
+        tactics=[],
+        budget=4,
+        decompose_depth=1,
+        fix_rounds=0,
+    )
+    bodies = [r.body for r in ep.generation_requests() if r.body]
+    assert len(bodies) == 2  # whole-proof samples, then a sketch
+    assert any("Do not prove the theorem directly" in json.dumps(b) for b in bodies)
+    assert all(b["temperature"] == 1.0 and b["max_tokens"] > 8192 for b in bodies)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    _, ep, _, _ = await run(
+        mine,
+        le_facts(),
+        LE_TEXT,
+        LE_GOAL,
+        script,
+        model="Goedel-Prover-V2-8B",
+        tactics=[],
+        budget=2,
+        decompose_depth=0,
+        temperature=0.7,
+        context_tokens=4096,
+    )
+    (body,) = [r.body for r in ep.generation_requests() if r.body]
+    assert body["temperature"] == 0.7 and body["max_tokens"] < 4096
+
+
+async def test_fix_turns_in_the_trained_format_redacted_and_bounded(tmp_path: Path) -> None:
+    """Kimina: one fix turn as trained (the answer kept with its thinking, Lean's errors
+    without the API key); a second round the format has no turn for is skipped, not sent."""
+    key = "sk-test-abcdef123456"
+    script = [
+        {"match": "# Error 1:", "responses": [{"texts": [lean_answer(LE, "  exact h.le.le")]}]},
+        {"match": "theorem le", "responses": [{"texts": [lean_answer(LE, "  linarith")]}]},
+    ]
+    result, ep, _, _ = await run(
+        tmp_path,
+        le_facts(f"unknown identifier '{key}'"),
+        LE_TEXT,
+        LE_GOAL,
+        script,
+        model="Kimina-Prover-72B",
+        tactics=[],
+        budget=2,
+        n=1,
+        decompose_depth=0,
+        fix_rounds=2,
+        api_key=key,
+    )
+    (sample,) = [a for a in result.attempts if a.kind == "sample"]
+    (fix,) = sample.children
+    assert (fix.kind, fix.outcome) == ("fix", "rejected")
+    assert [(c.kind, c.outcome) for c in fix.children] == [("fix", "skipped")]
+    bodies = [json.dumps(r.body, ensure_ascii=False) for r in ep.generation_requests()]
+    assert len(bodies) == 2 and all(key not in b for b in bodies)
+    turn = ep.generation_requests()[1].body
+    assert turn is not None
+    assert turn["messages"][2]["content"].startswith("<think>")
+    assert "<redacted>" in turn["messages"][3]["content"]
+
+
+# ---- the project's cascade ---------------------------------------------------------------------
+async def test_the_cascade_follows_the_projects_lean_version_unless_tactics_are_set(
+    tmp_path: Path,
+) -> None:
+    """The fixture project pins Lean v4.24.0 and has no Mathlib: `grind` and `decide +kernel`
+    are tried, Mathlib's tactics are not, each under its heartbeat cap."""
+    result, _, pool, _ = await run(tmp_path, le_facts(), LE_TEXT, LE_GOAL, [], budget=0)
+    tried = [a.candidate for a in result.attempts if a.kind == "tactic"]
+    assert {"rfl", "decide +kernel", "omega", "grind", "exact?"} <= set(tried)
+    assert not {"norm_num", "linarith", "aesop"} & set(tried)
+    cmds = [r.get("cmd", "") for r in repl_received(pool)]
+    assert any(c.startswith("set_option maxHeartbeats 200000 in\ntheorem le") for c in cmds)
+    assert any(c.startswith("set_option maxHeartbeats 50000 in\ntheorem le") for c in cmds)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    result, _, _, _ = await run(mine, le_facts(), LE_TEXT, LE_GOAL, [], budget=0, tactics=["omega"])
+    assert [a.candidate for a in result.attempts if a.kind == "tactic"] == ["omega"]
+
+
+# ---- one gate for every path -------------------------------------------------------------------
+HOSTILE = 'IO.FS.writeFile "/tmp/pwned" "x"'
+
+
+async def test_no_path_reaches_lean_around_the_gate(tmp_path: Path) -> None:
+    """Hostile text on every path the search has: a whole-proof sample, an error-fix answer, a
+    sketch, a helper lemma, a cascade search tactic's suggestion. None reaches the REPL."""
+    helper = f"lemma aux (n : ℕ) : n = n := by\n  have := {HOSTILE}\n  rfl"
+    with_helper = f"```lean4\n{helper}\n\n{LE}\n  have := aux 0\n  linarith\n```"
+    sketch = lean_answer(LE, f"  have h2 : a ≤ b := by sorry\n  have := {HOSTILE}\n  exact h2")
+    script = [
+        {
+            "match": "# Error 1:",
+            "responses": [{"texts": [lean_answer(LE, f"  have := {HOSTILE}\n  linarith")]}],
+        },
+        {"match": "Do not prove the theorem directly", "responses": [{"texts": [sketch]}]},
+        {
+            "match": "theorem le",
+            "responses": [
+                {
+                    "texts": [
+                        lean_answer(LE, f"  exact ({HOSTILE}).elim"),
+                        lean_answer(LE, "  linarith"),
+                    ]
+                },
+                {"texts": [with_helper]},
+            ],
+        },
+    ]
+    facts = le_facts()
+    facts["search"] = {"(a b : ℝ) (h : a < b) : a ≤ b": f"exact ({HOSTILE}).elim"}
+    result, ep, pool, _ = await run(
+        tmp_path,
+        facts,
+        LE_TEXT,
+        LE_GOAL,
+        script,
+        model="Kimina-Prover-72B",
+        tactics=["exact?"],
+        budget=6,
+        n=2,
+        decompose_depth=1,
+        sketch_samples=1,
+    )
+    assert result.found == []
+    assert not [r for r in repl_received(pool) if "IO.FS" in r.get("cmd", "")]
+    refused = {(a.kind, a.outcome) for a in result.walk() if a.outcome == "refused"}
+    assert {("suggestion", "refused"), ("sample", "refused"), ("fix", "refused")} <= refused
+    assert ("sketch", "refused") in refused
+    details = [a.detail or "" for a in result.walk() if a.outcome == "refused"]
+    assert any("helper" in d for d in details)
