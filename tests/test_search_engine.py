@@ -9,7 +9,7 @@ import pytest
 
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import EndpointClient
-from lean_sidecar.search.cache import ProofCache
+from lean_sidecar.search.cache import ProofCache, context_hash
 from lean_sidecar.search.engine import SearchEngine
 from lean_sidecar.settings import Settings
 from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
@@ -129,6 +129,23 @@ async def test_cache_answers_a_repeated_hole_without_the_endpoint(env) -> None:
     again = await engine(pool, url, tmp).search(site, GOAL, task)
     assert [(f.script, f.how) for f in again.found] == [("field_simp", "cache")]
     assert len(ep.generation_requests()) == n_requests
+
+
+async def test_a_poisoned_cache_entry_is_refused_by_the_gate(env) -> None:
+    """The cache file lives on disk: a proof in it passes the same gate as a model's."""
+    pool, ep, url, tmp = env
+    ep.script = [
+        {"match": "div_self'", "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}]}
+    ]
+    site, task = site_and_task(TEXT, 0, GOAL)
+    eng = engine(pool, url, tmp)
+    assert eng.cache is not None
+    ctx = context_hash(site.text[: site.decl.start], site.decl.statement(site.text))
+    eng.cache.put(GOAL, ctx, eng.model_name, "exact (IO.Process.exit 0 : IO Unit)", "model")
+    result = await eng.search(site, GOAL, task)
+    assert [(a.kind, a.outcome) for a in result.attempts][0] == ("cache", "refused")
+    assert [(f.script, f.how) for f in result.found] == [("field_simp", "model")]
+    assert not [r for r in repl_received(pool) if "IO.Process" in r.get("cmd", "")]
 
 
 async def test_cancelled_search_closes_its_http_stream(env) -> None:

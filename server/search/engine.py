@@ -16,6 +16,7 @@ import logging
 import time
 from pathlib import Path
 
+from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.verifier import HoleSite, Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
@@ -121,7 +122,19 @@ class SearchEngine:
         try:
             if self.cache is not None:
                 hit = self.cache.get(goal, ctx_hash, self.model_name)
+                gate = None
                 if hit is not None:
+                    # A cached proof passes the same gate as a fresh one (the cache file is
+                    # outside the search's control); one that does not is searched anew.
+                    gate = await asyncio.to_thread(
+                        check_candidate,
+                        hit[0],
+                        allow_native_decide=self.settings.allow_native_decide,
+                        max_chars=self.settings.max_proof_chars,
+                    )
+                    if not gate.ok:
+                        result.attempts.append(Attempt("cache", hit[0], "refused", gate.reason))
+                if hit is not None and gate is not None and gate.ok:
                     result.attempts.append(
                         Attempt("cache", hit[0], "verified", f"cached ({hit[1]})")
                     )
