@@ -143,7 +143,7 @@ async def test_a_poisoned_cache_entry_is_refused_by_the_gate(env) -> None:
     ctx = context_hash(site.text[: site.decl.start], site.decl.statement(site.text))
     eng.cache.put(GOAL, ctx, eng.model_name, "exact (IO.Process.exit 0 : IO Unit)", "model")
     result = await eng.search(site, GOAL, task)
-    assert [(a.kind, a.outcome) for a in result.attempts][0] == ("cache", "refused")
+    assert (result.attempts[0].kind, result.attempts[0].outcome) == ("cache", "refused")
     assert [(f.script, f.how) for f in result.found] == [("field_simp", "model")]
     assert not [r for r in repl_received(pool) if "IO.Process" in r.get("cmd", "")]
 
