@@ -25,6 +25,7 @@ def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
         "status": result.status,
         "how": first.how if first else None,
         "proof": first.script if first else None,
+        "helpers": first.helpers if first and first.helpers else None,
         "samples": result.samples,
         "samples_at_first": first.samples if first else None,
         "time_to_first": round(first.seconds, 3) if first else None,
