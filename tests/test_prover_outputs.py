@@ -89,28 +89,29 @@ def run_record(record: dict[str, Any], allow_native: bool = False) -> Outcome:
     if got.script is None:
         reason = got.reason or "?"
         return Outcome(False, CHANGED if "changes the statement" in reason else reason)
-    verdict = check_candidate(got.script, allow_native_decide=allow_native)
+    script = got.helpers.script if got.helpers is not None else got.script
+    verdict = check_candidate(script, allow_native_decide=allow_native)
     if not verdict.ok:
-        native = not allow_native and check_candidate(got.script, allow_native_decide=True).ok
+        native = not allow_native and check_candidate(script, allow_native_decide=True).ok
         if "search tactic" in (verdict.reason or ""):
             return Outcome(False, SEARCH)
         return Outcome(False, NATIVE if native else f"gate: {verdict.reason}")
     site = HoleSite(text, decl, hole.start, hole.end, hole_mode(model.masked, hole.start))
     if got.helpers is not None:
         # The engine's own path: gate the helpers with the declaration, check them together.
-        gate = gate_helpers(site, got.helpers, got.script, allow_native, DEFAULT_MAX_CHARS)
+        gate = gate_helpers(site, got.helpers, script, allow_native, DEFAULT_MAX_CHARS)
         if not gate.ok:
             native = (
                 not allow_native
-                and gate_helpers(site, got.helpers, got.script, True, DEFAULT_MAX_CHARS).ok
+                and gate_helpers(site, got.helpers, script, True, DEFAULT_MAX_CHARS).ok
             )
             if "search tactic" in (gate.reason or ""):
                 return Outcome(False, SEARCH)
             return Outcome(False, NATIVE if native else f"helpers: {gate.reason}")
         site = with_helpers(site, got.helpers)
-    elif _helpers_used(code, got.script, decl.name):
+    elif _helpers_used(code, script, decl.name):
         return Outcome(False, "a helper the proof uses was not carried")
-    filled = fill(site.text, site.start, site.end, got.script, site.mode)
+    filled = fill(site.text, site.start, site.end, script, site.mode)
     delta = len(filled) - len(site.text)
     checked, _ = checkable(filled, site.decl, delta)
     count = got.helpers.count if got.helpers else 0

@@ -28,14 +28,13 @@ MAX_CODE_SPANS = 20_000
 
 @dataclass(frozen=True)
 class Extracted:
-    """The proof of the hole, and the helper declarations it needs (see ``helpers.py``): with
-    helpers, ``script`` uses their fresh names and ``plain`` is the answer's own script (which
-    may still verify without them, when a helper only restates a library lemma)."""
+    """The proof of the hole as the answer wrote it (``script``), and the helper declarations
+    it uses, if any (see ``helpers.py``): ``helpers.script`` is the same proof calling their
+    fresh names. A caller that does not carry helpers uses ``script`` alone."""
 
     script: str | None
     reason: str | None = None
     helpers: Helpers | None = None
-    plain: str | None = None
 
 
 def final_code_block(sample: Sample, completion_prefix: str | None = None) -> str | None:
@@ -102,9 +101,7 @@ def extract_script(task: ProofTask, code: str, taken: str = "") -> Extracted:
         helpers = collect_helpers(code, every, d, script, taken or task.context + task.statement)
         if isinstance(helpers, str):
             return Extracted(None, helpers)
-        if helpers is not None:
-            return Extracted(helpers.script, helpers=helpers, plain=script)
-        return Extracted(script, plain=script)
+        return Extracted(script, helpers=helpers)
     if decls:
         return Extracted(None, "the answer changes the statement")
     return Extracted(None, "no theorem in the answer")

@@ -87,13 +87,14 @@ class Sampler:
             if got.helpers is not None and not p.helpers:
                 parent.append(Attempt(kind, got.script, "refused", "helpers only at the top"))
                 return
-            dedup = " ".join(got.script.split()) + (helpers.text if helpers else "")
+            script = helpers.script if helpers is not None else got.script
+            dedup = " ".join(script.split()) + (helpers.text if helpers else "")
             if dedup in req.seen:
-                parent.append(Attempt(kind, got.script, "duplicate"))
+                parent.append(Attempt(kind, script, "duplicate"))
                 return
             req.seen.add(dedup)
             verdict, attempt = await self._checker.check(
-                p.site, got.script, kind, parent, helpers, got.plain
+                p.site, script, kind, parent, helpers, got.script
             )
             if verdict.ok:
                 if len(solved) < p.max_found and attempt.candidate is not None:

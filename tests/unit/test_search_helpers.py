@@ -56,3 +56,14 @@ def test_fresh_names_avoid_the_users_file() -> None:
     first = fresh_name("aux", "lemma aux : True := trivial", "")
     again = fresh_name("aux", "lemma aux : True := trivial", f"theorem {first} : True := trivial")
     assert first != again and first.startswith(HELPER_PREFIX) and again.endswith("_aux")
+
+
+def test_extraction_keeps_the_answers_own_script_and_offers_the_helpers() -> None:
+    """Callers that do not carry helpers (hover) see the proof as written, as before."""
+    from lean_sidecar.prover.extract import extract_script
+    from lean_sidecar.prover.task import ProofTask
+
+    task = ProofTask("import Mathlib", "", "theorem main (n : ℕ) : n ≤ n + 2 := by", True, None)
+    got = extract_script(task, CODE)
+    assert got.script == "have h1' := h2 n\nexact h1'"
+    assert got.helpers is not None and got.helpers.script != got.script
