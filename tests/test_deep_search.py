@@ -192,7 +192,9 @@ async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
     sketch_node = next(a for a in result.attempts if a.kind == "sketch" and a.outcome == "verified")
     lemmas = [c for c in sketch_node.children if c.kind == "lemma"]
     assert len(lemmas) == 2
-    assert kinds(lemmas[0].children) == [("tactic", "rejected"), ("tactic", "verified")]
+    # omega and positivity race on the pool: positivity closes it (omega fails or is cancelled)
+    first = {a.candidate: a.outcome for a in lemmas[0].children}
+    assert first["positivity"] == "verified" and first["omega"] in ("rejected", "cancelled")
     assert kinds(lemmas[1].children) == [("memo", "verified")]
     in_sketch = [
         r

@@ -59,11 +59,12 @@ async def test_symbolic_cascade_first_and_no_gpu_for_easy_holes(env) -> None:
     result = await engine(pool, url, tmp).search(site, task.goal if task else None, task)
     assert result.status == "solved"
     assert [(f.script, f.how) for f in result.found] == [("omega", "tactic")]
-    # Closers run concurrently: rfl failed, omega won, simp (if it ran) did not win, and the
-    # search tactic exact? was never needed.
+    # Closers run concurrently: omega won; rfl and simp did not (each failed, or was cancelled
+    # when omega closed the goal first), and the search tactic exact? was never needed.
     outcomes = {a.candidate: a.outcome for a in result.attempts}
-    assert outcomes["rfl"] == "rejected" and outcomes["omega"] == "verified"
-    assert outcomes.get("simp") in (None, "cancelled", "rejected")
+    assert outcomes["omega"] == "verified"
+    assert outcomes["rfl"] in ("rejected", "cancelled")
+    assert outcomes["simp"] in ("cancelled", "rejected")
     assert "exact?" not in outcomes
     assert ep.generation_requests() == []
 

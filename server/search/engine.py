@@ -198,8 +198,10 @@ class SearchEngine:
         )
         if await self._cascade.run(site, attempts, keep):
             return _remember(req, key, solution[0])
-        if top and goal and ctx.result is not None:
+        will_sample = self._sampler is not None and task is not None and req.samples_left > 0
+        if top and goal and ctx.result is not None and will_sample:
             # "This statement is false" before any GPU time: the cascade alone, no samples.
+            # (Only where samples would follow: a search without a model stays as it was.)
             refuted = await refute_goal(self._cascade, site, goal, attempts)
             if refuted is not None:
                 ctx.result.refuted = refuted
