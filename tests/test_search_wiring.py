@@ -287,15 +287,22 @@ async def test_fix_turns_in_the_trained_format_redacted_and_bounded(tmp_path: Pa
 async def test_the_cascade_follows_the_projects_lean_version_unless_tactics_are_set(
     tmp_path: Path,
 ) -> None:
-    """The fixture project pins Lean v4.24.0 and has no Mathlib: `grind` and `decide +kernel`
-    are tried, Mathlib's tactics are not, each under its heartbeat cap."""
-    result, _, pool, _ = await run(tmp_path, le_facts(), LE_TEXT, LE_GOAL, [], budget=0)
+    """The fixture project pins Lean v4.24.0 and has no Mathlib in its manifest: `grind` and
+    `decide +kernel` are tried, each under its heartbeat cap; Mathlib's tactics only for a file
+    that imports Mathlib."""
+    core_text = LE_TEXT.replace("import Mathlib\n\n", "")
+    result, _, pool, _ = await run(tmp_path, le_facts(), core_text, LE_GOAL, [], budget=0)
     tried = [a.candidate for a in result.attempts if a.kind == "tactic"]
     assert {"rfl", "decide +kernel", "omega", "grind", "exact?"} <= set(tried)
     assert not {"norm_num", "linarith", "aesop"} & set(tried)
     cmds = [r.get("cmd", "") for r in repl_received(pool)]
     assert any(c.startswith("set_option maxHeartbeats 200000 in\ntheorem le") for c in cmds)
     assert any(c.startswith("set_option maxHeartbeats 50000 in\ntheorem le") for c in cmds)
+    with_mathlib = tmp_path / "mathlib"
+    with_mathlib.mkdir()
+    result, _, _, _ = await run(with_mathlib, le_facts(), LE_TEXT, LE_GOAL, [], budget=0)
+    tried = [a.candidate for a in result.attempts if a.kind == "tactic"]
+    assert {"norm_num", "linarith", "aesop", "grind"} <= set(tried)
     mine = tmp_path / "mine"
     mine.mkdir()
     result, _, _, _ = await run(mine, le_facts(), LE_TEXT, LE_GOAL, [], budget=0, tactics=["omega"])

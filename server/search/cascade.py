@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lean_bridge.candidate_filter import DEFAULT_MAX_CHARS, check_candidate
@@ -87,21 +88,31 @@ def steps_from_tactics(tactics: list[str], seconds: float) -> list[CascadeStep]:
 
 
 class Cascade:
-    def __init__(self, checker: Checker, steps: list[CascadeStep], concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        checker: Checker,
+        steps: list[CascadeStep] | Callable[[str], list[CascadeStep]],
+        concurrency: int = 2,
+    ) -> None:
+        """``steps``: a fixed list (the user's ``tactics``), or the plan for a file's text."""
         self._checker = checker
-        self.steps = steps
+        self._steps = steps
         self._concurrency = max(1, concurrency)
+
+    def steps_for(self, text: str) -> list[CascadeStep]:
+        return self._steps(text) if callable(self._steps) else self._steps
 
     async def run(
         self, site: HoleSite, attempts: list[Attempt], keep: FoundHook, generators: bool = True
     ) -> bool:
         """The closers concurrently (first confirmed wins), then the generators in order."""
-        closers = [s for s in self.steps if s.role == "closer"]
+        steps = self.steps_for(site.text)
+        closers = [s for s in steps if s.role == "closer"]
         won = await self._race(site, closers, attempts) if closers else None
         if won is not None:
             await keep(won, "tactic")
             return True
-        for step in (s for s in self.steps if s.role == "generator" and generators):
+        for step in (s for s in steps if s.role == "generator" and generators):
             script = await self._generate(site, step, attempts)
             if script is not None:
                 await keep(script, "tactic")

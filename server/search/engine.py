@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.verifier import HoleSite, Verifier
-from lean_sidecar.prover.cascade_plan import CascadeStep, plan_for_project
+from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
 from lean_sidecar.prover.families import guess_family
 from lean_sidecar.prover.task import ProofTask
@@ -226,12 +227,19 @@ class SearchEngine:
         return _remember(req, key, None)
 
 
-def cascade_steps(settings: Settings, verifier: Verifier) -> list[CascadeStep]:
-    """The user's ``tactics`` when set; else the plan for the project's Lean and Mathlib."""
+def cascade_steps(
+    settings: Settings, verifier: Verifier
+) -> list[CascadeStep] | Callable[[str], list[CascadeStep]]:
+    """The user's ``tactics`` when set; else the plan for the project's Lean and Mathlib (a
+    file that imports Mathlib has Mathlib's tactics, whatever the manifest says)."""
     project = verifier.pool.settings.project_dir
     if settings.tactics != DEFAULT_TACTICS or project is None:
         return steps_from_tactics(settings.tactics, settings.repl_timeout)
-    return plan_for_project(Path(project))
+    plans = {
+        False: plan_for_project(Path(project)),
+        True: plan_for_project(Path(project), "import Mathlib"),
+    }
+    return lambda text: plans[imports_mathlib(text)]
 
 
 def _remember(req: Budget, key: str | None, script: str | None) -> str | None:
