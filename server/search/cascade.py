@@ -98,6 +98,7 @@ class Cascade:
         self._checker = checker
         self._steps = steps
         self._concurrency = max(1, concurrency)
+        self._background: set[asyncio.Future[str | None]] = set()  # losers still running
 
     def steps_for(self, text: str) -> list[CascadeStep]:
         return self._steps(text) if callable(self._steps) else self._steps
@@ -146,16 +147,24 @@ class Cascade:
     async def _race(
         self, site: HoleSite, steps: list[CascadeStep], attempts: list[Attempt]
     ) -> str | None:
+        """Closers on the pool, at most ``concurrency`` at once; the first confirmed wins.
+        A check already running in a REPL is never cancelled (that would kill the REPL and
+        lose its elaborated imports): it ends within its own wall-time cap, its result unused;
+        those not started yet are skipped."""
         limit = asyncio.Semaphore(self._concurrency)
+        closed = asyncio.Event()
         nodes = [Attempt("tactic", s.tactic, "pending") for s in steps]
         attempts.extend(nodes)
 
         async def one(step: CascadeStep, node: Attempt) -> str | None:
             async with limit:
+                if closed.is_set():
+                    node.outcome, node.detail = "cancelled", "another tactic closed the goal first"
+                    return None
                 t = time.perf_counter()
                 try:
                     why, _ = await self._screen(site, step, step.tactic)
-                    if why is None:
+                    if why is None and not closed.is_set():
                         verdict = await self._checker.verdict(site, step.tactic)
                         why = None if verdict.ok else (verdict.reason or "rejected")
                 finally:
@@ -173,12 +182,17 @@ class Cascade:
                     winner = script
                     break
         finally:
-            for task, node in zip(tasks, nodes, strict=True):
+            closed.set()
+            for task in tasks:
                 if not task.done():
-                    task.cancel()
-                    node.outcome, node.detail = "cancelled", "another tactic closed the goal"
-            await asyncio.gather(*tasks, return_exceptions=True)
+                    self._background.add(task)
+                    task.add_done_callback(self._settled)
         return winner
+
+    def _settled(self, task: asyncio.Future[str | None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a late failure is not logged as unhandled
 
     async def _generate(
         self, site: HoleSite, step: CascadeStep, attempts: list[Attempt]
