@@ -70,8 +70,7 @@ def test_no_entry_under_an_unknown_goal(tmp_path: Path) -> None:
     site = site_and_task(TEXT, 0, GOAL)[0]
     for goal in (None, "", "  \n "):
         cache.store(site, goal, "m", "simp", "model")
-        cache.put(goal, "ctx", "m", "simp", "model")
-        assert cache.lookup(site, goal, "m") is None and cache.get(goal, "ctx", "m") is None
+        assert cache.lookup(site, goal, "m") is None
     rows = sqlite3.connect(tmp_path / "c.sqlite").execute("SELECT COUNT(*) FROM proofs_v2")
     assert rows.fetchone()[0] == 0
 
@@ -113,10 +112,3 @@ def test_the_file_is_private(tmp_path: Path) -> None:
     db.chmod(0o644)  # a file left by an older version
     ProofCache(db).close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
-
-
-def test_context_api_of_older_callers_still_answers(tmp_path: Path) -> None:
-    cache = ProofCache(tmp_path / "c.sqlite")
-    cache.put(GOAL, "ctx", "m", "simp", "model")
-    hit = cache.get(GOAL, "ctx", "m")
-    assert hit is not None and (hit[0], hit[1]) == ("simp", "model") and cache.hits == 1

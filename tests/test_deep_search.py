@@ -192,20 +192,27 @@ async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
     sketch_node = next(a for a in result.attempts if a.kind == "sketch" and a.outcome == "verified")
     lemmas = [c for c in sketch_node.children if c.kind == "lemma"]
     assert len(lemmas) == 2
-    assert kinds(lemmas[0].children) == [("tactic", "rejected"), ("tactic", "verified")]
+    # omega and positivity race on the pool: positivity closes it (omega fails or is cancelled)
+    first = {a.candidate: a.outcome for a in lemmas[0].children}
+    assert first["positivity"] == "verified" and first["omega"] in ("rejected", "cancelled")
     assert kinds(lemmas[1].children) == [("memo", "verified")]
     in_sketch = [
         r
         for r in repl_received(pool)
         if "constructor" in r.get("cmd", "") and "positivity" in r.get("cmd", "")
     ]
-    assert len(in_sketch) == 2  # the first lemma's check and the final whole-proof check
+    # The first lemma's capped cascade check and its verification, then the final whole-proof
+    # check; the second lemma (the same goal) costs nothing.
+    assert len(in_sketch) == 3
     negations = [
-        r
+        r["cmd"]
         for r in repl_received(pool)
-        if "sidecar_negation" in r.get("cmd", "") and "#print axioms" not in r.get("cmd", "")
+        if "sidecar_negation" in r.get("cmd", "") and "#print axioms" not in r["cmd"]
     ]
-    assert len(negations) == 2  # omega and positivity on the negation, once for the shared goal
+    # omega and positivity on each negation: once for the whole goal (before any sample), once
+    # for the lemma goal the two lemmas share.
+    on_lemma = [c for c in negations if "∧" not in c]
+    assert len(negations) == 4 and len(on_lemma) == 2
 
 
 async def test_partial_progress_keeps_a_sketch_with_fewer_holes(tmp_path: Path) -> None:

@@ -88,7 +88,14 @@ def script_problems(problems: list[Problem]) -> tuple[dict, list[dict]]:
     return {"proofs": proofs}, rules
 
 
-def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_eval(
+    tmp: Path,
+    bench: Path,
+    url: str,
+    *extra: str,
+    stages: str = "cascade,samples,fix",
+    tactics: str = "norm_num",
+) -> subprocess.CompletedProcess[str]:
     facts = tmp / "tc" / "facts.json"  # inside the toolchain folder: the REPL's sandbox shows it
     lake, repl = make_toolchain(tmp / "tc", facts, tmp / "repl.log")
     project = tmp / "proj"
@@ -105,7 +112,7 @@ def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.Comple
         "--budget",
         "4",
         "--stages",
-        "cascade,samples,fix",
+        stages,
         "--project",
         str(project),
         "--repl-path",
@@ -120,7 +127,7 @@ def run_eval(tmp: Path, bench: Path, url: str, *extra: str) -> subprocess.Comple
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp),
-        "LEAN_SIDECAR_TACTICS": "norm_num",
+        "LEAN_SIDECAR_TACTICS": tactics,
         "LEAN_SIDECAR_SAMPLES_PER_REQUEST": "2",
         "LEAN_SIDECAR_ENDPOINT_CONCURRENCY": "1",
     }
@@ -185,3 +192,23 @@ def test_fresh_run_and_unknown_benchmark(setup) -> None:
     tmp, bench, problems, ep, url = setup
     done = run_eval(tmp, tmp / "nope.jsonl", url)
     assert done.returncode == 2 and "no benchmark file" in done.stderr
+
+
+def test_cascade_stage_reports_goals_closed_and_seconds_per_tactic(setup) -> None:
+    """`eval --stages cascade`: no model, and per tactic the goals it closed and its seconds,
+    in the summary (printed and JSON) and per problem in the results JSONL."""
+    tmp, bench, problems, ep, url = setup
+    done = run_eval(tmp, bench, url, stages="cascade", tactics="rfl,norm_num,omega")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert ep.generation_requests() == []
+    summary = json.loads((tmp / "results.summary.json").read_text())
+    table = summary["by_tactic"]
+    assert table["norm_num"]["closed"] == 4 and table["norm_num"]["tried"] == 20
+    assert table["rfl"]["closed"] == 0 and table["omega"]["closed"] == 0
+    assert next(iter(table)) == "norm_num"  # ordered by goals closed
+    assert all(v["seconds"] > 0 for v in table.values())
+    assert "cascade, per tactic (goals closed / tried, seconds):" in done.stdout
+    assert re.search(r"norm_num\s+4 / 20\s+\d+\.\d\d s", done.stdout)
+    rows = [json.loads(line) for line in (tmp / "results.jsonl").read_text().splitlines()]
+    closed = [r["name"] for r in rows if r["tactics"].get("norm_num", {}).get("closed")]
+    assert sorted(closed) == sorted(p.name for p in problems[:4])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,13 @@ async def test_symbolic_cascade_first_and_no_gpu_for_easy_holes(env) -> None:
     result = await engine(pool, url, tmp).search(site, task.goal if task else None, task)
     assert result.status == "solved"
     assert [(f.script, f.how) for f in result.found] == [("omega", "tactic")]
-    assert [a.candidate for a in result.attempts] == ["rfl", "omega"]
+    # Closers run concurrently: omega won; rfl and simp did not (each failed, or was cancelled
+    # when omega closed the goal first), and the search tactic exact? was never needed.
+    outcomes = {a.candidate: a.outcome for a in result.attempts}
+    assert outcomes["omega"] == "verified"
+    assert outcomes["rfl"] in ("rejected", "cancelled")
+    assert outcomes["simp"] in ("cancelled", "rejected")
+    assert "exact?" not in outcomes
     assert ep.generation_requests() == []
 
 
@@ -124,6 +131,29 @@ async def test_cache_answers_a_repeated_hole_without_the_endpoint(env) -> None:
     again = await engine(pool, url, tmp).search(site, GOAL, task)
     assert [(f.script, f.how) for f in again.found] == [("field_simp", "cache")]
     assert len(ep.generation_requests()) == n_requests
+
+
+async def test_a_poisoned_cache_entry_is_refused_by_the_gate(env) -> None:
+    """The cache file lives on disk: a proof in it passes the same gate as a model's. Here a
+    stored entry is rewritten behind the sidecar's back (the file is the attacker's)."""
+    pool, ep, url, tmp = env
+    ep.script = [
+        {"match": "div_self'", "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}]}
+    ]
+    site, task = site_and_task(TEXT, 0, GOAL)
+    eng = engine(pool, url, tmp)
+    assert eng.cache is not None
+    eng.cache.store(site, GOAL, eng.model_name, "simp", "model")
+    db = sqlite3.connect(str(tmp / "cache.sqlite"))
+    db.execute("UPDATE proofs_v2 SET script = ?", ("exact (IO.Process.exit 0 : IO Unit)",))
+    db.commit()
+    result = await eng.search(site, GOAL, task)
+    assert [(f.script, f.how) for f in result.found] == [("field_simp", "model")]
+    assert not [a for a in result.attempts if a.kind == "cache" and a.outcome == "verified"]
+    assert not [r for r in repl_received(pool) if "IO.Process" in r.get("cmd", "")]
+    assert db.execute(
+        "SELECT COUNT(*) FROM proofs_v2 WHERE script LIKE '%IO.Process%'"
+    ).fetchone() == (0,)
 
 
 async def test_cancelled_search_closes_its_http_stream(env) -> None:

@@ -25,6 +25,7 @@ def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
         "status": result.status,
         "how": first.how if first else None,
         "proof": first.script if first else None,
+        "helpers": first.helpers if first and first.helpers else None,
         "samples": result.samples,
         "samples_at_first": first.samples if first else None,
         "time_to_first": round(first.seconds, 3) if first else None,
@@ -34,7 +35,23 @@ def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
         "lean_seconds": round(result.lean_seconds(), 3),
         "attempts": sum(1 for _ in result.walk()),
         "error": result.error,
+        "tactics": cascade_stats(result),
+        "refuted": result.refuted.statement if result.refuted else None,
     }
+
+
+def cascade_stats(result: HoleResult) -> dict[str, dict[str, Any]]:
+    """Per tactic of the goal's own cascade (not sub-goals' or negations'): whether it closed
+    the goal, and the seconds it took (a generator's include re-checking its suggestions)."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in result.attempts:
+        if a.kind != "tactic" or a.candidate is None:
+            continue
+        row = out.setdefault(a.candidate, {"closed": 0, "seconds": 0.0, "outcome": a.outcome})
+        row["closed"] = int(row["closed"] or a.outcome == "verified")
+        row["seconds"] = round(row["seconds"] + a.seconds, 3)
+        row["outcome"] = a.outcome
+    return out
 
 
 def site_of(problem: Problem) -> HoleSite | None:

@@ -73,7 +73,24 @@ def summarize(rows: list[dict[str, Any]], budget: int) -> dict[str, Any]:
         "samples": sum(int(r.get("samples", 0)) for r in rows),
         "by_stage": by_how,
         "errors": sum(1 for r in rows if r["status"] == "error"),
+        "refuted": sum(1 for r in rows if r["status"] == "refuted"),
+        "by_tactic": by_tactic(rows),
     }
+
+
+def by_tactic(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per cascade tactic over the run: goals it was tried on, goals it closed, its seconds
+    (a tactic cancelled because another closed the goal first counts as tried, not closed).
+    Ordered by goals closed, then by seconds: the order a user might give ``tactics``."""
+    table: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        for tactic, st in (r.get("tactics") or {}).items():
+            row = table.setdefault(tactic, {"tried": 0, "closed": 0, "seconds": 0.0})
+            row["tried"] += 1
+            row["closed"] += int(st.get("closed", 0))
+            row["seconds"] = round(row["seconds"] + float(st.get("seconds", 0.0)), 3)
+    order = sorted(table, key=lambda t: (-table[t]["closed"], table[t]["seconds"]))
+    return {t: table[t] for t in order}
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -90,6 +107,14 @@ def format_summary(s: dict[str, Any]) -> str:
         f"GPU {s['gpu_seconds']:.1f} s",
         "found by: " + (", ".join(f"{k} {v}" for k, v in sorted(s["by_stage"].items())) or "-"),
     ]
+    if s.get("by_tactic"):
+        lines.append("cascade, per tactic (goals closed / tried, seconds):")
+        lines += [
+            f"  {t:<16} {v['closed']:4d} / {v['tried']:<4d} {v['seconds']:9.2f} s"
+            for t, v in s["by_tactic"].items()
+        ]
+    if s.get("refuted"):
+        lines.append(f"refuted: {s['refuted']} statement(s) proved false by the cascade")
     if s["errors"]:
         lines.append(f"errors: {s['errors']} problem(s) (see the results file)")
     return "\n".join(lines)

@@ -122,10 +122,20 @@ def cascade_plan(version: Version | None, has_mathlib: bool) -> list[CascadeStep
     return steps
 
 
-def plan_for_project(project_dir: Path) -> list[CascadeStep]:
-    """The plan for a Lake project folder (the one with ``lean-toolchain``)."""
+_IMPORTS_MATHLIB = re.compile(r"^import\s+(?:Mathlib|Aesop)\b", re.M)
+
+
+def imports_mathlib(text: str) -> bool:
+    """Whether a file imports Mathlib (or Aesop): then its tactics are there whatever the
+    manifest says (a file that imports Mathlib only elaborates where Mathlib is built)."""
+    return _IMPORTS_MATHLIB.search(text) is not None
+
+
+def plan_for_project(project_dir: Path, file_text: str = "") -> list[CascadeStep]:
+    """The plan for a Lake project folder (the one with ``lean-toolchain``) and, when given,
+    the file being searched (its ``import Mathlib`` counts as Mathlib being there)."""
     toolchain = project_dir / "lean-toolchain"
     manifest = project_dir / "lake-manifest.json"
     version = parse_toolchain(toolchain.read_text()) if toolchain.is_file() else None
     has_mathlib = manifest.is_file() and mathlib_rev(manifest.read_text()) is not None
-    return cascade_plan(version, has_mathlib)
+    return cascade_plan(version, has_mathlib or imports_mathlib(file_text))

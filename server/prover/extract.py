@@ -14,6 +14,7 @@ from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import dedent_script
 from lean_bridge.lean_lexer import mask_non_code, span_starts
 from lean_sidecar.prover.endpoint import Sample
+from lean_sidecar.prover.helpers import Helpers, collect_helpers
 from lean_sidecar.prover.task import ProofTask
 
 _FENCE = re.compile(r"```")
@@ -27,8 +28,13 @@ MAX_CODE_SPANS = 20_000
 
 @dataclass(frozen=True)
 class Extracted:
+    """The proof of the hole as the answer wrote it (``script``), and the helper declarations
+    it uses, if any (see ``helpers.py``): ``helpers.script`` is the same proof calling their
+    fresh names. A caller that does not carry helpers uses ``script`` alone."""
+
     script: str | None
     reason: str | None = None
+    helpers: Helpers | None = None
 
 
 def final_code_block(sample: Sample, completion_prefix: str | None = None) -> str | None:
@@ -70,12 +76,15 @@ def _signature(code: str) -> str:
     return " ".join(body.split())
 
 
-def extract_script(task: ProofTask, code: str) -> Extracted:
+def extract_script(task: ProofTask, code: str, taken: str = "") -> Extracted:
+    """The script for the hole from ``code``, whose declaration must state ``task.statement``.
+    ``taken`` is the user's file: fresh helper names never occur in it."""
     if len(code) > MAX_ANSWER_CHARS:
         return Extracted(None, f"answer longer than {MAX_ANSWER_CHARS} characters")
     if span_starts(code) > MAX_CODE_SPANS:
         return Extracted(None, f"answer has more than {MAX_CODE_SPANS} comments or literals")
-    decls = [d for d in find_declarations(code) if d.kind in ("theorem", "lemma", "example")]
+    every = find_declarations(code)
+    decls = [d for d in every if d.kind in ("theorem", "lemma", "example")]
     want = _signature(task.statement.rsplit(":=", 1)[0])
     for d in reversed(decls):
         if d.assign is None:
@@ -89,7 +98,10 @@ def extract_script(task: ProofTask, code: str) -> Extracted:
             script = dedent_script(body[2:].lstrip(" \t").lstrip("\n") or "skip")
         else:
             script = "exact " + " ".join(body.split())
-        return Extracted(script)
+        helpers = collect_helpers(code, every, d, script, taken or task.context + task.statement)
+        if isinstance(helpers, str):
+            return Extracted(None, helpers)
+        return Extracted(script, helpers=helpers)
     if decls:
         return Extracted(None, "the answer changes the statement")
     return Extracted(None, "no theorem in the answer")

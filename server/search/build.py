@@ -9,7 +9,7 @@ from pathlib import Path
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import client_from
-from lean_sidecar.search.cache import ProofCache
+from lean_sidecar.search.cache import CacheScope, ProofCache
 from lean_sidecar.search.engine import SearchEngine
 from lean_sidecar.settings import Settings
 
@@ -50,5 +50,6 @@ async def build_engine(
         except ReplUnavailable as exc:
             verifier, error = None, str(exc)
     endpoint = client_from(settings) if use_endpoint else None
-    cache = ProofCache(settings.cache_path) if use_cache else None
+    scope = CacheScope.of(project, settings.allow_native_decide)
+    cache = ProofCache(settings.cache_path, scope) if use_cache else None
     return BuiltEngine(SearchEngine(settings, verifier, endpoint, cache), pool, error)

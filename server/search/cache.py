@@ -34,10 +34,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def context_hash(prefix: str, statement: str) -> str:
-    return _sha(prefix.encode() + b"\0" + statement.encode())
-
-
 def normalize_goal(goal: str | None) -> str:
     return " ".join((goal or "").split())
 
@@ -103,13 +99,6 @@ class ProofCache:
     def store(self, site: HoleSite, goal: str | None, model: str, script: str, how: str) -> None:
         prefix, statement, hole = _site_parts(site)
         self._put(goal, _sha(statement.encode()), hole, model, _sha(prefix.encode()), script, how)
-
-    # ---- by context hash (older callers: the prefix is part of ``context``) -------------------
-    def get(self, goal: str | None, context: str, model: str) -> CacheHit | None:
-        return self._get(goal, context, -1, model, context)
-
-    def put(self, goal: str | None, context: str, model: str, script: str, how: str) -> None:
-        self._put(goal, context, -1, model, context, script, how)
 
     # ---- storage ----------------------------------------------------------------------------
     def _get(

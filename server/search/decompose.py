@@ -3,23 +3,26 @@ lemma is refutable (its negation is proved), then solve each lemma as a goal of 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
+from lean_bridge.declarations import Declaration
 from lean_bridge.hole_fill import checkable, dedent_script, fill
 from lean_bridge.holes import TextModel
-from lean_bridge.sorry_scan import scan_sorries
+from lean_bridge.sorry_scan import SorryToken, scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
-from lean_sidecar.prover.extract import extract_script, final_code_block
-from lean_sidecar.prover.sketch import check_sketch, negation_statement, sketch_request
+from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
+from lean_sidecar.prover.families import build_request
+from lean_sidecar.prover.sketch import SKETCH_INSTRUCTION, check_sketch, negation_statement
 from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import normalize_goal
 from lean_sidecar.search.cascade import Cascade
-from lean_sidecar.search.repl_sorries import goals_in_source_order
-from lean_sidecar.search.sampling import Sampler, SamplingParams
-from lean_sidecar.search.trace import Attempt, How, Partial
+from lean_sidecar.search.repl_sorries import sorry_at
+from lean_sidecar.search.sampling import Sampler, SamplingParams, read_answer
+from lean_sidecar.search.trace import Attempt, How, Partial, Refuted
 from lean_sidecar.settings import Settings
 
 
@@ -35,6 +38,102 @@ class SolveGoal(Protocol):
         attempts: list[Attempt],
         ctx: SolveContext,
     ) -> str | None: ...
+
+
+def negation_site(site: HoleSite, goal: str) -> tuple[HoleSite, str] | None:
+    """A file with the negation of ``goal`` (under its hypotheses) as a theorem in place of
+    the hole's declaration, and its one ``sorry`` as the hole; and that statement."""
+    statement = negation_statement(goal)
+    if statement is None:
+        return None
+    text = site.text[: site.decl.start] + statement + "\n  sorry\n"
+    model = TextModel(text)
+    decl = model.declaration_at(site.decl.start)
+    tokens = scan_sorries(text, model.masked, model.index)
+    if decl is None or not tokens:
+        return None
+    tok = tokens[-1]
+    return HoleSite(text, decl, tok.start, tok.end, "tactic"), statement
+
+
+def goals_at_holes(
+    sorries: list[Any],
+    decl_text: str,
+    filled: str,
+    decl: Declaration,
+    holes: list[SorryToken],
+    delta: int,
+) -> list[str | None] | None:
+    """The goal of the REPL sorry at each hole's own position in ``decl_text`` (the checked
+    declaration: ``filled[decl.start : decl.end + delta]``, its keyword possibly renamed), or
+    None when a hole has no sorry there."""
+    renamed = len(decl_text) - (decl.end + delta - decl.start)
+    out: list[str | None] = []
+    for tok in holes:
+        offset = tok.start - decl.start
+        if tok.start > decl.keyword_start:
+            offset += renamed
+        line = decl_text.count("\n", 0, offset) + 1
+        column = offset - (decl_text.rfind("\n", 0, offset) + 1)
+        found = sorry_at(sorries, line, column)
+        if found is None:
+            return None
+        out.append(found.get("goal"))
+    return out
+
+
+async def refute_goal(
+    cascade: Cascade, site: HoleSite, goal: str, attempts: list[Attempt]
+) -> Refuted | None:
+    """The negation of the hole's own goal, by the cascade alone (no sample is spent). Goals
+    whose negation would not be faithful are not tried: a let-bound hypothesis (its value
+    would be dropped), an inaccessible name (``x✝``) or a metavariable (``?m``)."""
+    if not refutable(goal):
+        return None
+    neg = negation_site(site, goal)
+    if neg is None:
+        return None
+    neg_site, statement = neg
+    check = Attempt("negation", statement, "pending")
+    attempts.append(check)
+    proof: list[str] = []
+
+    async def keep(script: str, how: How, helpers: str = "") -> None:
+        proof.append(script)
+
+    t = time.perf_counter()
+    # Closers only: a search tactic on a statement that is most likely true costs seconds.
+    await cascade.run(neg_site, check.children, keep, generators=False)
+    check.seconds = time.perf_counter() - t
+    check.outcome = "refuted" if proof else "not refuted"
+    if not proof:
+        return None
+    return Refuted(statement, proof[0])
+
+
+def refutable(goal: str) -> bool:
+    """Whether ``¬ (∀ hyps, target)`` says exactly that the goal is false."""
+    hyps = goal.split("⊢", 1)[0]
+    return " := " not in hyps and "✝" not in goal and "?" not in goal
+
+
+def sketch_request_for(task: ProofTask, family: str, s: Settings, n: int) -> GenerationRequest:
+    """The sketch request (``prover.sketch``'s instruction) with the family's sampling."""
+    fam = "kimina" if family == "deepseek-v2" else family
+    req = build_request(
+        task,
+        fam,
+        s.model,
+        n,
+        s.temperature,
+        s.top_p,
+        s.max_tokens,
+        use_preset=s.family_sampling,
+        context=s.context_tokens,
+    )
+    messages = [dict(m) for m in req.messages]
+    messages[-1]["content"] += SKETCH_INSTRUCTION
+    return replace(req, messages=messages, kind="chat", prompt="")
 
 
 def script_from_region(region: str, mode: str) -> str:
@@ -76,9 +175,7 @@ class Decomposer:
         if n == 0:
             return None
         ctx.report(f"asking for a proof sketch (depth {depth})")
-        request = sketch_request(
-            task, self._family, s.model, n, s.temperature, s.top_p, s.max_tokens
-        )
+        request = sketch_request_for(task, self._family, s, n)
         try:
             gen = await self._endpoint.generate(request)
         except EndpointError as exc:
@@ -86,8 +183,10 @@ class Decomposer:
             return None
         req.account(gen)
         for sample in gen.samples:
-            code = final_code_block(sample)
-            got = extract_script(task, code) if code else None
+            got = await asyncio.to_thread(read_answer, sample, None, task, site.text)
+            if got is not None and got.helpers is not None:
+                attempts.append(Attempt("sketch", got.script, "refused", "sketch with helpers"))
+                continue
             if got is None or got.script is None:
                 attempts.append(
                     Attempt(
@@ -98,7 +197,7 @@ class Decomposer:
                     )
                 )
                 continue
-            gate = check_sketch(got.script, s.allow_native_decide)
+            gate = await asyncio.to_thread(check_sketch, got.script, s.allow_native_decide)
             if not gate.ok:
                 attempts.append(Attempt("sketch", got.script, "refused", gate.reason))
                 continue
@@ -130,12 +229,10 @@ class Decomposer:
             for t in scan_sorries(filled, model.masked, model.index)
             if region[0] <= t.start < region[1]
         ]
-        goals = goals_in_source_order(res.sorries)
-        # REPL sorries cover the whole declaration: keep those inside the sketch's region.
-        in_region = [
-            g for g, tok in zip(goals[-len(holes) :] if holes else [], holes, strict=False)
-        ]
-        if decl is None or not holes or len(in_region) != len(holes):
+        # REPL sorries cover the whole declaration: each of the sketch's holes gets the goal
+        # of the sorry at its own position (other holes of the declaration may follow it).
+        in_region = goals_at_holes(res.sorries, decl_text, filled, site.decl, holes, delta)
+        if decl is None or not holes or in_region is None:
             node.outcome, node.detail = (
                 "rejected",
                 "the sketch's holes could not be matched to Lean's",
@@ -189,26 +286,22 @@ class Decomposer:
 
     async def _refute(self, site: HoleSite, goal: str | None, node: Attempt, req: Budget) -> bool:
         """Try to prove the negation of a lemma, cheaply: the cascade and a few samples."""
-        statement = negation_statement(goal or "")
-        if statement is None:
+        neg = negation_site(site, goal or "")
+        if neg is None:
             return False
+        neg_site, statement = neg
         key = normalize_goal(goal)
         if key in req.refuted:
             detail = "refuted before" if req.refuted[key] else "tried before"
             node.children.append(Attempt("negation", statement, "memo", detail))
             return req.refuted[key]
-        text = site.text[: site.decl.start] + statement + "\n  sorry\n"
-        model = TextModel(text)
-        decl = model.declaration_at(len(site.text[: site.decl.start]))
-        tok = scan_sorries(text, model.masked, model.index)[-1]
-        if decl is None:
-            return False
-        neg_site = HoleSite(text, decl, tok.start, tok.end, "tactic")
+        model = TextModel(neg_site.text)
+        decl, tok = neg_site.decl, neg_site
         check = Attempt("negation", statement, "pending")
         node.children.append(check)
         proof: list[str] = []
 
-        async def keep(script: str, how: How) -> None:
+        async def keep(script: str, how: How, helpers: str = "") -> None:
             proof.append(script)
 
         t = time.perf_counter()
@@ -226,6 +319,7 @@ class Decomposer:
                         lambda _m: None,
                         1,
                         budget.samples_left,
+                        helpers=False,
                     )
                 )
                 req.absorb(budget)

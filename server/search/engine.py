@@ -14,15 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.verifier import HoleSite, Verifier
+from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
 from lean_sidecar.prover.families import guess_family
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget, SolveContext
-from lean_sidecar.search.cache import ProofCache, context_hash, normalize_goal
-from lean_sidecar.search.cascade import Cascade, Checker
-from lean_sidecar.search.decompose import Decomposer, script_from_region
+from lean_sidecar.search.cache import ProofCache, normalize_goal
+from lean_sidecar.search.cascade import Cascade, Checker, steps_from_tactics
+from lean_sidecar.search.decompose import Decomposer, refute_goal, script_from_region
 from lean_sidecar.search.sampling import Sampler, SamplingParams
 from lean_sidecar.search.trace import (
     Attempt,
@@ -32,8 +36,9 @@ from lean_sidecar.search.trace import (
     OnFound,
     Partial,
     Progress,
+    Refuted,
 )
-from lean_sidecar.settings import Settings
+from lean_sidecar.settings import DEFAULT_TACTICS, Settings
 
 __all__ = [
     "Attempt",
@@ -43,6 +48,7 @@ __all__ = [
     "OnFound",
     "Partial",
     "Progress",
+    "Refuted",
     "SearchEngine",
     "script_from_region",
 ]
@@ -66,8 +72,10 @@ class SearchEngine:
         self._sampler: Sampler | None = None
         self._decomposer: Decomposer | None = None
         if verifier is not None:
-            checker = Checker(verifier)
-            self._cascade = Cascade(checker, settings.tactics)
+            checker = Checker(verifier, settings.max_proof_chars)
+            self._cascade = Cascade(
+                checker, cascade_steps(settings, verifier), settings.repl_pool_size
+            )
             if endpoint is not None:
                 self._sampler = Sampler(settings, endpoint, checker, self.family())
                 self._decomposer = Decomposer(
@@ -97,14 +105,14 @@ class SearchEngine:
     ) -> HoleResult:
         result = HoleResult()
         t0 = time.perf_counter()
-        ctx_hash = context_hash(site.text[: site.decl.start], site.decl.statement(site.text))
         req = Budget(self.settings.budget_samples)
 
-        async def found(script: str, how: How) -> None:
-            item = Found(script, how, time.perf_counter() - t0, req.spent)
+        async def found(script: str, how: How, helpers: str = "") -> None:
+            item = Found(script, how, time.perf_counter() - t0, req.spent, helpers)
             result.found.append(item)
-            if len(result.found) == 1 and self.cache is not None and how != "cache":
-                self.cache.put(goal, ctx_hash, self.model_name, script, how)
+            # The cache stores scripts only: a proof that needs helpers is not cached.
+            if len(result.found) == 1 and self.cache is not None and how != "cache" and not helpers:
+                self.cache.store(site, goal, self.model_name, script, how)
             if on_found is not None:
                 maybe = on_found(item)
                 if asyncio.iscoroutine(maybe):
@@ -112,15 +120,8 @@ class SearchEngine:
 
         ctx = SolveContext(req, progress or (lambda _m: None), found, max_found, result)
         try:
-            if self.cache is not None:
-                hit = self.cache.get(goal, ctx_hash, self.model_name)
-                if hit is not None:
-                    result.attempts.append(
-                        Attempt("cache", hit[0], "verified", f"cached ({hit[1]})")
-                    )
-                    await found(hit[0], "cache")
-                    result.status = "solved"
-                    return result
+            if self.cache is not None and await self._from_cache(site, goal, result, found):
+                return result
             if self.verifier is None:
                 result.status, result.error = "error", "no Lean REPL: nothing can be verified"
                 return result
@@ -139,10 +140,49 @@ class SearchEngine:
             result.seconds = time.perf_counter() - t0
             result.samples = req.spent
             result.tokens, result.gpu_seconds = req.tokens, req.gpu_seconds
-        result.status = "solved" if result.found else ("error" if result.error else "unsolved")
+        if result.found:
+            result.status = "solved"
+        elif result.refuted is not None:
+            result.status = "refuted"
+        else:
+            result.status = "error" if result.error else "unsolved"
         return result
 
     # ---- one goal, recursively ------------------------------------------------------------------
+    async def _from_cache(
+        self,
+        site: HoleSite,
+        goal: str | None,
+        result: HoleResult,
+        found: Callable[[str, How], Awaitable[None]],
+    ) -> bool:
+        """Answer from the cache. The cache file is outside the search's control, so a hit
+        passes the same gate as a fresh proof, and Lean checks it again when the file above the
+        declaration changed since it was stored; one that fails either is searched anew."""
+        assert self.cache is not None
+        hit = self.cache.lookup(site, goal, self.model_name)
+        if hit is None:
+            return False
+        gate = await asyncio.to_thread(
+            check_candidate,
+            hit.script,
+            allow_native_decide=self.settings.allow_native_decide,
+            max_chars=self.settings.max_proof_chars,
+        )
+        if not gate.ok:
+            result.attempts.append(Attempt("cache", hit.script, "refused", gate.reason))
+            return False
+        if hit.recheck:
+            verdict = await self.verifier.check(site, hit.script) if self.verifier else None
+            if verdict is None or not verdict.ok:
+                why = verdict.reason if verdict is not None else "no Lean REPL"
+                result.attempts.append(Attempt("cache", hit.script, "rejected", why))
+                return False
+        result.attempts.append(Attempt("cache", hit.script, "verified", f"cached ({hit.how})"))
+        await found(hit.script, "cache")
+        result.status = "solved"
+        return True
+
     async def _solve(
         self,
         site: HoleSite,
@@ -162,10 +202,10 @@ class SearchEngine:
             return script
         solution: list[str] = []
 
-        async def keep(script: str, how: How) -> None:
+        async def keep(script: str, how: How, helpers: str = "") -> None:
             solution.append(script)
             if top:
-                await ctx.found(script, how)
+                await ctx.found(script, how, helpers)
 
         assert self._cascade is not None
         ctx.report(
@@ -173,13 +213,23 @@ class SearchEngine:
         )
         if await self._cascade.run(site, attempts, keep):
             return _remember(req, key, solution[0])
+        will_sample = self._sampler is not None and task is not None and req.samples_left > 0
+        if top and goal and ctx.result is not None and will_sample:
+            # "This statement is false" before any GPU time: the cascade alone, no samples.
+            # (Only where samples would follow: a search without a model stays as it was.)
+            refuted = await refute_goal(self._cascade, site, goal, attempts)
+            if refuted is not None:
+                ctx.result.refuted = refuted
+                return None
         if self._sampler is not None and self._decomposer is not None and task is not None:
             # Whole-proof sampling gets half of what is left when a sketch may follow.
             can_decompose = depth < self.settings.decompose_depth
             limit = max(1, req.samples_left // 2) if can_decompose else req.samples_left
             max_found = ctx.max_found if top else 1
             await self._sampler.sample(
-                SamplingParams(site, task, attempts, req, keep, ctx.report, max_found, limit)
+                SamplingParams(
+                    site, task, attempts, req, keep, ctx.report, max_found, limit, helpers=top
+                )
             )
             if solution:
                 return _remember(req, key, solution[0])
@@ -189,6 +239,21 @@ class SearchEngine:
                     await keep(script, "sketch")
                     return _remember(req, key, script)
         return _remember(req, key, None)
+
+
+def cascade_steps(
+    settings: Settings, verifier: Verifier
+) -> list[CascadeStep] | Callable[[str], list[CascadeStep]]:
+    """The user's ``tactics`` when set; else the plan for the project's Lean and Mathlib (a
+    file that imports Mathlib has Mathlib's tactics, whatever the manifest says)."""
+    project = verifier.pool.settings.project_dir
+    if settings.tactics != DEFAULT_TACTICS or project is None:
+        return steps_from_tactics(settings.tactics, settings.repl_timeout)
+    plans = {
+        False: plan_for_project(Path(project)),
+        True: plan_for_project(Path(project), "import Mathlib"),
+    }
+    return lambda text: plans[imports_mathlib(text)]
 
 
 def _remember(req: Budget, key: str | None, script: str | None) -> str | None:

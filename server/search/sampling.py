@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
-from lean_sidecar.prover.extract import extract_script, final_code_block
+from lean_sidecar.prover.extract import Extracted, extract_script, final_code_block
 from lean_sidecar.prover.families import DIALECTS, build_request, full_statement
-from lean_sidecar.prover.feedback import fix_request
+from lean_sidecar.prover.feedback import fix_turn
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget
 from lean_sidecar.search.cascade import Checker
@@ -31,6 +31,18 @@ class SamplingParams:
     report: Progress
     max_found: int
     limit: int  # at most this many samples
+    helpers: bool = True  # carry helper declarations (top-level goals only)
+
+
+def read_answer(
+    sample: Sample, prefix: str | None, task: ProofTask, taken: str
+) -> Extracted | None:
+    """Extraction of one answer (run off the event loop: it is linear, but answers are long):
+    None when it has no lean4 block."""
+    code = final_code_block(sample, prefix)
+    if code is None:
+        return None
+    return extract_script(task, code, taken)
 
 
 def completion_prefix(task: ProofTask, family: str) -> str | None:
@@ -64,43 +76,61 @@ class Sampler:
             kind: str,
             round_no: int,
         ) -> None:
-            code = final_code_block(sample, prefix)
-            if code is None:
+            got = await asyncio.to_thread(read_answer, sample, prefix, p.task, p.site.text)
+            if got is None:
                 parent.append(Attempt(kind, None, "unparsable", "no lean4 block"))
                 return
-            got = extract_script(p.task, code)
             if got.script is None:
                 parent.append(Attempt(kind, None, "refused", got.reason))
                 return
-            dedup = " ".join(got.script.split())
+            helpers = got.helpers if p.helpers else None
+            if got.helpers is not None and not p.helpers:
+                parent.append(Attempt(kind, got.script, "refused", "helpers only at the top"))
+                return
+            script = helpers.script if helpers is not None else got.script
+            dedup = " ".join(script.split()) + (helpers.text if helpers else "")
             if dedup in req.seen:
-                parent.append(Attempt(kind, got.script, "duplicate"))
+                parent.append(Attempt(kind, script, "duplicate"))
                 return
             req.seen.add(dedup)
-            verdict, attempt = await self._checker.check(p.site, got.script, kind, parent)
+            verdict, attempt = await self._checker.check(
+                p.site, script, kind, parent, helpers, got.script
+            )
             if verdict.ok:
-                if len(solved) < p.max_found:
-                    solved.append(got.script)
-                    await p.keep(got.script, "model")
+                if len(solved) < p.max_found and attempt.candidate is not None:
+                    solved.append(attempt.candidate)
+                    await p.keep(attempt.candidate, "model", attempt.helpers)
                 return
             can_fix = (
                 verdict.errors
                 and round_no < s.fix_rounds
                 and DIALECTS[family].kind == "chat"
                 and len(solved) < p.max_found
-                and req.take(1)
             )
             if can_fix:
-                fix = fix_request(
+                # The verifier does not return Lean's infotree yet: goals at the error are not
+                # shown (the trained Kimina format omits the line when there is none).
+                fix = fix_turn(
                     request,
                     sample.text,
                     family,
-                    verdict.checked or code,
+                    verdict.checked or "",
                     verdict.errors,
-                    p.task.goal,
                     round_no + 1,
                     1,
+                    reasoning=sample.reasoning,
+                    infotree=None,
+                    secrets=[s.api_key.get_secret_value()] if s.api_key else [],
                 )
+                if fix is None:
+                    attempt.children.append(
+                        Attempt(
+                            "fix", None, "skipped", "the family's trained format has no such turn"
+                        )
+                    )
+                    return
+                if not req.take(1):
+                    return
                 try:
                     gen = await self._endpoint.generate(fix)
                 except EndpointError as exc:
@@ -112,7 +142,15 @@ class Sampler:
 
         async def one_request(n: int) -> None:
             request = build_request(
-                p.task, family, s.model, n, s.temperature, s.top_p, s.max_tokens
+                p.task,
+                family,
+                s.model,
+                n,
+                s.temperature,
+                s.top_p,
+                s.max_tokens,
+                use_preset=s.family_sampling,
+                context=s.context_tokens,
             )
             gen = await self._endpoint.generate(request)
             req.account(gen)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 How = Literal["cache", "tactic", "model", "sketch"]
 
@@ -18,6 +18,7 @@ class Attempt:
     detail: str | None = None
     seconds: float = 0.0
     children: list[Attempt] = field(default_factory=list)
+    helpers: str = ""  # helper declarations checked with the candidate (see Found.helpers)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -27,6 +28,8 @@ class Attempt:
             "detail": self.detail,
             "seconds": round(self.seconds, 3),
         }
+        if self.helpers:
+            out["helpers"] = self.helpers
         if self.children:
             out["children"] = [c.to_json() for c in self.children]
         return out
@@ -43,6 +46,26 @@ class Found:
     how: How
     seconds: float
     samples: int = 0  # model samples spent when it was found (pass@k by budget)
+    # Helper declarations the script uses (renamed to fresh `sidecar_aux_…` names), as Lean
+    # checked them: to be inserted verbatim, followed by a blank line ("\n\n"), immediately
+    # before the hole's declaration (at its first character, docstring and attributes
+    # included), in the same edit as the script. Empty: none.
+    helpers: str = ""
+
+
+@dataclass(frozen=True)
+class Refuted:
+    """The hole's goal is false: Lean proved (and the axiom audit passed) its negation
+    ``statement`` (one line, ``theorem sidecar_negation : ¬(∀ hyps, target) := by``) with
+    ``proof``, the tactic script that follows it (a cascade tactic such as ``decide``)."""
+
+    statement: str
+    proof: str
+
+    def text(self) -> str:
+        """The whole counterexample declaration as Lean checked it."""
+        body = "\n".join("  " + line if line else line for line in self.proof.split("\n"))
+        return f"{self.statement}\n{body}"
 
 
 @dataclass
@@ -57,12 +80,14 @@ class HoleResult:
     attempts: list[Attempt] = field(default_factory=list)
     samples: int = 0
     seconds: float = 0.0
-    status: str = "unsolved"  # solved | unsolved | cancelled | error
+    status: str = "unsolved"  # solved | unsolved | refuted | cancelled | error
     error: str | None = None
     cause: tuple[str, str] | None = None  # (failure kind, endpoint) of an endpoint error
     partial: Partial | None = None
     tokens: int = 0
     gpu_seconds: float = 0.0
+    # status "refuted": the goal's negation was proved before any sample was spent.
+    refuted: Refuted | None = None
 
     def lean_seconds(self) -> float:
         """Time spent in Lean checks (attempts' own seconds; containers excluded)."""
@@ -75,8 +100,13 @@ class HoleResult:
 
 OnFound = Callable[[Found], Awaitable[None] | None]
 Progress = Callable[[str], None]
-FoundHook = Callable[[str, How], Awaitable[None]]
 
 
-async def noop_found(_script: str, _how: How) -> None:
+class FoundHook(Protocol):
+    """Where a verified proof goes (with the helpers it was checked with, if any)."""
+
+    async def __call__(self, script: str, how: How, helpers: str = "") -> None: ...
+
+
+async def noop_found(script: str, how: How, helpers: str = "") -> None:
     return None

@@ -21,7 +21,6 @@ from lean_sidecar.lsp.features.progress import with_progress
 from lean_sidecar.lsp.tasks import Key, TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.task import build_task
-from lean_sidecar.search.cache import context_hash
 from lean_sidecar.search.engine import Found, HoleResult, Partial
 
 log = logging.getLogger(__name__)
@@ -132,11 +131,10 @@ class ProofSearch(Feature):
                 site = ca.site_of(snap, hole)
             except RequestFailed:
                 continue
-            ctx = context_hash(site.text[: site.decl.start], site.decl.statement(site.text))
-            hit = engine.cache.get(hole.goal, ctx, engine.model_name)
-            if hit is not None:
+            hit = engine.cache.lookup(site, hole.goal, engine.model_name)
+            if hit is not None and not hit.recheck:  # verified against this very prefix
                 self.results.found[(doc.uri, snap.version, hole.start)] = [
-                    Found(hit[0], "cache", 0.0)
+                    Found(hit.script, "cache", 0.0)
                 ]
 
     def on_change(self, uri: str, first_line: int) -> None:
