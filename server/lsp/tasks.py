@@ -54,6 +54,17 @@ class TaskRegistry:
             task.cancel()
         return len(hits)
 
+    async def cancel_and_wait(self, predicate: Callable[[Key], bool], timeout: float) -> int:
+        """Cancel like :meth:`cancel`, then give those tasks up to ``timeout`` seconds to unwind
+        (close their HTTP streams, end their progress) before the caller tears down what they
+        use; returns how many were cancelled."""
+        hits = [t for k, t in list(self._keyed.items()) if predicate(k)]
+        for task in hits:
+            task.cancel()
+        if hits:
+            await asyncio.wait(hits, timeout=timeout)
+        return len(hits)
+
     def close(self) -> None:
         """Cancel everything still running (at shutdown; nothing waits for them to unwind)."""
         for task in [*self._keyed.values(), *self._anonymous]:

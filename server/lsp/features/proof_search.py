@@ -71,7 +71,8 @@ class ProofSearch(Feature):
         await self.engines.reset()
 
     async def close(self) -> None:
-        self.tasks.cancel(lambda k: k[0] == "search")
+        # the searches unwind first (their streams close at once), then the engine they use
+        await self.tasks.cancel_and_wait(lambda k: k[0] == "search", timeout=1.0)
         await self.engines.close()
 
     # ---- holes -------------------------------------------------------------------------------
