@@ -309,7 +309,8 @@ class ProofSearch(Feature):
                         label="lean-sidecar: fill sorries",
                     )
                 )
-            return {"applied": applied, "filled": len(edits), "holes": rows, "errors": errors}
+            filled = sum(1 for r in rows if r["found"]) if edits else 0
+            return {"applied": applied, "filled": filled, "holes": rows, "errors": errors}
 
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 
