@@ -345,4 +345,3 @@ class ProofSearch(Feature):
             **summary(result),
             "attempts": [a.to_json() for a in result.attempts],
         }
-
