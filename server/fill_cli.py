@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lean_bridge.candidate_filter import check_declaration_text
+from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool
@@ -22,6 +23,7 @@ from lean_bridge.verifier import HoleSite, Verifier
 from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.search.engine import Attempt, HoleResult
+from lean_sidecar.search.helper_site import SEPARATOR
 from lean_sidecar.search.repl_sorries import goals_in_source_order
 from lean_sidecar.settings import Settings, name_settings
 
@@ -165,6 +167,12 @@ async def run_fill(
                 bar.show(f"{label}: {message}")
 
             row.result = await engine.search(row.site, row.goal, task, progress=progress)
+            refuted = row.result.refuted
+            if row.result.status == "refuted" and refuted is not None:
+                row.result.error = (
+                    "the goal is false (Lean proved its negation: "
+                    f"{refuted.statement} {' '.join(refuted.proof.split())})"
+                )
             bar.done += 1
         bar.show("done")
         bar.finish()
@@ -198,8 +206,10 @@ async def run_fill(
 
 
 async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
-    """Apply every found proof, from the end of the file backwards, then check each declaration
-    whose holes are all filled once more as a whole; a declaration that fails keeps its sorries."""
+    """Apply every found proof, from the end of the file backwards, with the helper lemmas it
+    needs inserted above its declaration (as the verifier checked them), then check each
+    declaration whose holes are all filled once more as a whole, its helpers included; a
+    declaration that fails keeps its sorries."""
     by_decl: dict[int, list[HoleRow]] = {}
     for row in rows:
         by_decl.setdefault(row.site.decl.start, []).append(row)
@@ -207,30 +217,42 @@ async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
     for start in sorted(by_decl, reverse=True):
         group = sorted(by_decl[start], key=lambda r: r.site.start, reverse=True)
         candidate = out
+        helpers: list[str] = []
         for row in group:
             if row.result and row.result.found:
+                found = row.result.found[0]
                 candidate = fill(
-                    candidate,
-                    row.site.start,
-                    row.site.end,
-                    row.result.found[0].script,
-                    row.site.mode,
+                    candidate, row.site.start, row.site.end, found.script, row.site.mode
                 )
+                if found.helpers:
+                    helpers.insert(0, found.helpers)
         if candidate == out:
             continue
         decl = group[0].site.decl
         final = candidate[decl.start : decl.end + len(candidate) - len(out)]
-        verdict = check_declaration_text(final)
-        if not verdict.ok:  # what is written is one declaration and nothing else
+        insert = SEPARATOR.join(helpers) + SEPARATOR if helpers else ""
+        count = len(find_declarations(insert)) if insert else 0
+        verdict = check_declaration_text(insert + final, max_declarations=count + 1)
+        if not verdict.ok:  # what is written is the declaration and its helpers, nothing else
             for r in group:
                 if r.result:
                     r.result.found, r.result.status = [], "refused"
                     r.result.error = f"edit refused: {verdict.reason}"
             continue
+        candidate = candidate[: decl.start] + insert + candidate[decl.start :]
         if len(group) > 1 and all(r.result and r.result.found for r in group):
             # Each proof was checked with the other holes marked; together they are checked
-            # again as the whole declaration, with the same axiom audit.
-            shifted = dataclasses.replace(decl, end=decl.end + len(candidate) - len(out))
+            # again as the whole declaration with its helpers, with the same axiom audit (the
+            # declaration keeps its start: the helpers are elaborated in the same command).
+            n, grown = len(insert), len(candidate) - len(out)
+            shifted = dataclasses.replace(
+                decl,
+                keyword_start=decl.keyword_start + n,
+                name_start=decl.name_start + n,
+                name_end=decl.name_end + n,
+                end=decl.end + grown,
+                assign=None if decl.assign is None else decl.assign + n,
+            )
             together = await verifier.check_declaration(candidate, shifted)
             if not together.ok:
                 for r in group:

@@ -11,14 +11,14 @@ from typing import Any
 from lsprotocol import types
 
 from lean_bridge.candidate_filter import check_declaration_text
-from lean_bridge.declarations import Declaration
+from lean_bridge.declarations import Declaration, find_declarations
 from lean_bridge.gate_preview import edit_preview, edit_title
 from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import HoleSnapshot
 from lean_sidecar.lsp.errors import RequestFailed
-from lean_sidecar.search.trace import Found, Partial
+from lean_sidecar.search.trace import Found, Partial, Refuted
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +79,24 @@ class RefusedEdit(RequestFailed):
 
 
 Splice = tuple[int, int, str]  # start, end (offsets in the snapshot's text), new text
+HELPER_SEPARATOR = "\n\n"  # after the helpers, before the declaration (as Lean checked them)
 
 
-def check_final_text(text: str, decl: Declaration, splices: list[Splice]) -> None:
-    """Re-lex the declaration as it would read after ``splices`` (the exact inserted text) and
-    raise `RefusedEdit`, with a log line, if it holds any command besides the declaration."""
+def check_final_text(
+    text: str, decl: Declaration, splices: list[Splice], helpers: str = ""
+) -> None:
+    """Re-lex the declaration as it would read after ``splices`` (the exact inserted text),
+    preceded by ``helpers`` (inserted above it), and raise `RefusedEdit`, with a log line, if it
+    holds any command besides the declaration and exactly those helpers."""
     out, end = text, decl.end
     for a, b, new in sorted(splices, reverse=True):
         out = out[:a] + new + out[b:]
         end += len(new) - (b - a) if a < decl.end else 0
-    verdict = check_declaration_text(out[decl.start : end])
+    final = out[decl.start : end]
+    count = len(find_declarations(helpers)) if helpers else 0
+    if helpers:
+        final = helpers + HELPER_SEPARATOR + final
+    verdict = check_declaration_text(final, max_declarations=count + 1)
     if not verdict.ok:
         log.warning(
             "edit refused for %s: the declaration would contain %s",
@@ -96,6 +104,23 @@ def check_final_text(text: str, decl: Declaration, splices: list[Splice]) -> Non
             verdict.reason,
         )
         raise RefusedEdit(f"edit refused: {verdict.reason}")
+
+
+def helper_splice(decl: Declaration, helpers: str) -> Splice:
+    """Insert ``helpers`` (then a blank line) at the declaration's first character, docstring
+    and attributes included: where the verifier checked them."""
+    return (decl.start, decl.start, helpers + HELPER_SEPARATOR)
+
+
+def found_splices(snap: HoleSnapshot, hole: Hole, found: Found) -> list[Splice]:
+    """The proof in the hole and, if it needs any, its helpers above the declaration (checked:
+    `RefusedEdit` if the final text holds anything more)."""
+    site = site_of(snap, hole)
+    splices = [fill_splice(snap, hole, found.script)]
+    check_final_text(snap.model.text, site.decl, splices, found.helpers)
+    if found.helpers:
+        splices.insert(0, helper_splice(site.decl, found.helpers))
+    return splices
 
 
 def fill_splice(snap: HoleSnapshot, hole: Hole, script: str) -> Splice:
@@ -123,23 +148,25 @@ def fill_edit(uri: str, snap: HoleSnapshot, hole: Hole, script: str) -> types.Te
 
 
 def previewed(
-    uri: str, snap: HoleSnapshot, splice: Splice, label: str
+    uri: str, snap: HoleSnapshot, splice: Splice | list[Splice], label: str
 ) -> tuple[str, types.WorkspaceEdit, dict[str, Any]]:
-    """Title, edit and data of an action that inserts ``splice``: the title never pretends to
-    be the whole edit (first line and "+N lines"); a multi-line insertion carries a change
-    annotation with the whole text that asks the editor to show it before applying it."""
-    inserted = splice[2]
-    title = f"{label}: {edit_title(inserted)}"
-    preview = edit_preview(inserted.strip("\n"))
-    if "\n" not in inserted.strip("\n"):
-        edit = types.WorkspaceEdit(
-            document_changes=[versioned_edit(uri, snap.version, [text_edit(snap, splice)])]
-        )
-    else:
+    """Title, edit and data of an action that inserts ``splice`` (or several, in ONE edit
+    pinned to the snapshot's version; the title names the last, the hole's): the title never
+    pretends to be the whole edit (first line and "+N lines"); a multi-line insertion carries
+    a change annotation with the whole text that asks the editor to show it before applying."""
+    splices = splice if isinstance(splice, list) else [splice]
+    title = f"{label}: {edit_title(splices[-1][2])}"
+    preview = "\n\n".join(edit_preview(sp[2].strip("\n")) for sp in splices)
+    if len(splices) == 1 and "\n" not in splices[0][2].strip("\n"):
         edit = types.WorkspaceEdit(
             document_changes=[
-                versioned_edit(uri, snap.version, [text_edit(snap, splice, "leanSidecar.insert")])
-            ],
+                versioned_edit(uri, snap.version, [text_edit(snap, sp) for sp in splices])
+            ]
+        )
+    else:
+        edits = [text_edit(snap, sp, "leanSidecar.insert") for sp in splices]
+        edit = types.WorkspaceEdit(
+            document_changes=[versioned_edit(uri, snap.version, edits)],
             change_annotations={
                 "leanSidecar.insert": types.ChangeAnnotation(
                     label=title, needs_confirmation=True, description=preview
@@ -152,9 +179,11 @@ def previewed(
 def fill_action(
     uri: str, snap: HoleSnapshot, hole: Hole, found: Found, preferred: bool
 ) -> types.CodeAction:
-    splice = fill_splice(snap, hole, found.script)
-    check_final_text(snap.model.text, site_of(snap, hole).decl, [splice])
-    title, edit, data = previewed(uri, snap, splice, "Fill sorry")
+    splices = found_splices(snap, hole, found)
+    title, edit, data = previewed(uri, snap, splices, "Fill sorry")
+    if found.helpers:
+        n = len(find_declarations(found.helpers))
+        title += f" (+{n} helper {'lemma' if n == 1 else 'lemmas'} above)"
     return types.CodeAction(
         title=title,
         kind=types.CodeActionKind.QuickFix,
@@ -229,23 +258,48 @@ def replace_tactic_action(
 
 
 def checked_edits(
-    snap: HoleSnapshot, splices: list[tuple[Hole, Splice]], rows: list[dict[str, Any]]
+    snap: HoleSnapshot, fills: list[tuple[Hole, Found]], rows: list[dict[str, Any]]
 ) -> list[AnyTextEdit]:
-    """The edits of every declaration whose final text (all its fills together) is still
-    that declaration alone; the others are dropped, their rows say why."""
-    by_decl: dict[int, list[tuple[Hole, Splice]]] = {}
-    for hole, splice in splices:
-        by_decl.setdefault(site_of(snap, hole).decl.start, []).append((hole, splice))
+    """The edits of every declaration whose final text (all its fills together, with their
+    helpers above it) is still that declaration and those helpers alone; the others are
+    dropped, their rows say why."""
+    by_decl: dict[int, list[tuple[Hole, Found]]] = {}
+    for hole, found in fills:
+        by_decl.setdefault(site_of(snap, hole).decl.start, []).append((hole, found))
     edits: list[AnyTextEdit] = []
     for group in by_decl.values():
         decl = site_of(snap, group[0][0]).decl
+        splices = [fill_splice(snap, h, f.script) for h, f in group]
+        helpers = HELPER_SEPARATOR.join(f.helpers for _h, f in group if f.helpers)
         try:
-            check_final_text(snap.model.text, decl, [sp for _h, sp in group])
+            check_final_text(snap.model.text, decl, splices, helpers)
         except RefusedEdit as exc:
-            lines = {h.range.start.line for h, _sp in group}
+            lines = {h.range.start.line for h, _f in group}
             for row in rows:
                 if row["line"] in lines:
                     row.update(status="refused", error=str(exc), found=[])
             continue
-        edits += [text_edit(snap, sp) for _h, sp in group]
+        if helpers:
+            splices.insert(0, helper_splice(decl, helpers))
+        edits += [text_edit(snap, sp) for sp in splices]
     return edits
+
+
+REFUTED_HEADER = "/- lean-sidecar: Lean proved the negation of this goal:\n"
+
+
+def refuted_action(uri: str, snap: HoleSnapshot, hole: Hole, refuted: Refuted) -> types.CodeAction:
+    """Show why the goal is false: the checked counterexample as a comment block above the
+    declaration (a comment, so the file keeps checking)."""
+    text = refuted.text()
+    if "/-" in text or "-/" in text:  # Lean's block comments nest: it would not stay a comment
+        raise RefusedEdit("the counterexample cannot be shown as a comment")
+    decl = site_of(snap, hole).decl
+    comment = f"{REFUTED_HEADER}{text}\n-/\n"
+    _title, edit, data = previewed(uri, snap, (decl.start, decl.start, comment), "Insert")
+    return types.CodeAction(
+        title="Show why this goal is false",
+        kind=types.CodeActionKind.QuickFix,
+        edit=edit,
+        data={"leanSidecar": {"refuted": refuted.statement, **data}},
+    )

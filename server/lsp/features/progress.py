@@ -19,6 +19,8 @@ def final_message(result: Any) -> str:
     found = list(result.get("found") or []) if isinstance(result, dict) else []
     if found:
         return f"verified proof: {edit_title(found[0]['proof'])} (use the quick fix)"
+    if isinstance(result, dict) and result.get("status") == "refuted":
+        return str(result.get("error"))  # "this goal is false: …", the action shows why
     if isinstance(result, dict) and "filled" in result:
         text = f"filled {result['filled']} of {len(result.get('holes') or [])} holes"
         errors = list(dict.fromkeys(result.get("errors") or []))  # each reason once

@@ -18,10 +18,12 @@ from lean_sidecar.lsp.errors import ContentModified, RequestFailed
 from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features.base import CommandHandler, Editor, Engines, Feature
 from lean_sidecar.lsp.features.progress import with_progress
+from lean_sidecar.lsp.features.search_summary import REFUTED, summary
 from lean_sidecar.lsp.tasks import Key, TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.engine import Found, HoleResult, Partial
+from lean_sidecar.search.trace import Refuted
 
 log = logging.getLogger(__name__)
 HoleKey = tuple[str, int, int]  # uri, version, offset of the hole in that version's text
@@ -38,6 +40,7 @@ class DocResults:
     found: dict[HoleKey, list[Found]] = field(default_factory=dict)
     traces: dict[HoleKey, HoleResult] = field(default_factory=dict)
     partial: dict[HoleKey, Partial] = field(default_factory=dict)
+    refuted: dict[HoleKey, Refuted] = field(default_factory=dict)  # the goal is false
 
 
 def _task_key(key: HoleKey) -> Key:
@@ -113,7 +116,8 @@ class ProofSearch(Feature):
 
     def _forget(self, uri: str, keep: int | None) -> None:
         """Results are kept for the current version only (the cache keeps the rest)."""
-        for table in (self.results.found, self.results.traces, self.results.partial):
+        r = self.results
+        for table in (r.found, r.traces, r.partial, r.refuted):
             for key in [k for k in table if k[0] == uri and k[1] != keep]:
                 del table[key]  # type: ignore[attr-defined]
 
@@ -171,6 +175,10 @@ class ProofSearch(Feature):
                 except ca.RefusedEdit:
                     continue  # logged with its reason; never offered
                 found.append(f)
+            refuted = self.results.refuted.get(key)
+            if refuted is not None:
+                with contextlib.suppress(ca.RefusedEdit):
+                    actions.append(ca.refuted_action(doc.uri, snap, hole, refuted))
             partial = self.results.partial.get(key)
             if not found and partial is not None:
                 with contextlib.suppress(ca.RefusedEdit):  # logged with its reason
@@ -214,6 +222,14 @@ class ProofSearch(Feature):
             self._decl_end.pop(key, None)
         self.results.traces[key] = result
         self._tell(result)
+        if result.status == "refuted" and result.refuted is not None:
+            if key not in self.results.refuted:  # told once per hole (and version)
+                self.editor.show_message(
+                    types.MessageType.Info,
+                    f"lean-sidecar: {REFUTED}: {result.refuted.statement} {result.refuted.proof}",
+                )
+            self.results.refuted[key] = result.refuted
+            await self.editor.refresh_code_actions()
         if not result.found and result.partial is not None:
             self.results.partial[key] = result.partial
             await self.editor.refresh_code_actions()
@@ -260,7 +276,7 @@ class ProofSearch(Feature):
         holes = [h for h in snap.holes if h.kind == "sorry"]
 
         async def work(token: str | None) -> dict[str, Any]:
-            splices: list[tuple[Hole, ca.Splice]] = []
+            fills: list[tuple[Hole, Found]] = []
             rows: list[dict[str, Any]] = []
             for i, hole in enumerate(holes):
                 if token is not None:
@@ -274,8 +290,8 @@ class ProofSearch(Feature):
                 result = await self.search_hole(doc, snap, hole, None)
                 rows.append({"line": hole.range.start.line, **summary(result)})
                 if result.found:
-                    splices.append((hole, ca.fill_splice(snap, hole, result.found[0].script)))
-            edits = ca.checked_edits(snap, splices, rows)
+                    fills.append((hole, result.found[0]))
+            edits = ca.checked_edits(snap, fills, rows)
             errors = [str(r["error"]) for r in rows if r.get("error")]
             applied = False
             if edits:
@@ -294,7 +310,8 @@ class ProofSearch(Feature):
                         label="lean-sidecar: fill sorries",
                     )
                 )
-            return {"applied": applied, "filled": len(edits), "holes": rows, "errors": errors}
+            filled = sum(1 for r in rows if r["found"]) if edits else 0
+            return {"applied": applied, "filled": filled, "holes": rows, "errors": errors}
 
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 
@@ -329,15 +346,3 @@ class ProofSearch(Feature):
             **summary(result),
             "attempts": [a.to_json() for a in result.attempts],
         }
-
-
-def summary(result: HoleResult) -> dict[str, Any]:
-    return {
-        "status": result.status,
-        "error": result.error,
-        "samples": result.samples,
-        "seconds": round(result.seconds, 3),
-        "found": [
-            {"proof": f.script, "how": f.how, "seconds": round(f.seconds, 3)} for f in result.found
-        ],
-    }
