@@ -133,9 +133,11 @@ class ReplPool:
         self._started = True
 
     async def close(self) -> None:
-        for slot in self._slots:
+        async def kill(slot: _Slot) -> None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(slot.server.kill)
+
+        await asyncio.gather(*(kill(slot) for slot in self._slots))  # all at once
         self._slots.clear()
         shutil.rmtree(self._pickles, ignore_errors=True)
         self._started = False
