@@ -169,6 +169,8 @@ class Cascade:
                         why = None if verdict.ok else (verdict.reason or "rejected")
                 finally:
                     node.seconds = time.perf_counter() - t
+                if node.outcome != "pending":  # the search moved on: its result is unused
+                    return None
                 node.outcome = "verified" if why is None else "rejected"
                 node.detail = why
                 return step.tactic if why is None else None
@@ -183,6 +185,9 @@ class Cascade:
                     break
         finally:
             closed.set()
+            for node in nodes:
+                if node.outcome == "pending":  # still running in a REPL, or never started
+                    node.outcome, node.detail = "cancelled", "another tactic closed the goal first"
             for task in tasks:
                 if not task.done():
                     self._background.add(task)
