@@ -139,14 +139,6 @@ def text_edit(snap: HoleSnapshot, splice: Splice, annotation: str | None = None)
     return types.AnnotatedTextEdit(range=rng, new_text=new_text, annotation_id=annotation)
 
 
-def fill_edit(uri: str, snap: HoleSnapshot, hole: Hole, script: str) -> types.TextDocumentEdit:
-    """Replace ``hole`` by ``script``, indented and wrapped as the hole's mode needs; refused
-    (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
-    splice = fill_splice(snap, hole, script)
-    check_final_text(snap.model.text, site_of(snap, hole).decl, [splice])
-    return versioned_edit(uri, snap.version, [text_edit(snap, splice)])
-
-
 def previewed(
     uri: str, snap: HoleSnapshot, splice: Splice | list[Splice], label: str
 ) -> tuple[str, types.WorkspaceEdit, dict[str, Any]]:
