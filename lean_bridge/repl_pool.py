@@ -28,6 +28,24 @@ class ReplUnavailable(Exception):
     """The REPL cannot be prepared here; the message says why and what to set."""
 
 
+class ReplFailed(ReplUnavailable):
+    """The REPL cannot check anything in this file: it stopped before its first answer, or the
+    file above the declaration did not load. No candidate is to blame, so the search stops with
+    this reason instead of rejecting every candidate with it (which reads as "unsolved")."""
+
+
+def failure_detail(exc: BaseException) -> str:
+    """One line for a REPL failure: the end of the REPL's stderr, which lean-interact embeds
+    in its message (a missing file, a wrong toolchain: the cause), else its first line."""
+    text = str(exc)
+    head = text.splitlines()[0] if text else type(exc).__name__
+    _, found, rest = text.partition("stderr:\n")
+    stderr = rest.split("\n" + "-" * 50)[0] if found else ""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    tail = " | ".join(lines[-3:])[-400:]
+    return tail or head
+
+
 @dataclass
 class ReplSettings:
     project_dir: Path | None
@@ -45,6 +63,7 @@ class _Slot:
     index: int
     server: Any
     envs: dict[str, int] = field(default_factory=dict)
+    answered: bool = False  # this process has answered a request (it did start)
 
 
 def _toolchain(directory: Path) -> str | None:
@@ -149,13 +168,24 @@ class ReplPool:
         try:
             resp = await asyncio.to_thread(slot.server.run, request, timeout=timeout)
         except REPL_FAILURES as exc:
+            started = slot.answered
             await self._replace(slot)
-            kind = "timed out" if isinstance(exc, TimeoutError) else "died"
+            if isinstance(exc, TimeoutError):
+                return CommandResult(
+                    None,
+                    error=f"the Lean REPL timed out: {exc}".splitlines()[0],
+                    seconds=time.perf_counter() - t0,
+                )
+            if not started:
+                raise ReplFailed(
+                    f"the Lean REPL stopped before answering: {failure_detail(exc)}"
+                ) from exc
             return CommandResult(
                 None,
-                error=f"the Lean REPL {kind}: {exc}".splitlines()[0],
+                error=f"the Lean REPL died: {failure_detail(exc)}",
                 seconds=time.perf_counter() - t0,
             )
+        slot.answered = True
         seconds = time.perf_counter() - t0
         if isinstance(resp, LeanError):
             return CommandResult(None, error=str(resp.message), seconds=seconds)
@@ -165,6 +195,7 @@ class ReplPool:
         """A REPL that timed out or died is replaced; its environments are gone with it."""
         self.replaced += 1
         slot.envs.clear()
+        slot.answered = False
         with contextlib.suppress(Exception):
             await asyncio.to_thread(slot.server.kill)
         try:
@@ -172,22 +203,27 @@ class ReplPool:
         except Exception:
             log.exception("could not replace a Lean REPL")
 
-    async def _prefix_env(self, slot: _Slot, prefix: str) -> tuple[int | None, str | None]:
+    async def _prefix_env(self, slot: _Slot, prefix: str) -> int | None:
+        """The environment of ``prefix`` in ``slot``'s REPL (None: no prefix, a fresh one).
+        Raises `ReplFailed` when it does not load: nothing in the declaration can be checked."""
         from lean_interact import Command, PickleEnvironment, UnpickleEnvironment
 
         if not prefix.strip():
-            return None, None
+            return None
         key = hashlib.sha256(prefix.encode()).hexdigest()
         if key in slot.envs:
-            return slot.envs[key], None
+            return slot.envs[key]
         lock = self._prefix_locks.setdefault(key, asyncio.Lock())
         async with lock:
             pickle = self._pickles / f"{key}.olean"
+            res = None
             if pickle.exists():
                 res = await self._run(
                     slot, UnpickleEnvironment(unpickle_env_from=str(pickle)), self.settings.timeout
                 )
-            else:
+                if res.env is None:
+                    log.warning("could not unpickle a prefix environment: %s", res.error)
+            if res is None or res.env is None:
                 self.prefix_elaborations += 1
                 res = await self._run(slot, Command(cmd=prefix), self.settings.timeout * 4)
                 if res.env is not None:
@@ -199,9 +235,12 @@ class ReplPool:
                     if saved.error:
                         log.warning("could not pickle a prefix environment: %s", saved.error)
             if res.env is None:
-                return None, res.error or "the file's prefix did not elaborate"
+                raise ReplFailed(
+                    "the file above the declaration did not load in the Lean REPL: "
+                    + (res.error or "no environment")
+                )
             slot.envs[key] = res.env
-            return res.env, None
+            return res.env
 
     async def command(self, prefix: str, cmd: str, timeout: float | None = None) -> CommandResult:
         """Run ``cmd`` in the environment of ``prefix`` (elaborated once per prefix text)."""
@@ -210,9 +249,7 @@ class ReplPool:
         await self.start()
         slot = await self._idle.get()
         try:
-            env, err = await self._prefix_env(slot, prefix)
-            if err is not None:
-                return CommandResult(None, error=err)
+            env = await self._prefix_env(slot, prefix)
             return await self._run(
                 slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
             )
@@ -232,9 +269,7 @@ class ReplPool:
         slot = await self._idle.get()
         out: list[CommandResult] = []
         try:
-            env, err = await self._prefix_env(slot, prefix)
-            if err is not None:
-                return [CommandResult(None, error=err)]
+            env = await self._prefix_env(slot, prefix)
             for cmd in cmds:
                 res = await self._run(
                     slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
@@ -259,9 +294,7 @@ class ReplSession:
     async def command(self, prefix: str, cmd: str) -> CommandResult:
         from lean_interact import Command
 
-        env, err = await self.pool._prefix_env(self.slot, prefix)
-        if err is not None:
-            return CommandResult(None, error=err)
+        env = await self.pool._prefix_env(self.slot, prefix)
         return await self.pool._run(
             self.slot, Command(cmd=cmd, env=env), self.pool.settings.timeout
         )
@@ -279,7 +312,7 @@ class ReplSession:
             )
         except REPL_FAILURES as exc:
             await self.pool._replace(self.slot)
-            return StepResult(None, [], "", [], f"the Lean REPL failed: {exc}".splitlines()[0])
+            return StepResult(None, [], "", [], f"the Lean REPL failed: {failure_detail(exc)}")
         if isinstance(resp, LeanError):
             return StepResult(None, [], "", [], str(resp.message))
         return step_result(resp, time.perf_counter() - t0)

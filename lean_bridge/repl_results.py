@@ -110,4 +110,3 @@ def step_result(resp: Any, seconds: float = 0.0) -> StepResult:
         None,
         seconds,
     )
-

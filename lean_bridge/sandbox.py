@@ -203,6 +203,37 @@ def popen(
     return proc
 
 
+def run_once(
+    argv: Sequence[str], policy: SandboxPolicy, cwd: Path | None, stdin: str, timeout: float
+) -> tuple[int, str]:
+    """Run ``argv`` once exactly as the pool runs a REPL (sandbox, scrubbed environment, caps)
+    and return (exit code, stdout and stderr): ``doctor`` checks the REPL the way searches will
+    use it, so a REPL that works only outside the sandbox is found there, not mid-search."""
+    private_tmp = Path(tempfile.mkdtemp(prefix="lean-sidecar-doctor-"))
+    try:
+        proc = popen(
+            argv,
+            policy,
+            cwd=str(cwd) if cwd else None,
+            private_tmp=private_tmp,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return 124, f"no answer within {timeout:g} s"
+        return proc.returncode, (out + err).strip()
+    except OSError as exc:
+        return 127, str(exc)
+    finally:
+        shutil.rmtree(private_tmp, ignore_errors=True)
+
+
 def local_dependencies(project_dir: Path) -> list[Path]:
     """Lake packages the project takes from a local folder (``require foo from "../foo"``):
     they may live outside the project, and ``lake env`` reads them."""

@@ -46,12 +46,27 @@ def _sandbox(enabled: bool) -> tuple[str, str]:
     return sandbox.detect(), sandbox.describe(True)
 
 
+def _run_repl(
+    argv: list[str], project: Path, stdin: str, timeout: float, s: Settings
+) -> tuple[int, str]:
+    """Run the REPL as the pool does: in the sandbox the settings ask for, with the same view."""
+    policy = sandbox.policy_for(
+        enabled=s.repl_sandbox,
+        memory_mb=s.repl_memory_mb,
+        project_dir=project,
+        repl_dir=Path(s.repl_path).expanduser() if s.repl_path else None,
+        lake_path=s.lake_path,
+    )
+    return sandbox.run_once(argv, policy, project, stdin, timeout)
+
+
 @dataclass
 class Probes:
     """What the checks ask of the machine; tests replace any of them."""
 
     which: Callable[[str], str | None] = shutil.which
     run: Callable[[list[str], Path | None, str, float], tuple[int, str]] = _run
+    run_repl: Callable[[list[str], Path, str, float, Settings], tuple[int, str]] = _run_repl
     http: Callable[[], httpx.Client] = field(default=lambda: httpx.Client(timeout=15.0))
     sandbox: Callable[[bool], tuple[str, str]] = _sandbox
 
@@ -158,12 +173,22 @@ def check_repl(settings: Settings, project: Path, p: Probes) -> Check:
             f"REPL in {repl_dir} is for {built_for}, the project uses {tc}: {build}",
         )
     lake = p.which(settings.lake_path) or settings.lake_path
-    rc, text = p.run(
-        [lake, "env", str(binary)], project, '{"cmd": "example : True := trivial"}\n\n', 120
+    rc, text = p.run_repl(
+        [lake, "env", str(binary)],
+        project,
+        '{"cmd": "example : True := trivial"}\n\n',
+        120,
+        settings,
     )
     if rc not in (0,) or '"env"' not in text:
         last = text.splitlines()[-1] if text else ""
-        return Check("repl", "fail", f"{binary} did not answer a command ({rc}): {last}")
+        where = (
+            " in the REPL sandbox, which shows only the project, the REPL's folder, lake's folder"
+            " and the toolchain (`replSandbox: false` runs it without, to compare)"
+            if settings.repl_sandbox
+            else ""
+        )
+        return Check("repl", "fail", f"{binary} did not answer a command{where} ({rc}): {last}")
     return Check("repl", "ok", f"{binary} ({built_for or 'toolchain unknown'}) answers")
 
 

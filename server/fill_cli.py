@@ -17,7 +17,7 @@ from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
-from lean_bridge.repl_pool import ReplPool
+from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
 from lean_sidecar.prover.task import build_task
@@ -152,7 +152,11 @@ async def run_fill(
         if built.setup_error is not None:
             error(built.setup_error)
             return EXIT_SETUP
-        rows = await collect_holes(text, pool)
+        try:
+            rows = await collect_holes(text, pool)
+        except ReplUnavailable as exc:  # the REPL cannot run this file: nothing can be checked
+            error(str(exc))
+            return EXIT_SETUP
         if not rows:
             out(f"{path}: no sorry to fill")
             return EXIT_FILLED
@@ -253,12 +257,16 @@ async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
                 end=decl.end + grown,
                 assign=None if decl.assign is None else decl.assign + n,
             )
-            together = await verifier.check_declaration(candidate, shifted)
-            if not together.ok:
+            try:
+                together = await verifier.check_declaration(candidate, shifted)
+                status, why = ("unsolved", together.reason) if not together.ok else ("", "")
+            except ReplUnavailable as exc:
+                status, why = "error", str(exc)
+            if status:
                 for r in group:
                     if r.result:
-                        r.result.status = "unsolved"
-                        r.result.error = f"proofs do not check together: {together.reason}"
+                        r.result.status = status
+                        r.result.error = f"proofs do not check together: {why}"
                 continue
         out = candidate
     return out

@@ -157,12 +157,18 @@ class Settings(BaseModel):
         source: str,
         strict: bool = False,
         spell: Callable[[str], str] | None = None,
+        editor: bool = False,
     ) -> Settings:
         """A copy with ``overrides`` applied; an empty value means unset. Unknown or invalid
         keys are reported and ignored (an editor's settings must not stop the server), or, with
         ``strict`` (the command line), raise `SettingsError` naming the setting as the user
-        spells it there (``spell(field)``, e.g. ``--repl-path``)."""
+        spells it there (``spell(field)``, e.g. ``--repl-path``).
+
+        From an ``editor``, a value equal to the default is unset too: VS Code answers with
+        every contributed default, whether the user set it or not, and that must not override
+        a ``LEAN_SIDECAR_*`` variable or a flag."""
         data = self.model_dump()
+        defaults = Settings().model_dump() if editor else {}
         for key, value in overrides.items():
             if key in EDITOR_ONLY:
                 continue
@@ -174,7 +180,7 @@ class Settings(BaseModel):
                 continue  # an empty value means unset: the default or a lower source applies
             trial = {**data, name: value}
             try:
-                Settings.model_validate(trial)
+                checked = Settings.model_validate(trial).model_dump()
             except ValidationError as exc:
                 why = exc.errors()[0].get("msg")
                 if strict:
@@ -182,6 +188,8 @@ class Settings(BaseModel):
                     raise SettingsError(f"invalid value {value!r} for {shown}: {why}") from None
                 log.warning("%s: invalid value for %s ignored: %s", source, name, why)
                 continue
+            if editor and checked[name] == defaults[name]:
+                continue  # the editor's default, not a choice: a lower source stays
             data = trial
         return Settings.model_validate(data)
 

@@ -113,6 +113,27 @@ def test_repl_that_does_not_answer(setup: dict[str, Path]) -> None:
     assert line(out, "repl").startswith("FAIL") and "libleanshared" in line(out, "repl")
 
 
+@pytest.mark.skipif(
+    __import__("lean_bridge.sandbox").sandbox.detect() != "bwrap",
+    reason="needs bubblewrap (the file-system sandbox); .ci/run installs it",
+)
+def test_repl_that_works_only_outside_the_sandbox(setup: dict[str, Path], tmp_path: Path) -> None:
+    """A REPL whose binary reads a file the sandbox hides (here under /tmp, outside the REPL's
+    folder) answers when run by hand and fails in every search: doctor runs it as searches do."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(ROOT / "tests" / "standins" / "repl.py", elsewhere / "repl.py")
+    binary = setup["repl"] / ".lake" / "build" / "bin" / "repl"
+    binary.write_text(
+        f"#!/bin/sh\nexec {sys.executable} {elsewhere / 'repl.py'} --facts {FACTS}\n"
+    )
+    rc, out = doctor(setup)
+    assert rc == 1, out
+    repl = line(out, "repl")
+    assert repl.startswith("FAIL") and "did not answer" in repl and "repl.py" in repl, repl
+    assert "sandbox" in repl  # what to try: the line says it ran in the sandbox
+
+
 def test_endpoint_down(setup: dict[str, Path]) -> None:
     import socket
 

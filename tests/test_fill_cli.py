@@ -106,6 +106,31 @@ def test_setup_errors_name_the_flag_or_variable_on_stderr(tmp_path: Path) -> Non
     assert "repl_path" not in line
 
 
+# What the dynamic loader prints when a REPL built against one Lean is run with another's
+# libraries: the REPL then exits at once, before answering anything.
+LOADER_ERROR = (
+    "repl: error while loading shared libraries: libleanshared.so: "
+    "cannot open shared object file: No such file or directory"
+)
+
+
+def break_repl(repl_dir: Path) -> None:
+    """The REPL's binary replaced by one that fails as a mis-built REPL does."""
+    binary = repl_dir / ".lake" / "build" / "bin" / "repl"
+    binary.write_text(f"#!/bin/sh\necho '{LOADER_ERROR}' >&2\nexit 127\n")
+
+
+def test_a_repl_that_cannot_run_is_a_setup_error_with_its_stderr(tmp_path: Path) -> None:
+    _lake, broken = make_toolchain(tmp_path / "broken", REPL_FACTS)
+    break_repl(broken)
+    done = run_fill(tmp_path, repl=False, env_extra={"LEAN_SIDECAR_REPL_PATH": str(broken)})
+    # not "unsolved" for every hole (every check failing alike): the cause, in one line
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lean-sidecar fill: error: the Lean REPL stopped before answering")
+    assert "libleanshared.so: cannot open shared object file" in line
+
+
 def test_invalid_settings_are_errors_naming_the_variable(tmp_path: Path) -> None:
     done = run_fill(tmp_path, env_extra={"LEAN_SIDECAR_BUDGET_SAMPLES": "many"})
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -16,7 +16,10 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import sidecar_command, standin_lean_command
+from tests.search_helpers import REPL_FACTS
 from tests.standins.openai_endpoint import StandInEndpoint
+from tests.standins.toolchain import make_toolchain
+from tests.test_fill_cli import break_repl
 from tests.test_fill_sorry_lsp import FACTS, actions_at, start
 
 SEEN_WITHIN = 2.0  # seconds from the cause to the message the user sees
@@ -146,6 +149,32 @@ async def test_a_stalled_endpoint_ends_after_stall_timeout(
     assert result["status"] == "error" and result["found"] == []
     (message,) = errors(client)
     assert "sent nothing for 0.5 s" in message and "stallTimeout" in message
+
+
+async def test_a_repl_that_cannot_run_is_said_at_once_and_once(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """Every check failing alike is not "no proof found": the REPL's own error is the reason."""
+    lake, repl = make_toolchain(tmp_path / "tc", REPL_FACTS)
+    break_repl(repl)
+    client.set_configuration({"replPath": str(repl), "lakePath": str(lake)}, section="leanSidecar")
+    uri = await start(client, None, tmp_path)
+    await asyncio.sleep(0.2)  # workspace/configuration pulled
+    t0 = time.monotonic()
+    running = asyncio.ensure_future(search_line(client, uri, 3))
+    seen = await first_error(client)
+    result = await running
+    print(f"broken REPL: message {seen - t0:.2f} s after the command")
+    assert seen - t0 < SEEN_WITHIN + 1.0  # the REPL's start, then at once
+    assert result["status"] == "error" and "libleanshared.so" in result["error"]
+    (message,) = errors(client)
+    assert message.startswith("lean-sidecar: proof search stopped: the Lean REPL stopped before")
+    assert "libleanshared.so: cannot open shared object file" in message
+    assert any("libleanshared.so" in m for m in progress_end(client)), progress_end(client)
+    again = await search_line(client, uri, 6)  # the same cause again: no second message
+    assert again["status"] == "error"
+    await asyncio.sleep(0.3)
+    assert len(errors(client)) == 1
 
 
 @pytest_lsp.fixture(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from lean_sidecar.settings import Settings, load_settings
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "configuration.md"
 
 
 def test_precedence_env_then_cli_then_editor() -> None:
@@ -24,6 +26,31 @@ def test_precedence_env_then_cli_then_editor() -> None:
     assert s.upstream == ["lake", "serve", "--", "-Dx=1"]
     s = s.merged({"budgetSamples": 7, "endpoints": "http://gpu:8000/"}, "initializationOptions")
     assert s.budget_samples == 7 and s.endpoints == ["http://gpu:8000"]
+
+
+def test_the_editors_defaults_leave_the_environment_alone() -> None:
+    """VS Code answers workspace/configuration (and our extension fills initializationOptions)
+    with every contributed default, set by the user or not: those must not override a
+    LEAN_SIDECAR_* variable (the docs' way to turn on DEBUG logs, for one)."""
+    package = json.loads((ROOT / "vscode-extension" / "package.json").read_text())
+    props = package["contributes"]["configuration"]["properties"]
+    sent = {key.removeprefix("leanSidecar."): p.get("default") for key, p in props.items()}
+    env = {
+        "LEAN_SIDECAR_LOG_LEVEL": "DEBUG",
+        "LEAN_SIDECAR_BUDGET_SAMPLES": "64",
+        "LEAN_SIDECAR_LAKE_PATH": "/opt/elan/bin/lake",
+        "LEAN_SIDECAR_FAMILY_SAMPLING": "false",
+    }
+    base = load_settings({}, env)
+    s = base.merged(sent, "workspace/configuration", editor=True)
+    assert (s.log_level, s.budget_samples, s.lake_path, s.family_sampling) == (
+        "DEBUG",
+        64,
+        "/opt/elan/bin/lake",
+        False,
+    )
+    chosen = s.merged({**sent, "budgetSamples": 8}, "workspace/configuration", editor=True)
+    assert chosen.budget_samples == 8  # a value the user chose still wins
 
 
 def test_invalid_and_unknown_values_are_reported_and_ignored(

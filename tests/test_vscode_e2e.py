@@ -56,15 +56,6 @@ MISSING = [
     ]
     if not ok
 ]
-# KNOWN REGRESSION (open): since the last merges of this session the search started from the light
-# bulb never turns into a "Fill sorry" quick fix in code-server (the same flow passes through the
-# LSP tests and Neovim). Both routes are kept running so that the day they pass is seen; they
-# are marked xfail, not skipped, and the issue stays open until they pass again.
-vscode_regression = pytest.mark.xfail(
-    reason="known regression: the fill never appears after 'Search proof' in code-server",
-    strict=False,
-)
-
 needs_workbench = pytest.mark.skipif(
     bool(MISSING), reason="VS Code end-to-end needs: " + "; ".join(MISSING)
 )
@@ -168,7 +159,6 @@ def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
 
 
 @needs_workbench
-@vscode_regression
 @pytest.mark.skipif(not LEAN4_VSIX.exists(), reason=f"needs the Lean 4 extension at {LEAN4_VSIX}")
 def test_shim_route_beside_the_real_lean_extension(tmp_path: Path) -> None:
     run_scenario(tmp_path, "shim-route.js", {"API_KEY": "sk-e2e-not-a-real-key"})
@@ -177,7 +167,6 @@ def test_shim_route_beside_the_real_lean_extension(tmp_path: Path) -> None:
 
 
 @needs_workbench
-@vscode_regression
 def test_standalone_route_without_the_lean_extension(tmp_path: Path) -> None:
     run_scenario(tmp_path, "standalone-route.js", {})
     assert (SHOTS / "vscode-standalone.png").stat().st_size > 10_000

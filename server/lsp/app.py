@@ -24,6 +24,14 @@ from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+def apply_log_level(level: str) -> None:
+    """``logLevel`` from the editor takes effect at once (the log was set up before the editor
+    said anything); an unknown name leaves the level as it is."""
+    value = logging.getLevelName(level.upper())
+    if isinstance(value, int):
+        logging.getLogger().setLevel(value)
+
 CONFIG_SECTION = "leanSidecar"
 UTF16 = types.PositionEncodingKind.Utf16
 
@@ -48,7 +56,10 @@ class SidecarServer(LanguageServer):
         if isinstance(options, dict):
             section = options.get(CONFIG_SECTION, options)
             if isinstance(section, dict):
-                self.settings = self.settings.merged(section, "initializationOptions")
+                self.settings = self.settings.merged(
+                    section, "initializationOptions", editor=True
+                )
+                apply_log_level(self.settings.log_level)
         self._editor_base = self.settings
         if params is None:
             return {}
@@ -88,9 +99,10 @@ class SidecarServer(LanguageServer):
         section = as_dict(items[0]) if items else {}
         if not section:
             return
-        updated = self._editor_base.merged(section, "workspace/configuration")
+        updated = self._editor_base.merged(section, "workspace/configuration", editor=True)
         if updated != self.settings:
             self.settings = updated
+            apply_log_level(updated.log_level)
             await self.features.settings_changed()
 
     def root_path(self) -> Path | None:

@@ -4,6 +4,7 @@ sidecar itself handles (lsprotocol's converters would drop Lean's extension fiel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
@@ -208,16 +209,28 @@ class SidecarProtocol(LanguageServerProtocol):
             super()._execute_handler(msg_id, handler, callback, args, kwargs)
             inner = self._request_futures.get(msg_id) if msg_id != request_id else None
             if inner is not None:  # a notification's or generator step's future: see below
-                inner.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
+                self._forget_when_done(msg_id, inner)
             return
         future = self.tasks.spawn(
             handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
         )
         self._request_futures[msg_id] = future  # type: ignore[assignment]
         if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
-            future.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
+            self._forget_when_done(msg_id, future)
         if callback is not None:
             future.add_done_callback(callback)
+
+    def _forget_when_done(self, msg_id: Any, future: Any) -> None:
+        """Drop ``msg_id``'s future once it is done, from the event loop and never inside the
+        callback itself: pygls' ``shutdown`` iterates over the futures while cancelling them,
+        and a concurrent future runs its callbacks inside ``cancel()``."""
+        loop = asyncio.get_running_loop()
+
+        def forget(_f: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to forget
+                loop.call_soon_threadsafe(self._request_futures.pop, msg_id, None)
+
+        future.add_done_callback(forget)
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         if self.tasks is not None:

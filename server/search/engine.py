@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from lean_bridge.candidate_filter import check_candidate
+from lean_bridge.repl_pool import ReplUnavailable
 from lean_bridge.verifier import HoleSite, Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
@@ -136,6 +137,8 @@ class SearchEngine:
             raise
         except EndpointError as exc:
             result.error, result.cause = str(exc), exc.cause
+        except ReplUnavailable as exc:  # Lean cannot check anything here: say why, once
+            result.error, result.cause = str(exc), ("repl", "")
         finally:
             result.seconds = time.perf_counter() - t0
             result.samples = req.spent

@@ -194,7 +194,9 @@ class Repl:
                     body_at = m.end() + (assign.end() if assign else 0)
                     msg = (info or {}).get("error") or "unsolved goals"
                     messages.append(
-                        self.error_at(text, msg, (name_pos, name_pos + len(name_text)), body_at, end)
+                        self.error_at(
+                            text, msg, (name_pos, name_pos + len(name_text)), body_at, end
+                        )
                     )
                     decls[name] = ["sorryAx", *STANDARD]
                 continue

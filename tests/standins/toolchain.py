@@ -35,15 +35,19 @@ def make_toolchain(
     )
     lake.chmod(0o755)
     repl_dir = root / "repl"
-    (repl_dir / ".lake" / "build" / "bin").mkdir(parents=True, exist_ok=True)
+    bin_dir = repl_dir / ".lake" / "build" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
     (repl_dir / "lean-toolchain").write_text(f"leanprover/lean4:{lean_version}\n")
-    if facts.resolve().parent != root.resolve():  # the sandbox shows the toolchain folder only
-        shutil.copyfile(facts, root / "facts.json")
-        facts = root / "facts.json"
-    args = [sys.executable, str(install_script(root, "repl.py")), "--facts", str(facts)]
+    # Everything the stand-in REPL reads lives inside the REPL's own folder, as a real REPL's
+    # binary does: the sandbox shows that folder, the project and `lake`'s folder, and the
+    # `lake` in use may be another one (the user's, on PATH).
+    if facts.resolve().parent != bin_dir.resolve():
+        shutil.copyfile(facts, bin_dir / "facts.json")
+        facts = bin_dir / "facts.json"
+    args = [sys.executable, str(install_script(bin_dir, "repl.py")), "--facts", str(facts)]
     if log is not None:
         args += ["--log", str(log)]
-    repl = repl_dir / ".lake" / "build" / "bin" / "repl"
+    repl = bin_dir / "repl"
     repl.write_text("#!/bin/sh\nexec " + shlex.join(args) + "\n")
     repl.chmod(0o755)
     return lake, repl_dir

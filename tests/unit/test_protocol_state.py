@@ -56,3 +56,38 @@ async def test_notifications_and_commands_leave_no_futures_behind() -> None:
         await asyncio.sleep(0)
     assert len(proto._request_futures) == 0, list(proto._request_futures)[:5]
     server.lean.shutting_down = True
+
+
+async def test_shutdown_answers_while_handler_futures_are_unfinished() -> None:
+    """pygls' shutdown cancels every unfinished future while iterating over them; a concurrent
+    future runs its done-callbacks inside ``cancel()``, so forgetting it there changed the dict
+    under the loop and shutdown answered "dictionary changed size during iteration"."""
+    import concurrent.futures
+
+    server = build_server(Settings())
+    proto = server.protocol
+    sink = Sink()
+    proto.set_writer(sink)
+    proto.receive_body(
+        body("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, 0)
+    )
+    assert server.lean is not None
+    await asyncio.wait_for(server.lean.ready.wait(), 30)
+    pending: list[concurrent.futures.Future[Any]] = []
+    for i in range(3):  # what sync handlers' steps leave while they run
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        proto._request_futures[f"step-{i}"] = future  # type: ignore[assignment]
+        proto._forget_when_done(f"step-{i}", future)
+        pending.append(future)
+    proto.receive_body(body("shutdown", None, 99))
+    answer: dict[str, Any] = {}
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        answers = [json.loads(w.split(b"\r\n\r\n", 1)[1]) for w in sink.written]
+        answer = next((a for a in answers if a.get("id") == 99), {})
+        if answer:
+            break
+    assert answer.get("result", "missing") is None and "error" not in answer, answer
+    assert all(f.cancelled() for f in pending)
+    await asyncio.sleep(0.05)
+    assert not any(str(k).startswith("step-") for k in proto._request_futures)

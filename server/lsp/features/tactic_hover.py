@@ -19,7 +19,7 @@ from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.gate_preview import edit_preview
 from lean_bridge.hole_fill import checkable
 from lean_bridge.holes import Hole, TextModel
-from lean_bridge.repl_pool import session
+from lean_bridge.repl_pool import ReplUnavailable, session
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
@@ -167,6 +167,11 @@ class TacticHover(Feature):
             await self._compute_inner(doc, snap, hole, state)
         except asyncio.CancelledError:
             raise
+        except ReplUnavailable as exc:  # Lean cannot check anything in this file: say why
+            log.warning("tactic suggestions: %s", exc)
+            self.engines.tell_failure(("repl", ""), f"lean-sidecar: {exc}")
+            state.status, state.error = "error", str(exc)[:300]
+            return
         except Exception as exc:  # a hover must never take the server down
             log.exception("tactic suggestions failed")
             state.status, state.error = "error", str(exc)[:300]
@@ -211,11 +216,14 @@ class TacticHover(Feature):
                 return
             state.goal = str(target.get("goal") or hole.goal or "")
             for tactic in candidates:
-                if len(closers) >= MAX_SUGGESTIONS or not check_candidate(
-                    tactic,
-                    allow_native_decide=s_.allow_native_decide,
-                    max_chars=s_.max_proof_chars,
-                ).ok:
+                if (
+                    len(closers) >= MAX_SUGGESTIONS
+                    or not check_candidate(
+                        tactic,
+                        allow_native_decide=s_.allow_native_decide,
+                        max_chars=s_.max_proof_chars,
+                    ).ok
+                ):
                     continue
                 step = await repl.tactic(int(target["proofState"]), tactic)
                 if step.completed:
