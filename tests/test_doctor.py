@@ -124,9 +124,7 @@ def test_repl_that_works_only_outside_the_sandbox(setup: dict[str, Path], tmp_pa
     elsewhere.mkdir()
     shutil.copy(ROOT / "tests" / "standins" / "repl.py", elsewhere / "repl.py")
     binary = setup["repl"] / ".lake" / "build" / "bin" / "repl"
-    binary.write_text(
-        f"#!/bin/sh\nexec {sys.executable} {elsewhere / 'repl.py'} --facts {FACTS}\n"
-    )
+    binary.write_text(f"#!/bin/sh\nexec {sys.executable} {elsewhere / 'repl.py'} --facts {FACTS}\n")
     rc, out = doctor(setup)
     assert rc == 1, out
     repl = line(out, "repl")

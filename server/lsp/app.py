@@ -32,6 +32,7 @@ def apply_log_level(level: str) -> None:
     if isinstance(value, int):
         logging.getLogger().setLevel(value)
 
+
 CONFIG_SECTION = "leanSidecar"
 UTF16 = types.PositionEncodingKind.Utf16
 
@@ -56,9 +57,7 @@ class SidecarServer(LanguageServer):
         if isinstance(options, dict):
             section = options.get(CONFIG_SECTION, options)
             if isinstance(section, dict):
-                self.settings = self.settings.merged(
-                    section, "initializationOptions", editor=True
-                )
+                self.settings = self.settings.merged(section, "initializationOptions", editor=True)
                 apply_log_level(self.settings.log_level)
         self._editor_base = self.settings
         if params is None:

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from pygls.exceptions import JsonRpcException
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Key = tuple[Any, ...]
@@ -36,7 +38,10 @@ class TaskRegistry:
         elif self._keyed.get(key) is task:
             del self._keyed[key]
         if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("background task %s failed", key or "", exc_info=exc)
+            if isinstance(exc, JsonRpcException):  # a deliberate error answer the editor gets
+                log.info("%s answered with an error: %s", key or "task", exc)
+            else:
+                log.error("background task %s failed", key or "", exc_info=exc)
 
     def get(self, key: Key) -> asyncio.Task[Any] | None:
         return self._keyed.get(key)

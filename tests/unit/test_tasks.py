@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from lean_sidecar.lsp.errors import RequestFailed
 from lean_sidecar.lsp.tasks import TaskRegistry
 
 
@@ -39,6 +40,25 @@ async def test_a_failing_background_task_is_logged(caplog: pytest.LogCaptureFixt
         await asyncio.gather(task, return_exceptions=True)
         await asyncio.sleep(0)
     assert any("background task" in r.message and r.exc_info for r in caplog.records)
+
+
+async def test_an_error_answer_is_logged_as_an_answer_not_a_crash(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request that answers the editor with an error (Lean not running, no sorry there) is
+    no failure of the server: one INFO line, no traceback at ERROR level."""
+
+    async def refuse() -> None:
+        raise RequestFailed("Lean did not start: install elan")
+
+    tasks = TaskRegistry()
+    with caplog.at_level(logging.INFO):
+        task = tasks.spawn(refuse(), ("request", 7, 7))
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (line,) = [r for r in caplog.records if "answered with an error" in r.message]
+    assert "Lean did not start" in line.message and not line.exc_info
 
 
 async def test_close_cancels_everything() -> None:
