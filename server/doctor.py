@@ -184,7 +184,7 @@ def check_repl(settings: Settings, project: Path, p: Probes) -> Check:
         last = text.splitlines()[-1] if text else ""
         where = (
             " in the REPL sandbox, which shows only the project, the REPL's folder, lake's folder"
-            " and the toolchain (`replSandbox: false` runs it without, to compare)"
+            " and the toolchain (LEAN_SIDECAR_REPL_SANDBOX=false runs it without, to compare)"
             if settings.repl_sandbox
             else ""
         )
