@@ -16,6 +16,22 @@ export interface CommandDeps {
   routeLeanServer(): Promise<void>;
   /** `lean-sidecar doctor` with the interpreter found, in an output channel. */
   runDoctor(): Promise<void>;
+  /** The sidecar's own log file in the shim route (the Lean extension shows every byte on
+   * stderr as an error, so there the sidecar logs to this file instead). */
+  sidecarLog?: string;
+}
+
+async function showLog(deps: CommandDeps): Promise<void> {
+  deps.output.show();
+  if (!deps.sidecarLog) return;
+  const file = vscode.Uri.file(deps.sidecarLog);
+  try {
+    await vscode.workspace.fs.stat(file);
+  } catch {
+    return;  // no sidecar started through the shim yet
+  }
+  const doc = await vscode.workspace.openTextDocument(file);
+  await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
 export async function checkEndpoint(deps: CommandDeps): Promise<void> {
@@ -77,7 +93,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg("leanSidecar.fillAllSorries", () => fillAll(deps));
   reg("leanSidecar.cancelSearches", () => deps.call(SERVER.cancelSearch, {}));
   reg("leanSidecar.showTrace", () => showTrace(deps));
-  reg("leanSidecar.showLog", () => deps.output.show());
+  reg("leanSidecar.showLog", () => showLog(deps));
   reg("leanSidecar.checkEndpointStatus", () => checkEndpoint(deps));
   reg("leanSidecar.setApiKey", async () => {
     const key = await vscode.window.showInputBox({

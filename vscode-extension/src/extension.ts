@@ -74,6 +74,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const deps: CommandDeps = {
     output, status,
+    sidecarLog: vscode.Uri.joinPath(context.globalStorageUri, "sidecar.log").fsPath,
     call: async (command, arg) => {
       const c = standalone?.running;
       if (c) return c.sendRequest("workspace/executeCommand", { command, arguments: [arg] });

@@ -113,6 +113,11 @@ async function main() {
     });
     log(`infoview: ${goal.replace(/\s+/g, " ").slice(0, 200)}`);
     await wb.shot(path.join(shots, "vscode-infoview.png"));
+    // "Show log": in this route the sidecar logs to a file (the Lean extension shows stderr as
+    // errors); the command opens it beside the output channel.
+    await wb.command("lean-sidecar: Show log");
+    await page.waitForSelector('.tab[aria-label*="sidecar.log"]', { timeout: DEADLINE });
+    log("Show log opened sidecar.log");
 
     console.log("file after fill:\n" + text);
     ok = filled && text.split("\n")[6] === "  sorry";
