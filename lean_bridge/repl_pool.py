@@ -58,6 +58,26 @@ class ReplSettings:
     sandbox_writable: tuple[Path, ...] = ()  # extra host folders the REPL may write (tests' logs)
 
 
+def sandbox_policy(
+    s: ReplSettings,
+    *,
+    project_dir: Path | None = None,
+    repl_dir: Path | None = None,
+    writable: tuple[Path, ...] = (),
+) -> SandboxPolicy:
+    """The sandbox a REPL of ``s`` runs in: the pool's, and ``doctor``'s check of the REPL, so
+    that both see the same folders. ``project_dir``/``repl_dir``: where lean-interact put them,
+    when known (else the settings')."""
+    return policy_for(
+        enabled=s.sandbox,
+        memory_mb=s.memory_mb,
+        project_dir=project_dir or s.project_dir,
+        repl_dir=repl_dir or s.repl_path,
+        lake_path=s.lake_path,
+        writable=(*writable, *s.sandbox_writable),
+    )
+
+
 @dataclass
 class _Slot:
     index: int
@@ -119,14 +139,12 @@ class ReplPool:
             ) from exc
 
     def _policy(self) -> SandboxPolicy:
-        s = self.settings
-        return policy_for(
-            enabled=s.sandbox,
-            memory_mb=s.memory_mb,
-            project_dir=Path(self._config.working_dir) if self._config else s.project_dir,
-            repl_dir=Path(self._config._cache_repl_dir) if self._config else s.repl_path,
-            lake_path=s.lake_path,
-            writable=(self._pickles, *s.sandbox_writable),
+        config = self._config
+        return sandbox_policy(
+            self.settings,
+            project_dir=Path(config.working_dir) if config else None,
+            repl_dir=Path(config._cache_repl_dir) if config else None,
+            writable=(self._pickles,),
         )
 
     def _new_server(self) -> Any:

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from lean_bridge import sandbox
+from lean_bridge.repl_pool import sandbox_policy
 from lean_sidecar import __version__
 from lean_sidecar.doctor_endpoint import Check, check_endpoint
 from lean_sidecar.settings import Settings
@@ -49,14 +50,9 @@ def _sandbox(enabled: bool) -> tuple[str, str]:
 def _run_repl(
     argv: list[str], project: Path, stdin: str, timeout: float, s: Settings
 ) -> tuple[int, str]:
-    """Run the REPL as the pool does: in the sandbox the settings ask for, with the same view."""
-    policy = sandbox.policy_for(
-        enabled=s.repl_sandbox,
-        memory_mb=s.repl_memory_mb,
-        project_dir=project,
-        repl_dir=Path(s.repl_path).expanduser() if s.repl_path else None,
-        lake_path=s.lake_path,
-    )
+    """Run the REPL as the pool does: in the sandbox the pool would give it."""
+    repl_dir = Path(s.repl_path).expanduser() if s.repl_path else None
+    policy = sandbox_policy(s.repl(project), repl_dir=repl_dir)
     return sandbox.run_once(argv, policy, project, stdin, timeout)
 
 

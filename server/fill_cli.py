@@ -257,16 +257,18 @@ async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
                 end=decl.end + grown,
                 assign=None if decl.assign is None else decl.assign + n,
             )
+            failure: tuple[str, str] | None = None  # (status, why) of every hole in the group
             try:
                 together = await verifier.check_declaration(candidate, shifted)
-                status, why = ("unsolved", together.reason) if not together.ok else ("", "")
+                if not together.ok:
+                    failure = ("unsolved", str(together.reason))
             except ReplUnavailable as exc:
-                status, why = "error", str(exc)
-            if status:
+                failure = ("error", str(exc))
+            if failure is not None:
                 for r in group:
                     if r.result:
-                        r.result.status = status
-                        r.result.error = f"proofs do not check together: {why}"
+                        r.result.status = failure[0]
+                        r.result.error = f"proofs do not check together: {failure[1]}"
                 continue
         out = candidate
     return out

@@ -93,6 +93,10 @@ export function chooseRoute(setting: unknown, leanExtensionInstalled: boolean): 
  * file. Any failure to reach the socket means no key, never a failed start. The sidecar is started
  * without the working directory (the user's project) on sys.path, and logs to `sidecar.log` beside
  * the shim's folder (the Lean extension shows anything on the server's stderr as an error). */
+/** The sidecar's log file in the shim route, in the extension's storage folder (the parent of the
+ * shim's folder); "Show log" opens it. */
+export const SIDECAR_LOG = "sidecar.log";
+
 export function lakeShim(python: string, shimDir: string, keySocket?: string): string {
   if (!python.startsWith("/")) throw new Error(`lake shim: interpreter must be absolute, got ${python}`);
   return `#!${python}
@@ -135,7 +139,7 @@ if args[:1] == ["serve"]:
     if key:
         env["LEAN_SIDECAR_API_KEY"] = key
     # the Lean extension pops up every byte on stderr as an error: the sidecar logs to a file
-    env.setdefault("LEAN_SIDECAR_LOG_FILE", os.path.join(os.path.dirname(shim_dir), "sidecar.log"))
+    env.setdefault("LEAN_SIDECAR_LOG_FILE", os.path.join(os.path.dirname(shim_dir), ${JSON.stringify(SIDECAR_LOG)}))
     upstream = shlex.join([real, *args])
     os.execve(sys.executable, [sys.executable, "-c", launcher, "serve", "--upstream", upstream], env)
 os.execv(real, [real, *args])

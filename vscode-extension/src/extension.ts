@@ -4,7 +4,7 @@ import { spawn } from "child_process";
 import * as vscode from "vscode";
 import { StandaloneClient } from "./client";
 import { checkEndpoint, CommandDeps, registerCommands } from "./commands";
-import { chooseRoute, doctorCommand, serverEnv, Settings } from "./config";
+import { chooseRoute, doctorCommand, serverEnv, Settings, SIDECAR_LOG } from "./config";
 import { findInterpreter } from "./interpreter";
 import { KeyChannel, removeStale } from "./keyChannel";
 import { restartLean, Shim } from "./shim";
@@ -74,7 +74,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const deps: CommandDeps = {
     output, status,
-    sidecarLog: vscode.Uri.joinPath(context.globalStorageUri, "sidecar.log").fsPath,
+    sidecarLog: vscode.Uri.joinPath(context.globalStorageUri, SIDECAR_LOG).fsPath,
     call: async (command, arg) => {
       const c = standalone?.running;
       if (c) return c.sendRequest("workspace/executeCommand", { command, arguments: [arg] });
