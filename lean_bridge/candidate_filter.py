@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lean_bridge.gate_rules import (
     ALWAYS_FORBIDDEN,
+    EXTERNAL_TACTICS,
     FORBIDDEN_ROOTS,
     HOLE_WORDS,
     INVISIBLE,
@@ -34,7 +36,7 @@ from lean_bridge.lean_commands import (
     DECLARATION_KEYWORDS,
     DECLARATION_MODIFIERS,
 )
-from lean_bridge.lean_lexer import code_view, span_starts
+from lean_bridge.lean_lexer import VERSION_DEPENDENT, code_view, idents, lex_spans, span_starts
 
 # Default length cap (characters); verified prover proofs reach ~50,000.
 DEFAULT_MAX_CHARS = 100_000
@@ -45,7 +47,17 @@ _LEADING_BY = re.compile(r"\s*by\b")
 _OPTION = re.compile(r"(?<![\w.'])set_option\s+([\w.]+)\s+(\d+)\s+in\b")
 _INTERP = re.compile(r"!\s\"(?<=[\w'!?]!\s\")")
 _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
-_PART = re.compile(r"[^\W\d][\w'!?\u2080-\u209c\u271d]*")
+# Runs of letters as Python reads them: only for the look-alike check (`ѕоrrу` in Cyrillic is
+# no Lean identifier at all, but a reader takes it for one). Tokens are Lean's (`idents`).
+_LETTERS = re.compile(r"[^\W\d_]+")
+_VERSION_DEPENDENT = re.compile(f"[{VERSION_DEPENDENT}]")
+# `eval%`, `binop%`, `type_of%`, …: elaborators that evaluate or rewrite a term at elaboration.
+_ELAB_PERCENT = re.compile(r"[A-Za-z_]{3,}[A-Za-z_0-9]*%")
+_CONFIG = re.compile(r"\(\s*config\s*:=")
+# A literal tactic configuration: `{ field := literal, … }` (booleans, numbers, `.ctor`).
+_LITERAL_CONFIG = re.compile(
+    r"\s*\{(?:\s*[A-Za-z_][\w.]*\s*:=\s*(?:true|false|\d+|\.?[A-Za-z_][\w.]*)\s*,?)*\s*\}\s*\)"
+)
 _SEARCH = re.compile(r"\?(?<=[A-Za-z_'!]\?)")
 _UNSAFE = re.compile(r"[uU]nsafe")
 _NOT_NEWLINE = re.compile(r"[^\n]")
@@ -107,22 +119,33 @@ def _strip_option_prefix(code: str) -> tuple[str, str | None]:
     return _NOT_NEWLINE.sub(" ", code[:end]) + code[end:], None
 
 
-def _standalone(words: set[str], code: str) -> str | None:
-    """The first of ``words`` that stands in ``code`` as a whole name or a name's first part
-    (not after a dot). Each branch starts with its literal word, so the scan is fast."""
+def _standalone(words: set[str] | frozenset[str], code: str) -> str | None:
+    """The first of ``words`` that Lean reads as a token of its own in ``code``: a whole
+    identifier token or its first component (`theorem.x` counts, `x.theorem` does not), with
+    identifiers split as Lean's tokenizer splits them (after `ᶜ`, `λ`, a digit or `?`, a keyword
+    starts a token of its own)."""
     if not words:
         return None
-    m = re.search(_standalone_pattern(words), code)
-    return m.group(0) if m else None
+    for m in idents(code):
+        first = m.group(0).split(".", 1)[0]
+        if first in words:
+            return first
+    return None
 
 
-def _standalone_pattern(words: set[str]) -> str:
-    return "|".join(
-        # not after a letter or `_.'!?` (a digit before it does not join: `1theorem` is two
-        # tokens to Lean), not before a name character
-        f"{re.escape(w)}(?<![^\\W\\d]{re.escape(w)})(?<![.'!?]{re.escape(w)})(?![\\w'!?])"
-        for w in sorted(words, key=lambda w: (-len(w), w))
-    )
+def _keyword_tokens(words: set[str] | frozenset[str], code: str) -> list[tuple[int, str]]:
+    """Every token of ``code`` whose first component is one of ``words``, with its offset."""
+    out = []
+    for m in idents(code):
+        first = m.group(0).split(".", 1)[0]
+        if first in words:
+            out.append((m.start(), first))
+    return out
+
+
+def _parts(code: str) -> set[str]:
+    """Every identifier component of ``code`` (Lean's tokens, split at dots)."""
+    return {p for m in idents(code) for p in m.group(0).split(".")}
 
 
 def _lookalikes(parts: set[str], targets: frozenset[str]) -> str | None:
@@ -131,15 +154,15 @@ def _lookalikes(parts: set[str], targets: frozenset[str]) -> str | None:
     foreign = [p for p in parts if not p.isascii()]
     if not foreign:
         return None
-    found = set(_PART.findall(normalise(" ".join(foreign)))) & targets
+    found = set(_LETTERS.findall(normalise(" ".join(foreign)))) & targets
     return min(found) if found else None
 
 
 def _words_reason(code: str, allow_native: bool) -> str | None:
     """Why a name in ``code`` cannot be part of a proof, or None. One pass collects the name
     parts; the rest are set operations and literal-first scans, no Python loop over tokens."""
-    parts = set(_PART.findall(code))
-    lookalike = _lookalikes(parts, _ALL_KEYWORDS | HOLE_WORDS)
+    parts = _parts(code)
+    lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS | HOLE_WORDS)
     if lookalike:
         return f"look-alike of `{lookalike}`"
     if _SEARCH.search(code):
@@ -156,8 +179,38 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
     if _UNSAFE.search(code):
         return "forbidden: unsafe code"
     root = _standalone(parts & FORBIDDEN_ROOTS, code.replace("_root_.", " "))
+    if root is None:
+        external = parts & EXTERNAL_TACTICS
+        if external:
+            return f"forbidden: `{min(external)}` reaches outside Lean (a service or a process)"
     if root:
         return f"forbidden: program-level name `{root}`"
+    return None
+
+
+def _config_reason(code: str) -> str | None:
+    """A tactic configuration is evaluated while Lean elaborates: only literal ones pass."""
+    for m in _CONFIG.finditer(code):
+        if _LITERAL_CONFIG.match(code, m.end()) is None:
+            return "forbidden: a tactic configuration that is not a literal `{ field := value }`"
+    return None
+
+
+def _spans_reason(text: str, *, doc_comments: bool) -> str | None:
+    """Text the lexer cannot read the way Lean does, or doc comments where a proof has none
+    (`/--` and `/-!` are tokens: outside a declaration's head Lean reads their body as code)."""
+    for span in lex_spans(text):
+        if span.kind == "unclassified":
+            return (
+                f"cannot be read as Lean reads it: {text[span.start : span.start + 12]!r}"
+                " (a malformed literal or escape)"
+            )
+        if (
+            not doc_comments
+            and span.kind == "comment"
+            and text.startswith(("/--", "/-!"), span.start)
+        ):
+            return "a doc comment (`/--`, `/-!`) inside a proof"
     return None
 
 
@@ -169,8 +222,11 @@ def _tokens_reason(code: str, allow_native: bool) -> str | None:
         return "forbidden: quotations and name literals"
     if "@[" in code or re.search(r"@\s+\[", code):
         return "forbidden: attributes in a proof"
-    if re.search(r"%(?<=[\w']%)(?=\s|$)", code):
-        return "forbidden: `%` elaborator syntax"
+    if _ELAB_PERCENT.search(code):
+        return "forbidden: `%` elaborator syntax (evaluates a term while elaborating)"
+    why = _config_reason(code)
+    if why:
+        return why
     if _INTERP.search(code) or re.search(r"\"[^\"]*\{", code):
         return "forbidden: interpolated string"
     return _words_reason(code, allow_native)
@@ -208,7 +264,15 @@ def check_candidate(
     why = _characters(proof) or _too_many_literals(proof, MAX_COMMENTS_AND_LITERALS)
     if why:
         return Verdict(False, why)
+    why = _spans_reason(proof, doc_comments=False)
+    if why:
+        return Verdict(False, why)
     code = code_view(proof)
+    version = _VERSION_DEPENDENT.search(code)
+    if version:
+        return Verdict(
+            False, f"character U+{ord(version.group(0)):04X} is read differently by Lean versions"
+        )
     if sketch_holes:
         code = _SKETCH_HOLE.sub(lambda m: m.group(1) + "skip ", code)
     code, why = _strip_option_prefix(code)
@@ -219,6 +283,34 @@ def check_candidate(
 
 
 HELPER_KEYWORDS = frozenset({"theorem", "lemma"})
+
+
+class _Keyword(NamedTuple):
+    start: int
+    word: str
+
+
+# What may follow a doc comment: a declaration's head (attributes, modifiers, its keyword).
+_DECLARATION_HEAD = re.compile(
+    r"\s*(?:@\[|(?:"
+    + "|".join(sorted(DECLARATION_KEYWORDS | DECLARATION_MODIFIERS))
+    + r")(?![\w'!?]))"
+)
+
+
+def _doc_comment_placement(text: str) -> str | None:
+    """A doc comment is a token whose body Lean reads as a comment only where a declaration's
+    head follows it; anywhere else its body would be code to Lean."""
+    for span in lex_spans(text):
+        if span.kind != "comment" or not text.startswith(("/--", "/-!"), span.start):
+            continue
+        if text.startswith("/-!", span.start):
+            return "a module doc comment (`/-!`) inside a declaration"
+        if _DECLARATION_HEAD.match(text, span.end) is None:
+            return "a doc comment (`/--`) that does not precede a declaration"
+    return None
+
+
 _HEADER_MODIFIERS = frozenset({"private", "protected", "noncomputable"})
 
 
@@ -238,10 +330,20 @@ def check_declaration_text(
     inside was gated already, this catches what splicing or a header could smuggle in."""
     if len(text) > max_chars:
         return Verdict(False, f"declaration longer than {max_chars} characters")
-    why = _characters(text) or _too_many_literals(text, 4 * MAX_COMMENTS_AND_LITERALS)
+    why = (
+        _characters(text)
+        or _too_many_literals(text, 4 * MAX_COMMENTS_AND_LITERALS)
+        or _spans_reason(text, doc_comments=True)
+        or _doc_comment_placement(text)
+    )
     if why:
         return Verdict(False, why)
     code = code_view(text)
+    version = _VERSION_DEPENDENT.search(code)
+    if version:
+        return Verdict(
+            False, f"character U+{ord(version.group(0)):04X} is read differently by Lean versions"
+        )
     hash_token = _HASH.search(code)
     if hash_token:
         return Verdict(False, f"extra command: `{_shorten(hash_token.group(0))}`")
@@ -253,38 +355,36 @@ def check_declaration_text(
         pieces += [code[last : m.start()], " " * (m.end() - m.start())]
         last = m.end()
     code = "".join(pieces) + code[last:]
-    parts = set(_PART.findall(code))
-    lookalike = _lookalikes(parts, _ALL_KEYWORDS)
+    lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS)
     if lookalike:
         return Verdict(False, f"look-alike of `{lookalike}`")
-    words = parts & _ALL_KEYWORDS
-    keywords = list(re.finditer(_standalone_pattern(words), code)) if words else []
-    decls = [m for m in keywords if m.group(0) in DECLARATION_KEYWORDS]
+    keywords = [_Keyword(at, word) for at, word in _keyword_tokens(_ALL_KEYWORDS, code)]
+    decls = [m for m in keywords if m.word in DECLARATION_KEYWORDS]
     if not decls:
         return Verdict(False, "no declaration")
     if len(decls) > max_declarations:
-        return Verdict(False, f"extra command: `{decls[-2 if len(decls) > 1 else 0].group(0)}`")
+        return Verdict(False, f"extra command: `{decls[-2 if len(decls) > 1 else 0].word}`")
     for m in decls[:-1]:
-        if m.group(0) not in helper_keywords:
-            return Verdict(False, f"helper declaration of a forbidden kind: `{m.group(0)}`")
-    decl_positions = {m.start() for m in decls}
+        if m.word not in helper_keywords:
+            return Verdict(False, f"helper declaration of a forbidden kind: `{m.word}`")
+    decl_positions = {m.start for m in decls}
     for m in keywords:
-        word = m.group(0)
-        if m.start() in decl_positions:
+        word = m.word
+        if m.start in decl_positions:
             continue
         if word in _HEADER_MODIFIERS:
-            nxt = _NEXT_WORD.match(code, m.end())
+            nxt = _NEXT_WORD.match(code, m.start + len(word))
             if nxt and (nxt.group(1) in DECLARATION_KEYWORDS or nxt.group(1) in _HEADER_MODIFIERS):
                 continue
         return Verdict(False, f"extra command: `{_shorten(word)}`")
-    main = decls[-1].start()
+    main = decls[-1].start
     if code.count("@[") > 4:
         return Verdict(False, "too many attribute lists")
     for attr in re.finditer(r"@\[", code):
         if (
             attr.start() > main
             or ":=" in code[attr.start() : main]
-            or any(attr.start() < m.start() < main for m in decls[:-1])
+            or any(attr.start() < m.start < main for m in decls[:-1])
         ):
             return Verdict(False, "attributes outside the declaration's own header")
     return Verdict(True)

@@ -75,3 +75,15 @@ FORBIDDEN_ROOTS = frozenset(
 
 # `set_option NAME N in` admitted only for these, with N at most the cap, and only as a prefix.
 OPTION_CAPS: dict[str, int] = {"maxHeartbeats": 4_000_000, "maxRecDepth": 100_000}
+
+# Tactics that reach outside Lean while a proof is checked: `polyrith` sends the goal to an
+# internet service (SageMath Cell); the others start external programs or network clients
+# (language-model tactics, SMT/ATP solvers, e-graph binaries). A proof that needs them is not
+# checkable offline in the sandbox, and the request itself would carry the user's goal out.
+EXTERNAL_TACTICS = frozenset(
+    {
+        "polyrith", "llmstep", "llmqed", "sagredo", "smt", "smt_decide", "hammer", "auto",
+        "egg", "cvc5", "z3", "vampire", "zipperposition", "leanhammer", "lean_hammer",
+        "aesop_llm", "suggest_premises", "select_premises",
+    }
+)  # fmt: skip

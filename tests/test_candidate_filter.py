@@ -236,7 +236,10 @@ def test_block_comments_end_where_lean_ends_them(body: str) -> None:
     text = "/-" + body + " after"
     spans = lex_spans(text)
     assert spans[0].kind == "comment" and spans[0].start == 0
-    assert spans[0].end == _lean_comment_end(text, 2)
+    # Lean's `whitespace` leaves `/--` and `/-!` to the doc-comment tokens, whose body starts
+    # after their third character: `/--/` does not close itself.
+    body_start = 3 if text.startswith(("/--", "/-!")) else 2
+    assert spans[0].end == _lean_comment_end(text, body_start)
 
 
 def test_long_nested_comments_end_where_lean_ends_them() -> None:
