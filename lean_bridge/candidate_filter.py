@@ -348,12 +348,12 @@ def check_declaration_text(
     if hash_token:
         return Verdict(False, f"extra command: `{_shorten(hash_token.group(0))}`")
     pieces, last = [], 0
-    for m in _OPTION.finditer(code):
-        cap = OPTION_CAPS.get(m.group(1))
-        if cap is None or not 0 < int(m.group(2)) <= cap:
-            return Verdict(False, f"forbidden option: set_option {_shorten(m.group(1))}")
-        pieces += [code[last : m.start()], " " * (m.end() - m.start())]
-        last = m.end()
+    for opt in _OPTION.finditer(code):
+        cap = OPTION_CAPS.get(opt.group(1))
+        if cap is None or not 0 < int(opt.group(2)) <= cap:
+            return Verdict(False, f"forbidden option: set_option {_shorten(opt.group(1))}")
+        pieces += [code[last : opt.start()], " " * (opt.end() - opt.start())]
+        last = opt.end()
     code = "".join(pieces) + code[last:]
     lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS)
     if lookalike:
