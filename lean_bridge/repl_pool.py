@@ -275,12 +275,18 @@ class ReplPool:
             self._idle.put_nowait(slot)
 
     async def commands(
-        self, prefix: str, cmds: list[str], timeout: float | None = None
+        self,
+        prefix: str,
+        cmds: list[str],
+        timeout: float | None = None,
+        *,
+        infotree: frozenset[int] = frozenset(),
     ) -> list[CommandResult]:
         """Run ``cmds`` one after another in one REPL, each in the environment the previous one
         left (the first in the environment of ``prefix``); stops at the first that fails to
         produce an environment. Each command's messages are its own, so a report can be read
-        from exactly the command that asked for it."""
+        from exactly the command that asked for it. The commands whose indices are in
+        ``infotree`` also return Lean's full info tree (what it parsed and elaborated)."""
         from lean_interact import Command
 
         await self.start()
@@ -288,10 +294,13 @@ class ReplPool:
         out: list[CommandResult] = []
         try:
             env = await self._prefix_env(slot, prefix)
-            for cmd in cmds:
-                res = await self._run(
-                    slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
+            for k, cmd in enumerate(cmds):
+                request = (
+                    Command(cmd=cmd, env=env, infotree="full")
+                    if k in infotree
+                    else Command(cmd=cmd, env=env)
                 )
+                res = await self._run(slot, request, timeout or self.settings.timeout)
                 out.append(res)
                 if res.env is None:
                     break

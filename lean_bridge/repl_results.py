@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lean_interact.interface import Message, Sorry
+from lean_interact.interface import InfoTree, Message, Sorry
 
 
 def by_position(items: list[Any]) -> list[Any]:
@@ -29,6 +29,7 @@ class CommandResult:
     lean_sorries: list[Sorry] = field(default_factory=list)
     error: str | None = None  # the REPL's own error ({"message": ...}), a timeout or a crash
     seconds: float = 0.0
+    infotree: list[InfoTree] | None = None  # Lean's parse of record, when it was asked for
 
     def lean_errors(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "error"]
@@ -97,6 +98,7 @@ def command_result(resp: Any, seconds: float = 0.0) -> CommandResult:
         by_position(list(getattr(resp, "sorries", []) or [])),
         None,
         seconds,
+        getattr(resp, "infotree", None),
     )
 
 

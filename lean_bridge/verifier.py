@@ -25,6 +25,7 @@ from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.declarations import Declaration
 from lean_bridge.hole_fill import HoleMode, checkable, fill, hole_mode
 from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.parse_record import check_parse, expected_commands
 from lean_bridge.repl_pool import ReplPool
 
 
@@ -38,6 +39,7 @@ class HoleSite:
     end: int
     mode: HoleMode
     other_holes: tuple[tuple[int, int], ...] = ()  # other sorries of the same declaration
+    helpers: int = 0  # carried helper theorems between decl.start and the declaration's head
 
 
 @dataclass
@@ -90,31 +92,41 @@ class Verifier:
         text = mark_other_holes(site, filled, marker) if marker else filled
         decl_text, name = checkable(text, site.decl, len(text) - len(site.text))
         verdict = await self._check(
-            site.text[: site.decl.start], site.decl, decl_text, name, marker
+            site.text[: site.decl.start], site.decl, decl_text, name, marker, site.helpers
         )
         if verdict.ok:
             verdict.filled_text = filled
         return verdict
 
-    async def check_declaration(self, text: str, decl: Declaration) -> Verdict:
-        """The whole declaration of ``text`` as it stands (every hole filled): it elaborates
-        without error or sorry and passes the axiom audit. ``fill``'s final re-check."""
+    async def check_declaration(self, text: str, decl: Declaration, helpers: int = 0) -> Verdict:
+        """The whole declaration of ``text`` as it stands (every hole filled, ``helpers`` carried
+        theorems at its start): it parses as exactly those commands, elaborates without error or
+        sorry and passes the axiom audit. ``fill``'s final re-check."""
         decl_text, name = checkable(text, decl, 0)
-        verdict = await self._check(text[: decl.start], decl, decl_text, name, None)
+        verdict = await self._check(text[: decl.start], decl, decl_text, name, None, helpers)
         if verdict.ok:
             verdict.filled_text = text
         return verdict
 
     async def _check(
-        self, prefix: str, decl: Declaration, decl_text: str, name: str, marker: str | None
+        self,
+        prefix: str,
+        decl: Declaration,
+        decl_text: str,
+        name: str,
+        marker: str | None,
+        helpers: int,
     ) -> Verdict:
+        expected = expected_commands(decl_text, helpers)
+        if isinstance(expected, str):
+            return Verdict(False, f"refused before Lean: {expected}", filtered=True)
         prefix = audit_prefix(prefix)
         fqn = qualified_name(prefix, name)
         private = bool(_PRIVATE.search(decl_text[: decl.keyword_start - decl.start]))
         # `_root_`: the prefix may leave a namespace open, and the report must name the marker.
         cmds = [f"axiom _root_.{marker}.{{u}} {{α : Sort u}} : α"] if marker else []
         cmds += [decl_text, f"#print axioms {fqn}"]
-        results = await self.pool.commands(prefix, cmds)
+        results = await self.pool.commands(prefix, cmds, infotree=frozenset({len(cmds) - 2}))
         seconds = sum(r.seconds for r in results)
         failed = next((r for r in results if r.error is not None), None)
         if failed is not None:
@@ -124,6 +136,12 @@ class Verifier:
         if len(results) != len(cmds):
             return Verdict(False, "the Lean REPL lost the environment", seconds=seconds)
         decl_res, audit = results[-2], results[-1]
+        # The parse of record comes first: only once Lean showed that the text is exactly the
+        # expected declarations (no command, elaborator, notation or axiom added) are its
+        # messages and the audit's report worth reading.
+        why = check_parse(decl_text, decl_res.infotree, expected)
+        if why:
+            return Verdict(False, why, seconds=seconds, checked=decl_text)
         errors = decl_res.lean_errors()
         if errors:
             return Verdict(

@@ -259,7 +259,7 @@ async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
             )
             failure: tuple[str, str] | None = None  # (status, why) of every hole in the group
             try:
-                together = await verifier.check_declaration(candidate, shifted)
+                together = await verifier.check_declaration(candidate, shifted, count)
                 if not together.ok:
                     failure = ("unsolved", str(together.reason))
             except ReplUnavailable as exc:

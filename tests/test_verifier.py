@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lean_interact.interface import Message
+from lean_interact.interface import InfoTree, Message
 
+from lean_bridge.axiom_audit import audit_report
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import fill
 from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
@@ -17,6 +18,7 @@ from lean_bridge.repl_results import CommandResult
 from lean_bridge.verifier import HoleSite, Verifier
 from tests.conftest import PROJECT
 from tests.search_helpers import make_pool, repl_received, site_and_task
+from tests.standins.lean_syntax import info_tree
 from tests.standins.toolchain import make_toolchain
 
 FACTS = PROJECT / "repl_facts.json"
@@ -158,9 +160,14 @@ class FakePool:
         self.lean = lean
         self.sent: list[tuple[str, list[str]]] = []
 
-    async def commands(self, prefix: str, cmds: list[str]) -> list[CommandResult]:
+    async def commands(
+        self, prefix: str, cmds: list[str], *, infotree: frozenset[int] = frozenset()
+    ) -> list[CommandResult]:
         self.sent.append((prefix, cmds))
-        return [self.lean(c) for c in cmds]
+        out = [self.lean(c) for c in cmds]
+        for k in infotree:  # Lean's parse of record, read as the stand-in REPL reads it
+            out[k].infotree = [InfoTree.model_validate(t) for t in info_tree(cmds[k])]
+        return out
 
 
 def simulated(
@@ -235,8 +242,12 @@ async def test_a_decoy_namespace_cannot_redirect_the_audit() -> None:
     decoy = "trivial\nnamespace Decoy\ntheorem target : True := trivial"
     lean = simulated([depends("Decoy.target")])
     v, fake = await verdict(ONE, 1, decoy, lean, gate=False)
-    assert not v.ok and "Decoy.target" in (v.reason or "")
+    # Lean's parse of record shows the namespace and the decoy: refused before the audit is read.
+    assert not v.ok and "namespace" in (v.reason or "") and "3 commands" in (v.reason or "")
     assert fake.sent[0][1][-1] == "#print axioms target"
+    # And the audit alone would still refuse the decoy's report.
+    report, why = audit_report([("info", "'Decoy.target' depends on axioms: []")], "target")
+    assert report is None and "Decoy.target" in (why or "")
 
 
 @pytest.mark.parametrize(

@@ -252,7 +252,7 @@ class Decomposer:
         sub_ctx = ctx.for_subgoal()
         for tok, goal in zip(holes, in_region, strict=True):
             others = tuple((t.start, t.end) for t in holes if t is not tok) + tuple(others_outside)
-            sub_site = HoleSite(filled, decl, tok.start, tok.end, "tactic", others)
+            sub_site = HoleSite(filled, decl, tok.start, tok.end, "tactic", others, site.helpers)
             sub_task = build_task(model, decl, tok.start, tok.end, goal)
             lemma = Attempt("lemma", goal, "pending")
             node.children.append(lemma)

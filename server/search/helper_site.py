@@ -40,7 +40,9 @@ def with_helpers(site: HoleSite, helpers: Helpers) -> HoleSite:
         assign=None if d.assign is None else d.assign + n,
     )
     others = tuple((a + n, b + n) for a, b in site.other_holes)
-    return HoleSite(text, decl, site.start + n, site.end + n, site.mode, others)
+    return HoleSite(
+        text, decl, site.start + n, site.end + n, site.mode, others, site.helpers + helpers.count
+    )
 
 
 def gate_helpers(

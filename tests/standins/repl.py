@@ -45,6 +45,28 @@ MARKER = re.compile(r"(?:exact\s+)?(?:_root_\.)?(sidecarHole_[0-9a-f]+)")
 STANDARD = ["propext", "Classical.choice", "Quot.sound"]
 
 
+# A command that redefines `#print axioms` (`elab_rules : command | `(#print axioms $n) => …`)
+# replaces Lean's report in every later command of that environment: real Lean runs the newest
+# elaborator for a syntax kind first. The stand-in honours one that logs a fixed message.
+OVERRIDE = "__print_axioms_elab__"
+_OVERRIDE = re.compile(
+    r"elab_rules[^\n]*command[\s\S]*?#print\s+axioms[\s\S]*?logInfo\s+(?:m!)?\"([^\"]*)\""
+)
+
+
+def print_axioms_override(text: str) -> str | None:
+    m = _OVERRIDE.search(text)
+    return m.group(1).replace("{n}", "{name}") if m else None
+
+
+def parse(text: str) -> list[Any]:
+    """Lean's info tree of ``text`` (its top-level commands), as the REPL returns it."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from lean_syntax import info_tree
+
+    return info_tree(text)
+
+
 def first_tactic(text: str, idx: int) -> int:
     """Where Lean reports a failing proof: its first tactic (after `by`), else the term."""
     m = re.compile(r"\s*(?:by\b\s*)?").match(text, idx)
@@ -259,7 +281,16 @@ class Repl:
                 )
         for pa in PRINT_AXIOMS.finditer(text):
             name = pa.group(1)
-            if name not in decls:
+            if OVERRIDE in decls:  # an `elab_rules` of the environment took `#print axioms` over
+                messages.append(
+                    {
+                        "severity": "info",
+                        "pos": position(text, pa.start()),
+                        "endPos": None,
+                        "data": decls[OVERRIDE][0].replace("{name}", name),
+                    }
+                )
+            elif name not in decls:
                 messages.append(
                     {
                         "severity": "error",
@@ -291,7 +322,12 @@ class Repl:
             out["sorries"] = sorries
         if messages:
             out["messages"] = messages
+        override = print_axioms_override(text)
+        if override is not None:
+            decls[OVERRIDE] = [override]
         out["env"] = self.new_env(decls)
+        if req.get("infotree") == "full":  # repl-test/infotree_theorem.expected.out
+            out["infotree"] = parse(text)
         return out
 
     def tactic(self, req: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ def install_script(root: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     target = root / name
     shutil.copyfile(HERE / name, target)
+    shutil.copyfile(HERE / "lean_syntax.py", root / "lean_syntax.py")  # the REPL's parser
     return target
 
 
