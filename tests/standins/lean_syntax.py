@@ -171,15 +171,28 @@ def tokenize(text: str) -> list[Token]:
                 out.append(Token(i, j, "error", text[i:j]))
                 i = j
         elif c.isascii() and c.isdigit():
+            # Lean's `numberFnAux`: `0x`/`0b`/`0o` and their digits, else decimal digits with an
+            # optional fraction and exponent; the next character starts a new token.
             j = i + 1
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                if (
-                    text[j].isalpha()
-                    and not text[i:j].startswith(("0x", "0X"))
-                    and text[j] not in "xXbBoO"
-                ):
-                    break
-                j += 1
+            base = text[i : i + 2].lower()
+            digits = {"0x": "0123456789abcdefABCDEF_", "0b": "01_", "0o": "01234567_"}.get(base)
+            if digits is not None:
+                j = i + 2
+                while j < n and text[j] in digits:
+                    j += 1
+            else:
+                while j < n and (text[j].isascii() and text[j].isdigit() or text[j] == "_"):
+                    j += 1
+                if text[j : j + 1] == "." and text[j + 1 : j + 2].isdigit():
+                    j += 2
+                    while j < n and text[j].isascii() and text[j].isdigit():
+                        j += 1
+                if text[j : j + 1] in ("e", "E"):
+                    k = j + 1 + (text[j + 1 : j + 2] in ("+", "-"))
+                    if text[k : k + 1].isdigit():
+                        j = k
+                        while j < n and text[j].isascii() and text[j].isdigit():
+                            j += 1
             out.append(Token(i, j, "number", text[i:j]))
             i = j
         elif c == "r" and text[i + 1 : i + 2] in ('"', "#"):

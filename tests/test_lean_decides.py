@@ -1,0 +1,189 @@
+"""Red team, issue 18: answers crafted to make our reading of Lean's text differ from Lean's.
+
+Each class has several candidates of our own. Each is refused by the text gate where the text
+alone shows it, and — with the gate bypassed, as if a construct had slipped past it — by the
+parse of record: the stand-in REPL reads the checked text with its own tokenizer written from
+Lean's rules (tests/standins/lean_syntax.py) and answers the info tree Lean would, and the
+verifier refuses unless Lean elaborated exactly the expected declarations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lean_bridge.candidate_filter import check_candidate, check_declaration_text
+from lean_bridge.lean_lexer import code_view, idents, lex_spans
+from lean_bridge.verifier import Verifier
+from lean_sidecar.search.helper_site import with_helpers
+from lean_sidecar.prover.helpers import Helpers
+from lean_bridge.hole_fill import fill
+from tests.search_helpers import make_pool, repl_received, site_and_task
+from tests.standins import lean_syntax
+from tests.test_verifier import ONE, FakePool, depends, simulated
+
+EVIL = 'IO.Process.output {cmd := "sh", args := #["-c", "id"]}'
+
+# 1. Lexer desynchronisation: where a reader of Python's `\w` sees a string and then a comment,
+# Lean sees a char literal (after a token character), a string, then code.
+DESYNC = [
+    f"exact foo λ'\"' \"/-\"\n#eval {EVIL}\n-- \"",
+    f"exact v +ᵥ'\"' \"/-\"\n#eval {EVIL}\n-- \"",
+    f"exact (s)ᶜ'\"' \"/-\" #eval {EVIL} -- \"",
+    "simp λ'\"' \"/-\"\ninstance : LE Nat := ⟨fun _ _ => True⟩ --\"",
+    f"exact h /-- a doc comment in a proof -/\n#eval {EVIL}",
+    f"exact h\n/-! module doc -/ #eval {EVIL}",
+]
+# 2. Glued keywords: one word to a reader of Python's `\w`, two tokens to Lean.
+GLUED = [
+    "exact (s)ᶜinstance : LE Nat := ⟨fun _ _ => True⟩",
+    "exact hᶜattribute [simp] Nat.add_comm",
+    "exact Aᵀnotation \"x\" => 1",
+    "exact aˣaxiom ax : False",
+    "exact sᵒᵈaxiom ax : False",
+    "exact ?theorem cheat : False := by simp",
+    "exact 1instance : LE Nat := ⟨fun _ _ => True⟩",
+    "exact λinstance : LE Nat := ⟨fun _ _ => True⟩",
+]
+# 3. An audit the answer controls: a helper hides an axiom and redefines `#print axioms`.
+SPOOF = (
+    "axiom ax : False\n\n"
+    "elab_rules : command | `(#print axioms $n) => Lean.logInfo m!\"'{n}' does not depend on "
+    'any axioms"\n\n'
+    "theorem sidecar_aux_1 : False := ax"
+)
+# 5. Reaching outside: services, processes, elaboration-time evaluation of model terms.
+OUTSIDE = [
+    "polyrith",
+    "by\n  nlinarith [sq_nonneg x]\n  polyrith",
+    "exact eval% (2 + 2)",
+    "exact (eval%(IO.getEnv \"HOME\"))",
+    "simp (config := (default : Simp.Config))",
+    "decide (config := { kernel := (fun _ => true) () })",
+    "smt [h]",
+    "auto",
+]
+
+
+@pytest.mark.parametrize("candidate", DESYNC + GLUED + OUTSIDE)
+def test_the_text_gate_refuses_what_the_text_shows(candidate: str) -> None:
+    assert not check_candidate(candidate).ok, candidate
+
+
+def test_an_audit_spoof_is_refused_by_the_gate() -> None:
+    assert not check_declaration_text(SPOOF + "\n\ntheorem t : False := by exact x", max_declarations=4).ok
+
+
+async def _bypassed(script: str, audit: str = "target") -> str:
+    """The verifier's reason for ``script`` in ONE's hole with the gate bypassed, against
+    simulated Lean whose audit says the declaration uses no axiom at all."""
+    lean = simulated([depends(audit)])
+    fake = FakePool(lean)
+    site = site_and_task(ONE, 1, None)[0]
+    v = await Verifier(fake).check_filled(  # type: ignore[arg-type]
+        site, fill(site.text, site.start, site.end, script, site.mode)
+    )
+    assert not v.ok
+    return v.reason or ""
+
+
+@pytest.mark.parametrize("candidate", DESYNC[:4] + GLUED)
+async def test_the_parse_of_record_refuses_what_slipped_past_the_gate(candidate: str) -> None:
+    reason = await _bypassed(candidate)
+    assert "Lean parsed" in reason or "Lean reads code" in reason, reason
+
+
+async def test_a_doc_comment_that_hides_nothing_is_still_a_command_to_lean() -> None:
+    reason = await _bypassed(DESYNC[4])
+    assert "commands where 1 were expected" in reason, reason
+
+
+async def test_the_spoofed_audit_is_never_read(tmp_path: Path) -> None:
+    """End to end through lean-interact and the stand-in REPL process, which honours the
+    answer's override of `#print axioms` (it would report no axioms): the parse of record
+    refuses first, so the spoofed report is never trusted."""
+    pool = make_pool(tmp_path)
+    try:
+        site = site_and_task(ONE, 1, None)[0]
+        site2 = with_helpers(site, Helpers(SPOOF, 2, ""))
+        filled = fill(site2.text, site2.start, site2.end, "exact (sidecar_aux_1).elim", site2.mode)
+        v = await Verifier(pool).check_filled(site2, filled)
+        assert not v.ok and "Lean parsed" in (v.reason or ""), v.reason
+        sent = [r for r in repl_received(pool) if "cmd" in r]
+        assert any(r.get("infotree") == "full" for r in sent)
+        # The audit did run, and the stand-in did answer with the spoof: it was not read.
+        assert any(r["cmd"].startswith("#print axioms") for r in sent)
+    finally:
+        await pool.close()
+
+
+async def test_an_honest_helper_passes_the_parse_of_record() -> None:
+    site = site_and_task(ONE, 1, None)[0]
+    helper = "theorem sidecar_aux_1 (n : Nat) :\n    n = n := by\n  rfl"
+    site2 = with_helpers(site, Helpers(helper, 1, ""))
+    filled = fill(site2.text, site2.start, site2.end, "exact sidecar_aux_1 n", site2.mode)
+    fake = FakePool(simulated([depends("target")]))
+    v = await Verifier(fake).check_filled(site2, filled)  # type: ignore[arg-type]
+    assert v.ok, v.reason
+
+
+async def test_open_in_before_a_helper_passes_the_parse_of_record() -> None:
+    site = site_and_task(ONE, 1, None)[0]
+    helper = "open Nat in\ntheorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl"
+    site2 = with_helpers(site, Helpers(helper, 1, ""))
+    filled = fill(site2.text, site2.start, site2.end, "exact sidecar_aux_1 n", site2.mode)
+    fake = FakePool(simulated([depends("target")]))
+    v = await Verifier(fake).check_filled(site2, filled)  # type: ignore[arg-type]
+    assert v.ok, v.reason
+
+
+async def test_a_repl_without_an_info_tree_is_refused() -> None:
+    class Silent(FakePool):
+        async def commands(self, prefix, cmds, *, infotree=frozenset()):  # type: ignore[no-untyped-def]
+            return [self.lean(c) for c in cmds]
+
+    site = site_and_task(ONE, 1, None)[0]
+    v = await Verifier(Silent(simulated([depends("target")]))).check_filled(  # type: ignore[arg-type]
+        site, fill(site.text, site.start, site.end, "rfl", site.mode)
+    )
+    assert not v.ok and "no info tree" in (v.reason or "")
+
+
+# 4. Property tests: generated token mixes around the characters where Python and Lean differ.
+TRICKY = ["λ", "Π", "Σ", "ᶜ", "ᵀ", "ˣ", "ᵥ", "·", "₁", "ℕ", "α", "'", '"', "/-", "-/", "/--",
+          "--", "«", "»", "\n", " ", "x", "1", "?", "!", "theorem", "instance", "#eval", "r#\"",
+          "\\", "{", "}", "s!"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), max_size=30))
+def test_every_command_lean_would_see_is_seen_by_the_gate(parts: list[str]) -> None:
+    """Whatever the mix, if Lean's tokenizer (the stand-in's, from Lean's rules) finds a command
+    keyword or a `#` command after the proof starts, the gate refuses the candidate."""
+    candidate = "exact h " + "".join(parts)
+    if not check_candidate(candidate).ok:
+        return
+    text = "theorem t : P := by\n  " + candidate
+    commands = lean_syntax.split_commands(text)
+    assert len(commands) == 1, (candidate, [c.tokens[0].text for c in commands])
+    hidden = [t.text for t in lean_syntax.tokenize(text)[1:] if t.text.startswith("#")]
+    assert not hidden, candidate
+
+
+CODE_ONLY = ["λ", "Π", "Σ", "ᶜ", "ᵀ", "ˣ", "ᵥ", "·", "₁", "ℕ", "α", "x", "1", "?", "!", " ",
+             "theorem", "instance", ".", "_", "0x", "e", "h'"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(CODE_ONLY), max_size=30))
+def test_our_identifiers_are_lean_identifiers(parts: list[str]) -> None:
+    """On code (no comment or literal), the gate's identifier tokens are exactly those of a
+    tokenizer written from Lean's rules: `λ`, `ᶜ`, `·` end an identifier, a digit starts a
+    number, subscripts and `'` continue one."""
+    text = "".join(parts)
+    ours = [(m.start(), m.group(0)) for m in idents(text)]
+    lean = [(t.start, t.text) for t in lean_syntax.tokenize(text) if t.kind in ("ident", "keyword")]
+    assert ours == lean, text
