@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lean_versions import LEGACY_NATIVE_AXIOMS
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
-NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+NATIVE_AXIOMS = LEGACY_NATIVE_AXIOMS  # before Lean 4.35 (lean_versions.native_axioms)
 # Newer Lean compiles each `native_decide`/`bv_decide` call into an axiom of its own, named
 # `<decl>._native.<tactic>.ax_<i>_<j>`.
 _NATIVE_PER_PROOF = re.compile(r"^[^\s,\[\]]+\._native\.[A-Za-z_]+\.ax(?:_\d+)+$")
@@ -73,11 +74,16 @@ def name_matches(reported: str, expected: str, *, private: bool = False) -> bool
 
 
 def disallowed_axioms(
-    report: AxiomReport, *, allow_native_decide: bool = False, hole_marker: str | None = None
+    report: AxiomReport,
+    *,
+    allow_native_decide: bool = False,
+    hole_marker: str | None = None,
+    native_axioms: frozenset[str] = NATIVE_AXIOMS,
 ) -> frozenset[str]:
     """Axioms outside the whitelist. ``hole_marker`` is the verifier's own stand-in for the
-    declaration's other holes; ``sorryAx`` is never allowed."""
-    allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if allow_native_decide else frozenset())
+    declaration's other holes; ``sorryAx`` is never allowed. ``native_axioms``: what native
+    evaluation adds on the project's Lean (none from 4.35: ``lean_versions.native_axioms``)."""
+    allowed = STANDARD_AXIOMS | (native_axioms if allow_native_decide else frozenset())
     if hole_marker is not None:
         allowed |= {hole_marker}
     bad = report.axioms - allowed

@@ -84,6 +84,9 @@ class _Slot:
     server: Any
     envs: dict[str, int] = field(default_factory=dict)
     answered: bool = False  # this process has answered a request (it did start)
+    # This process has run something that is not a file's prefix (a candidate): from then on
+    # it may be hostile, so it writes no pickled environment another REPL would load.
+    tainted: bool = False
 
 
 def _toolchain(directory: Path) -> str | None:
@@ -99,6 +102,9 @@ class ReplPool:
         self._slots: list[_Slot] = []
         self._prefix_locks: dict[str, asyncio.Lock] = {}
         self._pickles = Path(tempfile.mkdtemp(prefix="lean-sidecar-envs-"))
+        # sha256 of each pickled environment as an untainted REPL wrote it: a file that differs
+        # (rewritten by a REPL a candidate took over) is elaborated again, never loaded.
+        self._pickle_hashes: dict[str, str] = {}
         self.prefix_elaborations = 0
         self.commands_run = 0
         self.replaced = 0
@@ -214,6 +220,7 @@ class ReplPool:
         self.replaced += 1
         slot.envs.clear()
         slot.answered = False
+        slot.tainted = False
         with contextlib.suppress(Exception):
             await asyncio.to_thread(slot.server.kill)
         try:
@@ -235,7 +242,7 @@ class ReplPool:
         async with lock:
             pickle = self._pickles / f"{key}.olean"
             res = None
-            if pickle.exists():
+            if pickle.exists() and self._pickle_hashes.get(key) == await _sha256(pickle):
                 res = await self._run(
                     slot, UnpickleEnvironment(unpickle_env_from=str(pickle)), self.settings.timeout
                 )
@@ -244,7 +251,7 @@ class ReplPool:
             if res is None or res.env is None:
                 self.prefix_elaborations += 1
                 res = await self._run(slot, Command(cmd=prefix), self.settings.timeout * 4)
-                if res.env is not None:
+                if res.env is not None and not slot.tainted:
                     saved = await self._run(
                         slot,
                         PickleEnvironment(env=res.env, pickle_to=str(pickle)),
@@ -252,6 +259,8 @@ class ReplPool:
                     )
                     if saved.error:
                         log.warning("could not pickle a prefix environment: %s", saved.error)
+                    elif pickle.exists():
+                        self._pickle_hashes[key] = await _sha256(pickle)
             if res.env is None:
                 raise ReplFailed(
                     "the file above the declaration did not load in the Lean REPL: "
@@ -268,6 +277,7 @@ class ReplPool:
         slot = await self._idle.get()
         try:
             env = await self._prefix_env(slot, prefix)
+            slot.tainted = True
             return await self._run(
                 slot, Command(cmd=cmd, env=env), timeout or self.settings.timeout
             )
@@ -294,6 +304,7 @@ class ReplPool:
         out: list[CommandResult] = []
         try:
             env = await self._prefix_env(slot, prefix)
+            slot.tainted = True
             for k, cmd in enumerate(cmds):
                 request = (
                     Command(cmd=cmd, env=env, infotree="full")
@@ -322,6 +333,7 @@ class ReplSession:
         from lean_interact import Command
 
         env = await self.pool._prefix_env(self.slot, prefix)
+        self.slot.tainted = True
         return await self.pool._run(
             self.slot, Command(cmd=cmd, env=env), self.pool.settings.timeout
         )
@@ -331,6 +343,7 @@ class ReplSession:
 
         t0 = time.perf_counter()
         self.pool.commands_run += 1
+        self.slot.tainted = True
         try:
             resp = await asyncio.to_thread(
                 self.slot.server.run,
@@ -343,6 +356,17 @@ class ReplSession:
         if isinstance(resp, LeanError):
             return StepResult(None, [], "", [], str(resp.message))
         return step_result(resp, time.perf_counter() - t0)
+
+
+async def _sha256(path: Path) -> str:
+    def digest() -> str:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    return await asyncio.to_thread(digest)
 
 
 @contextlib.asynccontextmanager

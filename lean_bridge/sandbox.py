@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -88,11 +89,21 @@ def describe(enabled: bool = True) -> str:
     return {
         "bwrap": "REPL sandbox: bubblewrap (no network, read-only file system, private /tmp, "
         "home hidden, memory and CPU caps, scrubbed environment)",
-        "unshare": "REPL sandbox: unshare (no network, memory and CPU caps, scrubbed environment; "
-        "file system NOT isolated: install bubblewrap for that)",
+        "unshare": "REPL sandbox: unshare (no network, own process table, home and /tmp hidden, "
+        "memory and CPU caps, scrubbed environment; file system NOT read-only: install "
+        "bubblewrap for that)",
         "none": "REPL sandbox: none available (only memory and CPU caps and a scrubbed "
         "environment; install bubblewrap)",
     }[detect()]
+
+
+def unsandboxed_reason(enabled: bool = True) -> str | None:
+    """Why a model's candidates would run unconfined here, or None when a sandbox works."""
+    if not enabled:
+        return "the REPL sandbox is turned off (replSandbox)"
+    if detect() == "none":
+        return "no sandbox works on this machine (neither bubblewrap nor user namespaces)"
+    return None
 
 
 def _bwrap_base() -> list[str]:
@@ -108,8 +119,48 @@ def _bwrap_base() -> list[str]:
 
 
 def _unshare_base(unshare: str) -> list[str]:
+    """No network, and a PID namespace with its own /proc: the REPL sees no process of the
+    user's, the sidecar's /proc/<pid>/environ included. Its own mount namespace lets it hide
+    folders (``_unshare_hiding``)."""
     user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    return [unshare, *user, "--net", "--"]
+    return [unshare, *user, "--net", "--mount", "--pid", "--fork", "--mount-proc", "--"]
+
+
+def _unshare_hiding(policy: SandboxPolicy, private_tmp: Path) -> str:
+    """A shell prelude, run inside the unshare namespaces, that lays an empty tmpfs over each
+    hidden folder (home, /tmp, /run, …) — or, where the REPL must see something inside one (the
+    project, the toolchain, its private folder), over each of its other entries."""
+    keep = {p.resolve() for p in (*policy.readable, *policy.writable, private_tmp) if p.exists()}
+    lines: list[str] = []
+
+    def hide(d: Path) -> None:
+        inside = [k for k in keep if k == d or d in k.parents]
+        if not inside:
+            lines.append(f"mount -t tmpfs tmpfs {shlex.quote(str(d))}")
+            return
+        if d in inside:
+            return  # the folder itself is kept, with all it holds
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                hide(entry)
+            elif not any(k == entry for k in keep):
+                lines.append(f"mount --bind /dev/null {shlex.quote(str(entry))}")
+
+    for d in _hidden_dirs(os.environ.get("HOME")):
+        hide(Path(d).resolve())
+    return "set -e\n" + "\n".join(lines) + '\nexec "$@"\n'
+
+
+def _unshare_argv(argv: Sequence[str], policy: SandboxPolicy, private_tmp: Path) -> list[str]:
+    base = _unshare_base(shutil.which("unshare") or "unshare")
+    script = _unshare_hiding(policy, private_tmp)
+    return [*base, "/bin/sh", "-c", script, "sh", *argv]
 
 
 def _hidden_dirs(home: str | None) -> list[str]:
@@ -127,7 +178,7 @@ def wrap(
         return list(argv)
     mech = detect()
     if mech == "unshare":
-        return [*_unshare_base(shutil.which("unshare") or "unshare"), *argv]
+        return _unshare_argv(argv, policy, private_tmp)
     if mech == "none":
         return list(argv)
     out = [shutil.which("bwrap") or "bwrap", *_bwrap_base()]

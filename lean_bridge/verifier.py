@@ -25,6 +25,7 @@ from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.declarations import Declaration
 from lean_bridge.hole_fill import HoleMode, checkable, fill, hole_mode
 from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lean_versions import Version, native_axioms
 from lean_bridge.parse_record import check_parse, expected_commands
 from lean_bridge.repl_pool import ReplPool
 
@@ -75,9 +76,15 @@ def mark_other_holes(site: HoleSite, filled: str, marker: str) -> str:
 
 
 class Verifier:
-    def __init__(self, pool: ReplPool, allow_native_decide: bool = False) -> None:
+    def __init__(
+        self,
+        pool: ReplPool,
+        allow_native_decide: bool = False,
+        lean_version: Version | None = None,
+    ) -> None:
         self.pool = pool
         self.allow_native_decide = allow_native_decide
+        self.native_axioms = native_axioms(lean_version)  # the allow-list is per Lean version
 
     async def check(self, site: HoleSite, script: str) -> Verdict:
         gate = check_candidate(script, allow_native_decide=self.allow_native_decide)
@@ -162,7 +169,10 @@ class Verifier:
         if report is None:
             return Verdict(False, why, seconds=seconds)
         bad = disallowed_axioms(
-            report, allow_native_decide=self.allow_native_decide, hole_marker=marker
+            report,
+            allow_native_decide=self.allow_native_decide,
+            hole_marker=marker,
+            native_axioms=self.native_axioms,
         )
         if bad:
             return Verdict(

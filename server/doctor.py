@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from lean_bridge import sandbox
+from lean_bridge.lean_versions import kernel_warning, project_version
 from lean_bridge.repl_pool import sandbox_policy
 from lean_sidecar import __version__
 from lean_sidecar.doctor_endpoint import Check, check_endpoint
@@ -205,14 +206,43 @@ def check_cache(settings: Settings) -> Check:
 
 
 def check_sandbox(settings: Settings, p: Probes) -> Check:
+    """Without a working sandbox a model's candidates are not run (the symbolic tactics still
+    are): a FAIL, though not essential, unless the user accepted the risk."""
     mechanism, text = p.sandbox(settings.repl_sandbox)
     if mechanism == "bwrap":
         return Check("sandbox", "ok", text, essential=False)
-    if mechanism == "off":
-        return Check("sandbox", "warn", text, essential=False)
-    return Check(
-        "sandbox", "warn", f"{text}; install bubblewrap (apt install bubblewrap)", essential=False
+    if mechanism == "unshare":
+        return Check(
+            "sandbox", "warn", f"{text}; install bubblewrap (apt install bubblewrap)",
+            essential=False,
+        )  # fmt: skip
+    if settings.allow_unsandboxed:
+        return Check(
+            "sandbox", "warn", f"{text}; model candidates run unconfined (allow_unsandboxed)",
+            essential=False,
+        )  # fmt: skip
+    fix = (
+        "turn replSandbox back on"
+        if mechanism == "off"
+        else "install bubblewrap (apt install bubblewrap)"
     )
+    return Check(
+        "sandbox",
+        "fail",
+        f"{text}; a model's candidates are not run, only the symbolic tactics: {fix}, "
+        "or set LEAN_SIDECAR_ALLOW_UNSANDBOXED=1 to accept the risk",
+        essential=False,
+    )
+
+
+def check_kernel(project: Path) -> Check:
+    """A toolchain without the kernel fixes for the known routes to False."""
+    version = project_version(project)
+    warning = kernel_warning(version)
+    if warning:
+        return Check("kernel", "warn", warning, essential=False)
+    known = f"Lean {'.'.join(map(str, version))}" if version else "toolchain version unknown"
+    return Check("kernel", "ok", f"{known}: no known kernel soundness bug", essential=False)
 
 
 def check_editor_route(p: Probes) -> Check:
@@ -247,6 +277,7 @@ def run_checks(settings: Settings, project: Path, probes: Probes | None = None) 
         *check_endpoint(settings, p.http),
         check_cache(settings),
         check_sandbox(settings, p),
+        check_kernel(project),
         check_editor_route(p),
     ]
 

@@ -100,6 +100,8 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         use_endpoint=settings.budget_samples > 0,
     )
     try:
+        for notice in built.notices:
+            print(f"warning: {notice}", file=sys.stderr)
         if built.setup_error is not None:
             print(f"error: {built.setup_error}", file=sys.stderr)
             return 2

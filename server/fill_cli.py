@@ -45,6 +45,11 @@ def _spell(name: str) -> str:
     return f"{flag} (or {env})" if flag else env
 
 
+def warn(message: str) -> None:
+    """A warning the user must see once (stderr), naming the flag or variable to set."""
+    print(f"lean-sidecar fill: warning: {name_settings(message, _spell)}", file=sys.stderr)
+
+
 def error(message: str) -> None:
     """A usage or setup error: one line on stderr, naming the flag or variable to set."""
     print(f"lean-sidecar fill: error: {name_settings(message, _spell)}", file=sys.stderr)
@@ -152,6 +157,8 @@ async def run_fill(
         if built.setup_error is not None:
             error(built.setup_error)
             return EXIT_SETUP
+        for notice in built.notices:
+            warn(notice)
         try:
             rows = await collect_holes(text, pool)
         except ReplUnavailable as exc:  # the REPL cannot run this file: nothing can be checked

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from lean_bridge.repl_pool import ReplSettings
+from lean_bridge.secrets_env import scrub_process_environ
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,12 @@ class Settings(BaseModel):
         description="Run every Lean REPL in a sandbox (no network, read-only files, no secrets); "
         "off runs model output unconfined.",
     )
+    allow_unsandboxed: bool = Field(
+        False,
+        description="Check a model's candidates in Lean even where no sandbox works (or "
+        "replSandbox is off): model output then runs with your privileges. Off, only the "
+        "symbolic tactics run there.",
+    )
 
     @field_validator("endpoints", mode="before")
     @classmethod
@@ -257,8 +264,25 @@ def _parse_env_value(name: str, raw: str) -> Any:
     return raw
 
 
+# Variables that hold secrets: read once, then gone from this process's environment (and from
+# its /proc/<pid>/environ), so that nothing started later, or reading /proc, can find them.
+SECRET_FIELDS = ("api_key",)
+_kept: dict[str, str] = {}
+
+
+def take_secrets() -> None:
+    """Move the secret variables out of ``os.environ`` into this module (idempotent)."""
+    for name in SECRET_FIELDS:
+        var = env_name(name)
+        if var in os.environ:
+            scrub_process_environ(var)
+            _kept[var] = os.environ.pop(var)
+
+
 def from_environment(env: Mapping[str, str] | None = None, strict: bool = False) -> dict[str, Any]:
-    env = os.environ if env is None else env
+    if env is None:
+        take_secrets()
+        env = {**os.environ, **_kept}
     out: dict[str, Any] = {}
     for key, raw in env.items():
         if key.startswith(ENV_PREFIX):

@@ -202,5 +202,26 @@ def test_sandbox_and_editor_route_are_reported_not_blocking(
     probes = Probes(which=which, sandbox=lambda enabled: ("none", "REPL sandbox: none available"))
     checks = run_checks(_settings(setup), setup["project"], probes)  # type: ignore[arg-type]
     by = {c.name: c for c in checks}
-    assert by["sandbox"].status == "warn" and "bubblewrap" in by["sandbox"].message
+    # No sandbox: a FAIL (a model's candidates are not run), not essential (tactics still run).
+    assert by["sandbox"].status == "fail" and not by["sandbox"].essential
+    assert "bubblewrap" in by["sandbox"].message
+    assert "LEAN_SIDECAR_ALLOW_UNSANDBOXED" in by["sandbox"].message
+    assert can_search(checks)
     assert by["editor"].status == "ok" and "shim is first on PATH" in by["editor"].message
+    # Someone who accepts the risk sees a warning instead.
+    risky = _settings(setup).model_copy(update={"allow_unsandboxed": True})
+    by = {c.name: c for c in run_checks(risky, setup["project"], probes)}  # type: ignore[arg-type]
+    assert by["sandbox"].status == "warn" and "unconfined" in by["sandbox"].message
+
+
+def test_a_toolchain_without_the_kernel_fixes_is_told(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    project = tmp_path / "old"
+    project.mkdir()
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.24.0\n")
+    (kernel,) = [c for c in run_checks(_settings(setup), project) if c.name == "kernel"]
+    assert kernel.status == "warn" and "upgrade to ≥ 4.34.1" in kernel.message
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.34.1\n")
+    (kernel,) = [c for c in run_checks(_settings(setup), project) if c.name == "kernel"]
+    assert kernel.status == "ok"

@@ -89,9 +89,11 @@ def test_fill_says_the_goal_is_false_and_asks_no_model(tmp_path: Path) -> None:
 class RecordingVerifier:
     def __init__(self) -> None:
         self.checked: list[str] = []
+        self.helpers: list[int] = []
 
-    async def check_declaration(self, text: str, decl: Any) -> Verdict:
+    async def check_declaration(self, text: str, decl: Any, helpers: int = 0) -> Verdict:
         self.checked.append(checkable(text, decl, 0)[0])
+        self.helpers.append(helpers)  # how many helpers Lean's parse of record must show
         return Verdict(True)
 
 
@@ -117,6 +119,7 @@ async def test_the_whole_declaration_recheck_includes_the_helpers() -> None:
     assert out == f"{helper}\n\n{body}"
     (checked,) = verifier.checked  # the helpers and the declaration, in one command
     assert checked.startswith(helper + "\n\ntheorem two") and "trivial" in checked
+    assert verifier.helpers == [1]
 
 
 async def test_helpers_that_are_not_declarations_are_not_written() -> None:

@@ -187,3 +187,27 @@ def test_our_identifiers_are_lean_identifiers(parts: list[str]) -> None:
     ours = [(m.start(), m.group(0)) for m in idents(text)]
     lean = [(t.start, t.text) for t in lean_syntax.tokenize(text) if t.kind in ("ident", "keyword")]
     assert ours == lean, text
+
+
+PREFIX = "import Mathlib\n\ntheorem helper : True := trivial\n"
+
+
+async def test_a_pickled_environment_rewritten_after_it_was_written_is_not_loaded(
+    tmp_path: Path,
+) -> None:
+    """All REPLs of a pool share the folder of pickled prefixes; one taken over by a candidate
+    could rewrite a pickle the others load. A pickle is loaded only if it is byte for byte what
+    an untainted REPL wrote (its hash was recorded then); otherwise the prefix is elaborated."""
+    for tamper in (False, True):
+        pool = make_pool(tmp_path / str(tamper), size=1)
+        try:
+            await pool.command(PREFIX, "example : True := trivial")
+            assert pool.prefix_elaborations == 1
+            (pickle,) = list(pool._pickles.glob("*.olean"))
+            if tamper:
+                pickle.write_text(pickle.read_text().replace("}", ', "evil": []}', 1))
+            await pool._replace(pool._slots[0])  # a fresh REPL: it must load the prefix again
+            await pool.command(PREFIX, "example : True := trivial")
+            assert pool.prefix_elaborations == (2 if tamper else 1)
+        finally:
+            await pool.close()

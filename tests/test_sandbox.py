@@ -102,6 +102,7 @@ def hostile_toolchain(world: dict[str, Any]) -> tuple[Path, Path, dict[str, Path
     for p in targets.values():
         args += ["--write", str(p)]
     args += ["--read", str(world["home"] / ".config" / "token")]
+    args += ["--read", f"/proc/{os.getpid()}/environ"]  # the sidecar's own environment
     args += ["--connect", f"127.0.0.1:{world['listener'].port}"]
     repl = tc / "repl" / ".lake" / "build" / "bin" / "repl"
     repl.write_text("#!/bin/sh\nexec " + shlex.join(args) + "\n")
@@ -161,6 +162,7 @@ def test_sandboxed_repl_cannot_write_outside_or_read_the_home(world: dict[str, A
     token = str(world["home"] / ".config" / "token")
     assert not report["read"][token].startswith("ok"), report["read"]
     assert (world["home"] / ".config" / "token").read_text() == "home-secret-7d2e\n"
+    assert not report["read"][f"/proc/{os.getpid()}/environ"].startswith("ok")
 
 
 def test_control_without_sandbox_the_same_process_does_harm(world: dict[str, Any]) -> None:
@@ -170,6 +172,7 @@ def test_control_without_sandbox_the_same_process_does_harm(world: dict[str, Any
     assert report["on_host"] == {k: True for k in targets}
     token = str(world["home"] / ".config" / "token")
     assert report["read"][token] == "ok: home-secret-7d2e\n"
+    assert report["read"][f"/proc/{os.getpid()}/environ"].startswith("ok")
     assert report["connect"][f"127.0.0.1:{world['listener'].port}"] == "ok"
     assert report["env"] == {}
 
@@ -213,11 +216,16 @@ def test_unshare_fallback_still_cuts_the_network(
     """Where bubblewrap is missing or refused, the fallback still isolates the network and
     scrubs the environment (the file system is not isolated: the log says so)."""
     monkeypatch.setattr(sandbox, "detect", lambda: "unshare")
-    report, _ = run_hostile(world, enabled=True)
+    report, targets = run_hostile(world, enabled=True)
     assert world["listener"].accepted == 0
     assert not report["connect"][f"127.0.0.1:{world['listener'].port}"].startswith("ok")
     assert report["env"] == {}
-    assert "NOT isolated" in sandbox.describe(True)
+    assert "NOT read-only" in sandbox.describe(True)
+    # Its own process table and /proc: the sidecar's environment is out of reach; the home is
+    # hidden, so its secret cannot be read and nothing written there reaches the real one.
+    assert not report["read"][f"/proc/{os.getpid()}/environ"].startswith("ok")
+    assert not report["read"][str(world["home"] / ".config" / "token")].startswith("ok")
+    assert not targets["home"].exists()
 
 
 def test_local_lake_dependencies_outside_the_project_stay_readable(tmp_path: Path) -> None:

@@ -60,3 +60,22 @@ def test_empty_environment_values_are_unset() -> None:
     assert load_settings(env={"LEAN_SIDECAR_REPL_PATH": "", "LEAN_SIDECAR_LAKE_PATH": ""}) == (
         load_settings(env={})
     )
+
+
+def test_settings_that_choose_what_runs_cannot_come_from_a_workspace() -> None:
+    """A cloned repository's .vscode/settings.json cannot name an interpreter, a server, Lean's
+    or the REPL's path, turn the sandbox off, allow native evaluation or move the log and cache:
+    those settings have machine scope, and are restricted in an untrusted workspace."""
+    pkg = json.loads(PACKAGE.read_text())
+    props = pkg["contributes"]["configuration"]["properties"]
+    risky = {
+        "pythonPath", "serverCommand", "upstream", "lakePath", "replPath", "replSandbox",
+        "allowNativeDecide", "allowUnsandboxed", "logFile", "cachePath",
+    }  # fmt: skip
+    for name in risky:
+        assert props[f"leanSidecar.{name}"].get("scope") == "machine", name
+    others = {k for k, v in props.items() if v.get("scope") == "machine"}
+    assert others == {f"leanSidecar.{n}" for n in risky}
+    trust = pkg["capabilities"]["untrustedWorkspaces"]
+    assert trust["supported"] == "limited"
+    assert set(trust["restrictedConfigurations"]) == {f"leanSidecar.{n}" for n in risky}

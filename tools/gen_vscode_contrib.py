@@ -55,6 +55,32 @@ EXTENSION_ONLY: dict[str, dict[str, Any]] = {
 }
 
 
+# Settings that name something to execute or weaken a defence: `machine` scope, so a cloned
+# workspace's .vscode/settings.json cannot set them (VS Code applies machine-scoped settings
+# from the user's settings only), and restricted in an untrusted workspace.
+MACHINE_SCOPED = frozenset(
+    {
+        "leanSidecar.pythonPath",
+        "leanSidecar.serverCommand",
+        "leanSidecar.upstream",
+        "leanSidecar.lakePath",
+        "leanSidecar.replPath",
+        "leanSidecar.replSandbox",
+        "leanSidecar.allowNativeDecide",
+        "leanSidecar.allowUnsandboxed",
+        "leanSidecar.logFile",
+        "leanSidecar.cachePath",
+    }
+)
+UNTRUSTED_WORKSPACES = {
+    "supported": "limited",
+    "description": "In an untrusted workspace lean-sidecar ignores the workspace's settings that "
+    "choose what runs or weaken a defence (interpreter, server command, Lean and REPL paths, "
+    "sandbox, native evaluation, log and cache files).",
+    "restrictedConfigurations": sorted(MACHINE_SCOPED),
+}
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.capitalize() for p in rest)
@@ -111,6 +137,8 @@ def configuration() -> dict[str, Any]:
             }
         props[f"leanSidecar.{camel(name)}"] = property_schema(name, prop, None)
     props.update(EXTENSION_ONLY)
+    for key in MACHINE_SCOPED:
+        props[key] = dict(sorted({**props[key], "scope": "machine"}.items()))
     return {"title": "lean-sidecar", "properties": dict(sorted(props.items()))}
 
 
@@ -128,6 +156,7 @@ def main() -> int:
     args = parser.parse_args()
     pkg = json.loads(PACKAGE.read_text())
     pkg["contributes"]["configuration"] = configuration()
+    pkg["capabilities"] = {"untrustedWorkspaces": UNTRUSTED_WORKSPACES}
     new_pkg = json.dumps(pkg, indent=2, ensure_ascii=False) + "\n"
     new_cmds = json.dumps({"commands": server_commands()}, indent=2) + "\n"
     stale = [

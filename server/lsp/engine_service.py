@@ -65,6 +65,11 @@ class EngineService:
                 if self._built.setup_error is not None:
                     why = name_settings(self._built.setup_error, editor_spelling)
                     self._notice(types.MessageType.Error, f"lean-sidecar: {why}")
+                for notice in self._built.notices:  # once per engine: at the first search
+                    if ("notice", notice) not in self._told:
+                        self._told.add(("notice", notice))
+                        text = name_settings(notice, editor_spelling)
+                        self._notice(types.MessageType.Warning, f"lean-sidecar: {text}")
             return self._built.engine
 
     async def reset(self) -> None:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Version = tuple[int, int, int]
+from lean_bridge.lean_versions import Version, parse_toolchain
+
 Role = Literal["closer", "generator"]
 
 
@@ -74,22 +75,6 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("apply?", 400_000, 40.0, role="generator", mathlib=True, core_since=(4, 8, 0)),
     _Spec("hint", 400_000, 40.0, role="generator", mathlib=True),
 )
-
-_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
-_NIGHTLY = re.compile(r"nightly-(\d{4})-(\d{2})-(\d{2})")
-
-
-def parse_toolchain(text: str) -> Version | None:
-    """``leanprover/lean4:v4.22.0`` (or ``-rc3``, or a bare ``v4.9.0``) gives (4, 22, 0). A
-    release candidate counts as its release: its tactics are already there. A nightly or an
-    unrecognised toolchain gives None (the caller decides; see :func:`cascade_plan`)."""
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
-    tag = line.split(":", 1)[-1]
-    m = _VERSION.match(tag)
-    if m is None:
-        return None
-    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-
 
 def mathlib_rev(manifest_text: str) -> str | None:
     """Mathlib's ``rev`` (or ``inputRev``) in a ``lake-manifest.json``; None without Mathlib."""

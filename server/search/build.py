@@ -3,10 +3,13 @@ language server, ``lean-sidecar fill`` and ``lean-sidecar eval`` alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_bridge.lean_versions import kernel_warning, project_version
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
+from lean_bridge.sandbox import unsandboxed_reason
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import client_from
 from lean_sidecar.search.cache import CacheScope, ProofCache
@@ -21,6 +24,9 @@ class BuiltEngine:
     engine: SearchEngine
     pool: ReplPool
     setup_error: str | None = None
+    # What the user is told once, where they look, before the first search: a toolchain
+    # without the kernel fixes, a model kept out because nothing can confine its output.
+    notices: list[str] = field(default_factory=list)
 
     async def close(self) -> None:
         """Close the endpoint's HTTP client, the cache and the REPL processes."""
@@ -42,14 +48,32 @@ async def build_engine(
     """Start the REPL pool for ``project`` and build the engine over it. A REPL that cannot
     start leaves the engine without a verifier (it answers "no Lean REPL"), never raises."""
     pool = ReplPool(settings.repl(project))
-    verifier: Verifier | None = Verifier(pool, allow_native_decide=settings.allow_native_decide)
+    verifier: Verifier | None = Verifier(
+        pool,
+        allow_native_decide=settings.allow_native_decide,
+        lean_version=project_version(project),
+    )
     error: str | None = None
     if start_repl:
         try:
             await pool.start()
         except ReplUnavailable as exc:
             verifier, error = None, str(exc)
+    notices = [w for w in [kernel_warning(project_version(project))] if w]
+    if use_endpoint and settings.endpoints and not settings.allow_unsandboxed:
+        why = await asyncio.to_thread(unsandboxed_reason, settings.repl_sandbox)
+        if why is not None:
+            use_endpoint = False
+            notices.append(f"{why}: {NO_MODEL_WITHOUT_SANDBOX}")
     endpoint = client_from(settings) if use_endpoint else None
     scope = CacheScope.of(project, settings.allow_native_decide)
     cache = ProofCache(settings.cache_path, scope) if use_cache else None
-    return BuiltEngine(SearchEngine(settings, verifier, endpoint, cache), pool, error)
+    engine = SearchEngine(settings, verifier, endpoint, cache)
+    return BuiltEngine(engine, pool, error, notices)
+
+
+NO_MODEL_WITHOUT_SANDBOX = (
+    "a model's proofs are not checked (its output would run unconfined); only the symbolic "
+    "tactics run. Install bubblewrap (apt install bubblewrap / dnf install bubblewrap), or "
+    "set allow_unsandboxed to accept the risk"
+)

@@ -7,6 +7,7 @@ import { checkEndpoint, CommandDeps, registerCommands } from "./commands";
 import { chooseRoute, doctorCommand, serverEnv, Settings, SIDECAR_LOG } from "./config";
 import { findInterpreter } from "./interpreter";
 import { KeyChannel, removeStale } from "./keyChannel";
+import { keyFor, storeKey } from "./keyScope";
 import { restartLean, Shim } from "./shim";
 import { StatusBar } from "./statusBar";
 
@@ -40,14 +41,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   if (found.python) output.appendLine(`interpreter: ${found.python}`);
   const shim = new Shim(context, output);
   shim.removeLegacyKeyFile();
-  const apiKey = await context.secrets.get(SECRET);
+  /** The key for the endpoints configured now: only the origin it was saved for gets it. */
+  let toldWithheld = false;
+  const scopedKey = async (): Promise<string | undefined> => {
+    const { key, withheld } = keyFor(await context.secrets.get(SECRET), settings()["endpoints"]);
+    if (withheld) {
+      output.appendLine(`lean-sidecar: ${withheld}`);
+      if (!toldWithheld) {
+        toldWithheld = true;
+        vscode.window.showWarningMessage(`lean-sidecar: ${withheld}`);
+      }
+    }
+    return key;
+  };
+  const apiKey = await scopedKey();
   /** The key channel the shim asks for the API key (opened once, on the first shim written). */
   let opening: Promise<string | undefined> | undefined;
   const openKeyChannel = (): Promise<string | undefined> => {
     opening ??= (async () => {
       try {
         for (const dir of await removeStale()) output.appendLine(`removed the stale key socket folder ${dir}`);
-        keyChannel = await KeyChannel.open(await context.secrets.get(SECRET));
+        keyChannel = await KeyChannel.open(await scopedKey());
         output.appendLine(`API key socket: ${keyChannel.socketPath}`);
       } catch (err) {
         output.appendLine(`the sidecar behind the shim gets no API key: ${err instanceof Error ? err.message : String(err)}`);
@@ -81,8 +95,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       return vscode.commands.executeCommand(command, arg);  // registered by the Lean extension's client
     },
     setApiKey: async (key) => {
-      if (key) await context.secrets.store(SECRET, key);
-      else await context.secrets.delete(SECRET);
+      if (key) {
+        const { stored, error } = storeKey(key, settings()["endpoints"]);
+        if (!stored) {
+          vscode.window.showErrorMessage(`lean-sidecar: ${error}`);
+          return;
+        }
+        await context.secrets.store(SECRET, stored);
+      } else await context.secrets.delete(SECRET);
       keyChannel?.setKey(key || undefined);  // served at once to the next sidecar started
       if (route === "shim") {
         if (shim.installed()) await restartLean();
@@ -108,7 +128,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         : undefined;
       const folder = project ?? folders[0];
       const { command, args } = doctorCommand(found.python, settings(), folder);
-      const env = serverEnv(process.env, await context.secrets.get(SECRET));
+      const env = serverEnv(process.env, await scopedKey());
       await runInOutput(doctorOutput, command, args, folder, env);
     },
   };
