@@ -17,6 +17,8 @@ from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.holes import TextModel
+from lean_bridge.kernel_replay import replay
+from lean_bridge.lean_versions import project_version
 from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite, Verifier
@@ -144,9 +146,11 @@ async def run_fill(
     diff: bool,
     trace: bool,
     quiet: bool = False,
+    paranoid: bool = False,
     out: Callable[[str], None] = print,
 ) -> int:
-    """Exit code: 0 every hole filled (or none), 1 some unsolved or errored, 2 setup error."""
+    """Exit code: 0 every hole filled (or none), 1 some unsolved or errored (or the paranoid
+    kernel replay failed), 2 setup error."""
     text = read_lean_file(path)
     if text is None:
         return EXIT_SETUP
@@ -212,6 +216,11 @@ async def run_fill(
     if write and new_text != text:
         path.write_text(new_text, encoding="utf-8")
         out(f"wrote {path}")
+        if paranoid:
+            check = await replay(project, path, project_version(project), settings.lake_path)
+            out(f"paranoid: kernel replay {check.status}: {check.detail}")
+            if check.status == "failed":
+                return EXIT_UNSOLVED
     solved = all(r.result is not None and r.result.status == "solved" for r in rows)
     return EXIT_FILLED if solved else EXIT_UNSOLVED
 
@@ -318,6 +327,11 @@ def add_fill_parser(
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the filled file in place")
     mode.add_argument("--diff", action="store_true", help="print a unified diff")
+    p.add_argument(
+        "--paranoid",
+        action="store_true",
+        help="with --write: replay the written file in the kernel (Lean 4.35+; else skipped)",
+    )
     p.add_argument("--trace", action="store_true", help="print every attempt per hole")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p)
@@ -326,8 +340,13 @@ def add_fill_parser(
         settings = settings_from(args)
         setup_logging(settings.log_level if args.log_level else "WARNING")
         t0 = time.perf_counter()
+        if args.paranoid and not args.write:
+            error("--paranoid checks the written file: use it with --write")
+            return EXIT_SETUP
         code = asyncio.run(
-            run_fill(args.file, settings, args.write, args.diff, args.trace, args.quiet)
+            run_fill(
+                args.file, settings, args.write, args.diff, args.trace, args.quiet, args.paranoid
+            )
         )
         if code != EXIT_SETUP:  # a setup error is its one line, nothing more
             print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)

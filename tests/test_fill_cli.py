@@ -213,3 +213,37 @@ async def test_write_refuses_a_declaration_whose_final_text_holds_another_comman
     assert row.result.error == "edit refused: extra command: `#eval!`"
     fine = HoleRow(site, 2, "t", None, HoleResult([Found("simp", "tactic", 1.0)], status="solved"))
     assert "  simp\n" in await assemble(text, [fine], verifier=None)  # type: ignore[arg-type]
+
+
+def test_paranoid_replay_is_skipped_with_its_reason_before_lean_4_35(tmp_path: Path) -> None:
+    """The stand-in project's Lean (4.24) has no `lake check` and lacks the kernel fixes: the
+    replay is skipped, with the reason, and the run says (once) that a model's proofs may be
+    unsound on this toolchain."""
+    done = run_fill(tmp_path, "--write", "--paranoid")
+    assert "paranoid: kernel replay skipped: Lean 4.24.0 has no `lake check`" in done.stdout
+    assert done.stderr.count("upgrade to ≥ 4.34.1") == 1, done.stderr
+    done = run_fill(tmp_path, "--paranoid")
+    assert done.returncode == 2 and "use it with --write" in done.stderr
+
+
+async def test_paranoid_replay_reports_a_failing_checker(tmp_path: Path) -> None:
+    """On 4.35+ the replay builds the module and runs the toolchain's checker; its failure is
+    the replay's failure, with the command that failed."""
+    from lean_bridge.kernel_replay import module_name, replay
+
+    project = tmp_path / "p"
+    (project / "Foo").mkdir(parents=True)
+    target = project / "Foo" / "Bar.lean"
+    target.write_text("theorem t : True := trivial\n")
+    assert module_name(project, target) == "Foo.Bar"
+    calls = tmp_path / "calls"
+    lake = tmp_path / "lake"
+    lake.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\n'
+        'if [ "$1" = "env" ]; then echo "uncaught exception: kernel declaration rejected"; exit 1; fi\n'
+    )
+    lake.chmod(0o755)
+    check = await replay(project, target, (4, 35, 0), str(lake))
+    assert check.status == "failed" and "leanchecker Foo.Bar" in check.detail
+    assert calls.read_text().splitlines() == ["build Foo.Bar", "env leanchecker Foo.Bar"]
+    assert (await replay(project, target, (4, 34, 1), str(lake))).status == "skipped"

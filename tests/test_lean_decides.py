@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_bridge.candidate_filter import check_candidate, check_declaration_text
-from lean_bridge.lean_lexer import code_view, idents, lex_spans
-from lean_bridge.verifier import Verifier
-from lean_sidecar.search.helper_site import with_helpers
-from lean_sidecar.prover.helpers import Helpers
 from lean_bridge.hole_fill import fill
+from lean_bridge.lean_lexer import idents
+from lean_bridge.verifier import Verifier
+from lean_sidecar.prover.helpers import Helpers
+from lean_sidecar.search.helper_site import with_helpers
 from tests.search_helpers import make_pool, repl_received, site_and_task
 from tests.standins import lean_syntax
 from tests.test_verifier import ONE, FakePool, depends, simulated
@@ -30,10 +30,10 @@ EVIL = 'IO.Process.output {cmd := "sh", args := #["-c", "id"]}'
 # 1. Lexer desynchronisation: where a reader of Python's `\w` sees a string and then a comment,
 # Lean sees a char literal (after a token character), a string, then code.
 DESYNC = [
-    f"exact foo λ'\"' \"/-\"\n#eval {EVIL}\n-- \"",
-    f"exact v +ᵥ'\"' \"/-\"\n#eval {EVIL}\n-- \"",
-    f"exact (s)ᶜ'\"' \"/-\" #eval {EVIL} -- \"",
-    "simp λ'\"' \"/-\"\ninstance : LE Nat := ⟨fun _ _ => True⟩ --\"",
+    f'exact foo λ\'"\' "/-"\n#eval {EVIL}\n-- "',
+    f'exact v +ᵥ\'"\' "/-"\n#eval {EVIL}\n-- "',
+    f'exact (s)ᶜ\'"\' "/-" #eval {EVIL} -- "',
+    'simp λ\'"\' "/-"\ninstance : LE Nat := ⟨fun _ _ => True⟩ --"',
     f"exact h /-- a doc comment in a proof -/\n#eval {EVIL}",
     f"exact h\n/-! module doc -/ #eval {EVIL}",
 ]
@@ -41,7 +41,7 @@ DESYNC = [
 GLUED = [
     "exact (s)ᶜinstance : LE Nat := ⟨fun _ _ => True⟩",
     "exact hᶜattribute [simp] Nat.add_comm",
-    "exact Aᵀnotation \"x\" => 1",
+    'exact Aᵀnotation "x" => 1',
     "exact aˣaxiom ax : False",
     "exact sᵒᵈaxiom ax : False",
     "exact ?theorem cheat : False := by simp",
@@ -60,7 +60,7 @@ OUTSIDE = [
     "polyrith",
     "by\n  nlinarith [sq_nonneg x]\n  polyrith",
     "exact eval% (2 + 2)",
-    "exact (eval%(IO.getEnv \"HOME\"))",
+    'exact (eval%(IO.getEnv "HOME"))',
     "simp (config := (default : Simp.Config))",
     "decide (config := { kernel := (fun _ => true) () })",
     "smt [h]",
@@ -74,7 +74,9 @@ def test_the_text_gate_refuses_what_the_text_shows(candidate: str) -> None:
 
 
 def test_an_audit_spoof_is_refused_by_the_gate() -> None:
-    assert not check_declaration_text(SPOOF + "\n\ntheorem t : False := by exact x", max_declarations=4).ok
+    assert not check_declaration_text(
+        SPOOF + "\n\ntheorem t : False := by exact x", max_declarations=4
+    ).ok
 
 
 async def _bypassed(script: str, audit: str = "target") -> str:

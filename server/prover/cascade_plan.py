@@ -76,6 +76,7 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("hint", 400_000, 40.0, role="generator", mathlib=True),
 )
 
+
 def mathlib_rev(manifest_text: str) -> str | None:
     """Mathlib's ``rev`` (or ``inputRev``) in a ``lake-manifest.json``; None without Mathlib."""
     try:

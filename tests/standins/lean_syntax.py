@@ -181,7 +181,7 @@ def tokenize(text: str) -> list[Token]:
                 while j < n and text[j] in digits:
                     j += 1
             else:
-                while j < n and (text[j].isascii() and text[j].isdigit() or text[j] == "_"):
+                while j < n and ((text[j].isascii() and text[j].isdigit()) or text[j] == "_"):
                     j += 1
                 if text[j : j + 1] == "." and text[j + 1 : j + 2].isdigit():
                     j += 2
