@@ -161,8 +161,6 @@ async def run_fill(
         if built.setup_error is not None:
             error(built.setup_error)
             return EXIT_SETUP
-        for notice in built.notices:
-            warn(notice)
         try:
             rows = await collect_holes(text, pool)
         except ReplUnavailable as exc:  # the REPL cannot run this file: nothing can be checked
@@ -171,6 +169,8 @@ async def run_fill(
         if not rows:
             out(f"{path}: no sorry to fill")
             return EXIT_FILLED
+        for notice in built.notices:  # said once, as the first search starts
+            warn(notice)
         bar = ProgressBar(len(rows), enabled=not quiet)
         model = TextModel(text)
         for row in rows:

@@ -168,9 +168,11 @@ def test_lake_shim_routes_serve_through_the_sidecar_with_the_key_from_the_socket
         answer, environ, cmdline = serve_and_initialize(env, PROJECT)
     finally:
         keys.close()
-    # The key is in the sidecar's environment, not its command line, and in no file we wrote.
+    # The key reached the sidecar in its environment, not its command line, and in no file we
+    # wrote; once read, its value is overwritten there: /proc shows the variable, not the key.
     assert keys.served == 1
-    assert b"LEAN_SIDECAR_API_KEY=sk-shim-test" in environ
+    assert b"LEAN_SIDECAR_API_KEY=" + b"*" * len("sk-shim-test") in environ
+    assert b"sk-shim-test" not in b"\0".join(environ)
     assert b"sk-shim-test" not in cmdline
     assert "sk-shim-test" not in (shim_dir / "lake").read_text()
     assert_sidecar_in_front_of_lean(answer, cmdline)

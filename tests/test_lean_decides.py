@@ -213,3 +213,19 @@ async def test_a_pickled_environment_rewritten_after_it_was_written_is_not_loade
             assert pool.prefix_elaborations == (2 if tamper else 1)
         finally:
             await pool.close()
+
+
+def test_the_axiom_allow_list_is_per_lean_version() -> None:
+    """Lean 4.35 removed `Lean.ofReduceBool` and `Lean.trustCompiler`: a report naming them
+    there is not from that Lean's native evaluation, and is refused even with it allowed."""
+    from lean_bridge.axiom_audit import AxiomReport, disallowed_axioms
+    from lean_bridge.lean_versions import native_axioms
+
+    old = AxiomReport("t", frozenset({"propext", "Lean.ofReduceBool"}))
+    new = AxiomReport("t", frozenset({"propext", "t._native.native_decide.ax_1_1"}))
+    for version, old_ok in (((4, 24, 0), True), ((4, 34, 1), True), ((4, 35, 0), False), (None, True)):
+        allowed = native_axioms(version)
+        bad_old = disallowed_axioms(old, allow_native_decide=True, native_axioms=allowed)
+        assert (not bad_old) == old_ok, version
+        assert not disallowed_axioms(new, allow_native_decide=True, native_axioms=allowed)
+        assert disallowed_axioms(old, allow_native_decide=False, native_axioms=allowed)
