@@ -34,7 +34,6 @@ REPL_EXCEPTIONS: dict[str, str] = {
     "tactics, so it cannot know the first sorry closed the goal",
     "dup_msg": "messages of a tactic run on a proof state: the stand-in has no positions for them",
     "invalid_tactic": "messages of a tactic run on a proof state: not modelled",
-    "self_proof_rw": "messages of a tactic run on a proof state: not modelled",
     "trace_simp": "trace messages of a tactic run on a proof state: not modelled",
     "variables": "`variable` commands: the stand-in does not elaborate them",
 }

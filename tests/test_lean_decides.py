@@ -223,9 +223,83 @@ def test_the_axiom_allow_list_is_per_lean_version() -> None:
 
     old = AxiomReport("t", frozenset({"propext", "Lean.ofReduceBool"}))
     new = AxiomReport("t", frozenset({"propext", "t._native.native_decide.ax_1_1"}))
-    for version, old_ok in (((4, 24, 0), True), ((4, 34, 1), True), ((4, 35, 0), False), (None, True)):
+    for version, old_ok in (
+        ((4, 24, 0), True),
+        ((4, 34, 1), True),
+        ((4, 35, 0), False),
+        (None, True),
+    ):
         allowed = native_axioms(version)
         bad_old = disallowed_axioms(old, allow_native_decide=True, native_axioms=allowed)
         assert (not bad_old) == old_ok, version
         assert not disallowed_axioms(new, allow_native_decide=True, native_axioms=allowed)
         assert disallowed_axioms(old, allow_native_decide=False, native_axioms=allowed)
+
+
+async def test_the_stand_in_repl_answers_as_lean_does_on_the_verifiers_paths(
+    tmp_path: Path,
+) -> None:
+    """Each behaviour cites the real transcript it reproduces (shared/lean-transcripts/repl-test):
+    a declaration behind `set_option … in` or `unsafe` still reports its sorry (have_by_sorry:
+    sorries are reported per `sorry` token, wherever the declaration starts); a `sorry` in a
+    comment is no sorry (comments are whitespace to Lean's tokenizer); a tactic Lean cannot parse
+    is a top-level `Lean error` (unknown_tactic); a declaration it knows nothing of is not
+    accepted (unknown means refused), while a file's header command elaborates as it is."""
+    from lean_bridge.repl_pool import session
+
+    pool = make_pool(tmp_path, size=1)
+    try:
+        hidden = await pool.command(
+            "", "set_option maxHeartbeats 400 in\ntheorem h : 1 = 1 := by sorry"
+        )
+        assert len(hidden.lean_sorries) == 1, hidden
+        unsafe = await pool.command("", "unsafe example : 1 = 1 := by sorry")
+        assert len(unsafe.lean_sorries) == 1
+        comment = await pool.command("", "theorem c : True := by\n  -- sorry\n  trivial")
+        assert not comment.lean_sorries
+        unknown = await pool.command("", "theorem neg_rfl : ¬ (2 = 2) := by rfl")
+        assert unknown.lean_errors(), "a declaration without facts must not be accepted"
+        header = await pool.command("", "import Mathlib\n\ntheorem helper : True := trivial")
+        assert not header.lean_errors()
+        async with session(pool) as s:
+            res = await s.command("", "theorem t (x : Nat) : x = x := by sorry")
+            state = res.lean_sorries[0].proof_state
+            assert state is not None
+            step = await s.tactic(state, "exat 42")
+            assert step.error == "Lean error:\n<input>:1:1: unknown tactic"
+    finally:
+        await pool.close()
+
+
+def test_the_stand_ins_parse_of_record_is_lean_s_own_shape() -> None:
+    """The stand-in's top-level info tree for the REPL's own test (`infotree_theorem.in`, asked
+    with `"infotree": "full"`) has Lean's commands: the same kinds, ranges, `argKinds`,
+    elaborators and the `declId` that names the declaration."""
+    import json as _json
+
+    from tests.conftest import ROOT
+
+    base = ROOT.parent / "shared" / "lean-transcripts" / "repl-test" / "infotree_theorem"
+    if not base.with_suffix(".in").exists():
+        pytest.skip(f"the REPL's transcripts are not at {base.parent}")
+    request = _json.loads(base.with_suffix(".in").read_text())
+    assert request["infotree"] == "full"
+    real = _json.loads(base.with_suffix(".expected.out").read_text())["infotree"]
+    ours = lean_syntax.info_tree(request["cmd"])
+
+    def top(trees: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
+        return [
+            (x["kind"], x["node"]["stx"]["kind"], _json.dumps(x["node"]["stx"]["range"]),
+             x["node"]["stx"]["argKinds"], x["node"]["elaborator"])
+            for x in trees
+        ]  # fmt: skip
+
+    def decl_ids(tree: dict) -> list[tuple]:  # type: ignore[type-arg]
+        return [
+            (c["node"]["stx"]["pp"], _json.dumps(c["node"]["stx"]["range"]))
+            for c in tree["children"]
+            if c["node"] and c["node"]["stx"]["kind"] == "Lean.Parser.Command.declId"
+        ]
+
+    assert top(ours) == top(real)
+    assert decl_ids(ours[0]) == decl_ids(real[0])

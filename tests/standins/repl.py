@@ -30,14 +30,43 @@ import sys
 import time
 from typing import Any
 
+# A declaration, behind its attributes, modifiers and `set_option … in` / `open … in` prefixes
+# (a declaration hidden behind one is still one: Lean reports its sorries and messages).
 DECL = re.compile(
-    r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable)\s+)*"
+    r"^(?:@\[[^\]]*\]\s*)?(?:(?:set_option\s+\S+\s+\S+|open\s+[^\n]*?)\s+in\s+)*"
+    r"(?:(?:private|protected|noncomputable|unsafe|partial|nonrec)\s+)*"
     r"(theorem|lemma|def|example|instance|abbrev)\b[ \t]*([^\s:(\[{]*)",
     re.M,
 )
 PRINT_AXIOMS = re.compile(r"^#print\s+axioms\s+(\S+)", re.M)
 INFO_CMD = re.compile(r"^(#check|#eval|#reduce|#print)(?!\s+axioms)\b[^\n]*", re.M)
-SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # lean_syntax, beside this file
+
+
+class _Sorries:
+    """`sorry` tokens as Lean's tokenizer finds them: never inside a comment or a literal."""
+
+    @staticmethod
+    def finditer(text: str) -> list[Any]:
+        from lean_syntax import tokenize
+
+        return [_Hit(t.start) for t in tokenize(text) if t.text == "sorry"]
+
+    @classmethod
+    def search(cls, text: str) -> Any:
+        hits = cls.finditer(text)
+        return hits[0] if hits else None
+
+
+class _Hit:
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def start(self) -> int:
+        return self.at
+
+
+SORRIES = _Sorries()
 # The verifier's own hole marker: an axiom it declares just before a check, used for the
 # declaration's *other* holes (tactic `exact sidecarHole_…` or a bare term). Real Lean elaborates
 # it like any axiom of type `α`: no sorry warning, no `sorries`, and `#print axioms` lists it.
@@ -61,10 +90,86 @@ def print_axioms_override(text: str) -> str | None:
 
 def parse(text: str) -> list[Any]:
     """Lean's info tree of ``text`` (its top-level commands), as the REPL returns it."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from lean_syntax import info_tree
 
     return info_tree(text)
+
+
+HEADER = re.compile(r"\s*(?:--[^\n]*\n\s*|/-[\s\S]*?-/\s*)*import\s")
+# Tactics the stand-in parses (their first word); anything else is a parse error in tactic mode,
+# which the REPL answers with a top-level message (repl-test/unknown_tactic.expected.out).
+TACTIC_WORDS = set(
+    [
+        "rfl",
+        "decide",
+        "norm_num",
+        "simp",
+        "simp_all",
+        "omega",
+        "linarith",
+        "nlinarith",
+        "positivity",
+        "aesop",
+        "exact",
+        "apply",
+        "intro",
+        "intros",
+        "constructor",
+        "cases",
+        "rcases",
+        "obtain",
+        "induction",
+        "rw",
+        "rwa",
+        "field_simp",
+        "ring",
+        "ring_nf",
+        "nlinarith",
+        "trivial",
+        "assumption",
+        "exact?",
+        "apply?",
+        "use",
+        "refine",
+        "have",
+        "show",
+        "calc",
+        "by_contra",
+        "push_neg",
+        "contradiction",
+        "exfalso",
+        "left",
+        "right",
+        "norm_cast",
+        "gcongr",
+        "interval_cases",
+        "unfold",
+        "subst",
+        "specialize",
+        "all_goals",
+        "any_goals",
+        "first",
+        "try",
+        "repeat",
+        "sorry",
+        "skip",
+        "done",
+        "native_decide",
+        "bv_decide",
+        "grind",
+        "try?",
+        "hint",
+        "set_option",
+        "open",
+        "by_cases",
+        "split_ifs",
+        "ext",
+        "funext",
+        "congr",
+        "symm",
+        "tauto",
+    ]
+)
 
 
 def first_tactic(text: str, idx: int) -> int:
@@ -132,7 +237,7 @@ class Repl:
     ) -> list[dict[str, Any]]:
         goals = (info or {}).get("goals_by_body", {}).get(body) or (info or {}).get("goals") or []
         out = []
-        for k, h in enumerate(SORRY.finditer(chunk)):
+        for k, h in enumerate(SORRIES.finditer(chunk)):
             goal = goals[k] if k < len(goals) else (info or {}).get("goal", "⊢ ?")
             self.proof_states.append(goal)
             idx = at + h.start()
@@ -208,7 +313,7 @@ class Repl:
                     )
                 continue
             marks = sorted({mk.group(1) for mk in MARKER.finditer(chunk)})
-            if marks and not SORRY.search(chunk):
+            if marks and not SORRIES.search(chunk):
                 as_sorry = squash(MARKER.sub("sorry", body))
                 if info is not None and as_sorry in info.get("accepted", []):
                     decls[name] = [*STANDARD, *marks]
@@ -222,7 +327,7 @@ class Repl:
                     )
                     decls[name] = ["sorryAx", *STANDARD]
                 continue
-            holes = list(SORRY.finditer(chunk))
+            holes = list(SORRIES.finditer(chunk))
             # A proof that is only `sorry` always elaborates; a partial proof must be listed.
             trivially = body in ("sorry", "by sorry")
             if (
@@ -250,11 +355,12 @@ class Repl:
                     }
                 )
                 decls[name] = ["sorryAx", *STANDARD]
-            elif (info is None and env is None) or (
+            elif (info is None and env is None and HEADER.match(text)) or (
                 info is not None and body in info.get("accepted", [])
             ):
-                # Commands on an environment (candidates) must be in the facts to be accepted;
-                # a file's prefix (no environment) elaborates as it is.
+                # What the stand-in knows no fact for is refused (unknown means refused), except
+                # in a file's header command (it starts with `import`: the prefix of a file,
+                # which elaborates as it is).
                 decls[name] = (info or {}).get("axioms", {}).get(body, STANDARD)
             else:
                 info = info or {"error": f"the stand-in knows no proof of: {signature}"}
@@ -343,8 +449,11 @@ class Repl:
         outcome = self.facts.get("tactics", {}).get(goal, {}).get(tactic)
         if isinstance(outcome, dict) and "parseError" in outcome:
             return {"message": f"Lean error:\n{outcome['parseError']}"}
+        head = re.match(r"[^\s\[(]*", tactic)
+        if outcome is None and head is not None and head.group(0) not in TACTIC_WORDS:
+            return {"message": "Lean error:\n<input>:1:1: unknown tactic"}
         out: dict[str, Any] = {}
-        holes = list(SORRY.finditer(tactic))
+        holes = list(SORRIES.finditer(tactic))
         if holes and outcome is None:  # `sorry` closes the goal, leaving a sorry proof state
             self.proof_states.append(goal)
             out["sorries"] = [{"proofState": len(self.proof_states) - 1, "goal": goal}]
