@@ -45,6 +45,13 @@ _HASH = re.compile(r"#\S{0,20}")
 _OPTION_PREFIX = re.compile(r"\s*set_option\s+([\w.]+)\s+(\d+)\s+in\b")
 _LEADING_BY = re.compile(r"\s*by\b")
 _OPTION = re.compile(r"(?<![\w.'])set_option\s+([\w.]+)\s+(\d+)\s+in\b")
+# `open A B in` right before a helper: plain namespaces only (no `private`, `scoped`, `hiding`,
+# renaming), at the start of a line; judged like the helper it scopes.
+_OPEN_IN = re.compile(
+    r"^open((?:\s+(?!(?:private|scoped|hiding|renaming|in)\b)[A-Za-z_][\w.']*)+)\s+in\b"
+    r"(?=\s+(?:theorem|lemma)\b)",
+    re.M,
+)
 _INTERP = re.compile(r"!\s\"(?<=[\w'!?]!\s\")")
 _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
 # Runs of letters as Python reads them: only for the look-alike check (`ѕоrrу` in Cyrillic is
@@ -232,14 +239,18 @@ def _tokens_reason(code: str, allow_native: bool) -> str | None:
     return _words_reason(code, allow_native)
 
 
-def _layout_reason(code: str) -> str | None:
-    """The injection shape: a line after the proof that is not indented as part of it."""
+def _layout_reason(code: str, declaration_tail: bool = False) -> str | None:
+    """The injection shape: a line after the proof that is not indented as part of it. For the
+    tail of a declaration (a helper's binders, statement and proof, after `theorem name` at
+    column 0), any line at column 0 is the shape: its lines may wrap at any deeper column."""
     first = re.search(r"^( *)(\S)", code, re.M)
     if first is None:
         return None
     column = len(first.group(1))
     strict = _BY.match(code, first.start(2)) is not None
     limit = column + 1 if strict else column
+    if declaration_tail:
+        limit = 1
     if limit and re.compile(r"\n {0," + str(limit - 1) + r"}\S").search(code, first.end()):
         return "text after the proof is not indented as part of it"
     return None
@@ -251,9 +262,11 @@ def check_candidate(
     allow_native_decide: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
     sketch_holes: bool = False,
+    declaration_tail: bool = False,
 ) -> Verdict:
     """Whether ``proof`` (the text that replaces a hole: a tactic script or a term) may be sent
     to Lean. Linear in ``len(proof)``; the length is checked before anything else.
+    ``declaration_tail``: ``proof`` is what follows a helper's name (see `_layout_reason`).
 
     With ``sketch_holes``, a proof sketch's placeholders are admitted: `sorry` only as the whole
     proof of a `have`/`suffices`/`show` step (`… := by sorry`, `… := sorry`), nowhere else."""
@@ -278,7 +291,7 @@ def check_candidate(
     code, why = _strip_option_prefix(code)
     if why:
         return Verdict(False, why)
-    why = _tokens_reason(code, allow_native_decide) or _layout_reason(code)
+    why = _tokens_reason(code, allow_native_decide) or _layout_reason(code, declaration_tail)
     return Verdict(False, why) if why else Verdict(True)
 
 
@@ -355,6 +368,7 @@ def check_declaration_text(
         pieces += [code[last : opt.start()], " " * (opt.end() - opt.start())]
         last = opt.end()
     code = "".join(pieces) + code[last:]
+    code = _OPEN_IN.sub(lambda m: " " * len(m.group(0)), code)
     lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS)
     if lookalike:
         return Verdict(False, f"look-alike of `{lookalike}`")

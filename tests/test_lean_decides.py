@@ -20,7 +20,7 @@ from lean_bridge.hole_fill import fill
 from lean_bridge.lean_lexer import idents
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.helpers import Helpers
-from lean_sidecar.search.helper_site import with_helpers
+from lean_sidecar.search.helper_site import gate_helpers, with_helpers
 from tests.search_helpers import make_pool, repl_received, site_and_task
 from tests.standins import lean_syntax
 from tests.test_verifier import ONE, FakePool, depends, simulated
@@ -122,24 +122,35 @@ async def test_the_spoofed_audit_is_never_read(tmp_path: Path) -> None:
         await pool.close()
 
 
-async def test_an_honest_helper_passes_the_parse_of_record() -> None:
+HONEST_HELPERS = [
+    "theorem sidecar_aux_1 (n : Nat) :\n    n = n := by\n  rfl",
+    # binders that wrap deeper than the body (refused by the layout rule before)
+    "theorem sidecar_aux_1\n    (n : Nat) :\n    n = n := by\n  rfl",
+    # `open X in` before a helper, gated like the helper (refused as a command before)
+    "open Nat in\ntheorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl",
+]
+
+
+@pytest.mark.parametrize("helper", HONEST_HELPERS)
+async def test_no_legitimate_helper_is_lost(helper: str) -> None:
+    """Passes the gate (the helper's tail and the final text) and the parse of record."""
     site = site_and_task(ONE, 1, None)[0]
-    helper = "theorem sidecar_aux_1 (n : Nat) :\n    n = n := by\n  rfl"
-    site2 = with_helpers(site, Helpers(helper, 1, ""))
+    helpers = Helpers(helper, 1, "")
+    assert gate_helpers(site, helpers, "exact sidecar_aux_1 n", False, 100_000).ok
+    site2 = with_helpers(site, helpers)
     filled = fill(site2.text, site2.start, site2.end, "exact sidecar_aux_1 n", site2.mode)
     fake = FakePool(simulated([depends("target")]))
     v = await Verifier(fake).check_filled(site2, filled)  # type: ignore[arg-type]
     assert v.ok, v.reason
 
 
-async def test_open_in_before_a_helper_passes_the_parse_of_record() -> None:
+def test_open_in_before_a_helper_is_gated_like_the_helper() -> None:
     site = site_and_task(ONE, 1, None)[0]
-    helper = "open Nat in\ntheorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl"
-    site2 = with_helpers(site, Helpers(helper, 1, ""))
-    filled = fill(site2.text, site2.start, site2.end, "exact sidecar_aux_1 n", site2.mode)
-    fake = FakePool(simulated([depends("target")]))
-    v = await Verifier(fake).check_filled(site2, filled)  # type: ignore[arg-type]
-    assert v.ok, v.reason
+    for bad in ("open private Nat in", "open scoped Nat in", "open Nat hiding add in"):
+        helper = f"{bad}\ntheorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl"
+        assert not gate_helpers(site, Helpers(helper, 1, ""), "rfl", False, 100_000).ok, bad
+    wrapped = "theorem sidecar_aux_1\n    (n : Nat) :\n    n = n := by\nrfl"  # column 0: a command
+    assert not gate_helpers(site, Helpers(wrapped, 1, ""), "rfl", False, 100_000).ok
 
 
 async def test_a_repl_without_an_info_tree_is_refused() -> None:

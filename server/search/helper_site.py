@@ -54,6 +54,7 @@ def gate_helpers(
             helper_signature(helpers.text, d),
             allow_native_decide=allow_native_decide,
             max_chars=max_chars,
+            declaration_tail=True,
         )
         if not why.ok:
             return Verdict(False, f"helper `{d.name}`: {why.reason}")
