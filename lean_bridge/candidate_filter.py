@@ -195,6 +195,15 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
     return None
 
 
+def _version_reason(code: str) -> str | None:
+    """Code whose tokens depend on the Lean version (`é` is an identifier character in newer
+    Lean, an error in older): refused rather than read one way."""
+    version = _VERSION_DEPENDENT.search(code)
+    if version:
+        return f"character U+{ord(version.group(0)):04X} is read differently by Lean versions"
+    return None
+
+
 def _config_reason(code: str) -> str | None:
     """A tactic configuration is evaluated while Lean elaborates: only literal ones pass."""
     for m in _CONFIG.finditer(code):
@@ -281,11 +290,9 @@ def check_candidate(
     if why:
         return Verdict(False, why)
     code = code_view(proof)
-    version = _VERSION_DEPENDENT.search(code)
-    if version:
-        return Verdict(
-            False, f"character U+{ord(version.group(0)):04X} is read differently by Lean versions"
-        )
+    why = _version_reason(code)
+    if why:
+        return Verdict(False, why)
     if sketch_holes:
         code = _SKETCH_HOLE.sub(lambda m: m.group(1) + "skip ", code)
     code, why = _strip_option_prefix(code)
@@ -352,11 +359,9 @@ def check_declaration_text(
     if why:
         return Verdict(False, why)
     code = code_view(text)
-    version = _VERSION_DEPENDENT.search(code)
-    if version:
-        return Verdict(
-            False, f"character U+{ord(version.group(0)):04X} is read differently by Lean versions"
-        )
+    why = _version_reason(code)
+    if why:
+        return Verdict(False, why)
     hash_token = _HASH.search(code)
     if hash_token:
         return Verdict(False, f"extra command: `{_shorten(hash_token.group(0))}`")
