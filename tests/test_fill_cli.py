@@ -247,3 +247,30 @@ async def test_paranoid_replay_reports_a_failing_checker(tmp_path: Path) -> None
     assert check.status == "failed" and "leanchecker Foo.Bar" in check.detail
     assert calls.read_text().splitlines() == ["build Foo.Bar", "env leanchecker Foo.Bar"]
     assert (await replay(project, target, (4, 34, 1), str(lake))).status == "skipped"
+
+
+def test_without_a_sandbox_no_model_candidate_is_run_and_the_user_is_told_once(
+    tmp_path: Path,
+) -> None:
+    """With no sandbox (here: turned off), the symbolic cascade still fills what it can, no
+    model is asked, and one line on stderr says why and what to install or set."""
+    ep = StandInEndpoint(
+        script=[
+            {
+                "match": "div_self'",
+                "responses": [{"texts": [lean_answer(STATEMENT, "  field_simp")]}],
+            }
+        ]
+    )
+    url = ep.start_in_thread()
+    env = {"LEAN_SIDECAR_REPL_SANDBOX": "false"}
+    done = run_fill(tmp_path, "--quiet", endpoint=url, env_extra=env)
+    assert "easy:4" in done.stdout and "solved" in done.stdout  # the cascade still works
+    assert not ep.generation_requests()
+    told = [line for line in done.stderr.splitlines() if "not checked" in line]
+    assert len(told) == 1, done.stderr
+    assert "bubblewrap" in told[0] and "LEAN_SIDECAR_ALLOW_UNSANDBOXED" in told[0]
+    # Someone who accepts the risk opts out explicitly: the model is asked again.
+    env["LEAN_SIDECAR_ALLOW_UNSANDBOXED"] = "1"
+    done = run_fill(tmp_path, "--quiet", endpoint=url, env_extra=env)
+    assert ep.generation_requests() and "not checked" not in done.stderr

@@ -72,7 +72,7 @@ OUTSIDE = [
 UNREADABLE = [
     'exact "\\q" -- invalid escape: Lean errors there and recovers',
     "exact 'ab' -- a malformed char literal",
-    "exact é'\"' \"/-\" -- é: an identifier character only in newer Lean",
+    'exact é\'"\' "/-" -- é: an identifier character only in newer Lean',
     "exact «unterminated name",
     "exact r#x",
 ]

@@ -254,3 +254,29 @@ async def test_requests_for_a_version_lean_has_not_finished_wait_for_it(
         30,
     )
     assert result["status"] == "solved" and result["found"][0]["proof"] == "omega"
+
+
+def warnings(client: LanguageClient) -> list[str]:
+    return [m.message for m in client.messages if m.type == types.MessageType.Warning]
+
+
+async def test_no_sandbox_and_an_old_kernel_are_each_said_once(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """With no sandbox (here: turned off) a model's candidates are not run: the editor is told
+    once, with what to install or set, and no request reaches the endpoint; the project's Lean
+    (4.24) lacks the kernel fixes, which is said once too. Searches still run the tactics."""
+    endpoint = StandInEndpoint()
+    url = endpoint.start_in_thread()
+    client.set_configuration({"replSandbox": False}, section="leanSidecar")
+    uri = await start(client, url, tmp_path)
+    await asyncio.sleep(0.2)  # workspace/configuration pulled
+    first = await search_line(client, uri, 3)
+    assert first["status"] == "solved"  # `omega`, from Lean's own tactics
+    await search_line(client, uri, 6)
+    told = warnings(client)
+    sandbox = [m for m in told if "not checked" in m]
+    kernel = [m for m in told if "upgrade to ≥ 4.34.1" in m]
+    assert len(sandbox) == 1 and len(kernel) == 1, told
+    assert "bubblewrap" in sandbox[0] and "allowUnsandboxed" in sandbox[0]
+    assert not endpoint.generation_requests()
