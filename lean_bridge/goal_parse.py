@@ -125,6 +125,12 @@ def to_lemma(goal: str) -> Lemma | Declined:
             f"the goal contains the metavariable {meta.group(0)}: Lean has not decided it yet, "
             "so no lemma can state this goal"
         )
+    elided = next((h for h in parsed.hypotheses if h.value is not None and "⋯" in h.value), None)
+    if elided is not None:
+        return Declined(
+            f"Lean elided the value of `{' '.join(elided.names)}` (`:= ⋯`): an equation with `⋯` "
+            "cannot elaborate, and the lemma without it would not state this goal"
+        )
     taken = set(re.findall(r"[^\s()\[\]{}⟨⟩,:]+", goal))
     renamed: dict[str, str] = {}
     for k, hyp in enumerate(parsed.hypotheses):

@@ -246,3 +246,20 @@ def test_a_module_doc_ends_a_declaration_and_starts_none() -> None:
         "theorem a : True := by\n  trivial",
         "theorem b : True := trivial",
     ]
+
+
+def test_a_let_value_lean_elided_is_declined_with_the_reason() -> None:
+    """Lean prints a `let`/`set` variable whose value it elides as `name : type := ⋯` (a goal
+    as the infoview showed it, quoted in a public repository's proof: `n_val : ℕ := ⋯`,
+    `max_idx : WithBot ℕ := ⋯`). `n_val = ⋯` cannot elaborate, and dropping the value would
+    state another goal: the hole is declined, with the reason, instead of a lemma that fails."""
+    goal = (
+        "n m : ℕ\nn_val : ℕ := ⋯\nn_pos : 0 < n_val\nmax_idx : WithBot ℕ := ⋯\np : ℕ\n"
+        "⊢ n_val ≠ 0"
+    )
+    why = decline_reason(goal)
+    assert why is not None and "elided the value of `n_val`" in why
+    assert goal_to_statement(goal) is None
+    kept = "x : ℕ\ny : ℕ := x + 1\n⊢ y = x + 1"  # a value Lean printed stays an equation
+    assert decline_reason(kept) is None
+    assert "(y_def : y = x + 1)" in (goal_to_statement(kept) or "")
