@@ -74,12 +74,26 @@ def dedent_script(script: str) -> str:
     return "\n".join([first] + [line[cut:] for line in rest])
 
 
+_BLOCK_OPENER = re.compile(r"by\s*")
+
+
+def block_column(masked: str, by_offset: int) -> int | None:
+    """The column of the first tactic of the block that the `by` at ``by_offset`` opens (where
+    Lean reports "unsolved goals"): where a tactic added to that block must stand."""
+    m = _BLOCK_OPENER.match(masked, by_offset)
+    if m is None or m.end() >= len(masked):
+        return None
+    return m.end() - (masked.rfind("\n", 0, m.end()) + 1)
+
+
 def replacement(
-    text: str, start: int, end: int, script: str, mode: HoleMode
+    text: str, start: int, end: int, script: str, mode: HoleMode, column: int | None = None
 ) -> tuple[int, int, str]:
     """The edit that puts ``script`` in the hole: ``(start, end, new_text)``.
 
-    An empty hole after code (``start == end``) is an insertion after a block's last tactic.
+    An empty hole after code (``start == end``) is an insertion after a block's last tactic:
+    on a new line at ``column``, the block's own column (`block_column` of the `by` Lean
+    reported), when known.
 
     A multi-line script in a ``… by sorry`` hole goes on the following lines, indented two
     spaces past the line's own indentation, rather than hanging at the hole's column.
@@ -90,8 +104,9 @@ def replacement(
     if start == end and mode == "tactic" and before.strip():
         # An insertion after a tactic block's last tactic ("unsolved goals"): a new line at the
         # block's column (the tactic after `by` on this line, else this line's indentation).
-        opener = list(re.finditer(r"\bby[ \t]+(?=\S)", before))
-        column = opener[-1].end() if opener else len(before) - len(before.lstrip())
+        if column is None:
+            opener = list(re.finditer(r"\bby[ \t]+(?=\S)", before))
+            column = opener[-1].end() if opener else len(before) - len(before.lstrip())
         return start, end, "\n" + " " * column + indent_continuation(script, column)
     if (
         mode == "tactic"

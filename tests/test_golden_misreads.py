@@ -254,8 +254,7 @@ def test_a_let_value_lean_elided_is_declined_with_the_reason() -> None:
     `max_idx : WithBot ℕ := ⋯`). `n_val = ⋯` cannot elaborate, and dropping the value would
     state another goal: the hole is declined, with the reason, instead of a lemma that fails."""
     goal = (
-        "n m : ℕ\nn_val : ℕ := ⋯\nn_pos : 0 < n_val\nmax_idx : WithBot ℕ := ⋯\np : ℕ\n"
-        "⊢ n_val ≠ 0"
+        "n m : ℕ\nn_val : ℕ := ⋯\nn_pos : 0 < n_val\nmax_idx : WithBot ℕ := ⋯\np : ℕ\n⊢ n_val ≠ 0"
     )
     why = decline_reason(goal)
     assert why is not None and "elided the value of `n_val`" in why
@@ -263,3 +262,32 @@ def test_a_let_value_lean_elided_is_declined_with_the_reason() -> None:
     kept = "x : ℕ\ny : ℕ := x + 1\n⊢ y = x + 1"  # a value Lean printed stays an equation
     assert decline_reason(kept) is None
     assert "(y_def : y = x + 1)" in (goal_to_statement(kept) or "")
+
+
+# The outer block is unsolved (Lean's "unsolved goals" at the outer `by`, line 0); its last line
+# holds a `have` with a `by` of its own. A tactic for the outer goal belongs at column 2.
+NESTED = (
+    "example (p q : Prop) (hq : q) : p ∧ q := by\n  constructor\n  have h : True := by trivial\n"
+)
+NESTED_UNSOLVED = dict(
+    UNSOLVED,
+    range=_rng((0, 41), (1, 0)),
+    fullRange=_rng((0, 41), (2, 29)),
+    message="unsolved goals\ncase left\np q : Prop\nhq : q\nh : True\n⊢ p",
+)
+
+
+def test_a_fill_after_a_nested_by_lands_in_the_block_lean_reported() -> None:
+    from lean_bridge.hole_fill import block_column, replacement
+
+    model = TextModel(NESTED)
+    (hole,) = _holes(NESTED, [NESTED_UNSOLVED])[0]
+    assert hole.reported is not None
+    column = block_column(model.masked, model.index.offset(hole.reported.start))
+    assert column == 2
+    a, b, new = replacement(NESTED, hole.start, hole.end, "exact sorry_free", "tactic", column)
+    filled = NESTED[:a] + new + NESTED[b:]
+    assert filled.endswith("  have h : True := by trivial\n  exact sorry_free\n"), filled
+    # the probe the hover asks Lean about: its `sorry` on a line of its own, not `triviasorry`
+    a, b, new = replacement(NESTED, hole.start, hole.end, "sorry", "tactic", column)
+    assert new == "\n  sorry"

@@ -13,7 +13,7 @@ from lsprotocol import types
 from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.declarations import Declaration, find_declarations
 from lean_bridge.gate_preview import edit_preview, edit_title
-from lean_bridge.hole_fill import HoleMode, replacement
+from lean_bridge.hole_fill import HoleMode, block_column, replacement
 from lean_bridge.holes import Hole
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import HoleSnapshot
@@ -123,9 +123,19 @@ def found_splices(snap: HoleSnapshot, hole: Hole, found: Found) -> list[Splice]:
     return splices
 
 
+def insertion_column(snap: HoleSnapshot, hole: Hole) -> int | None:
+    """For an "unsolved goals" hole (an insertion after a block's last tactic): the column of
+    the block Lean reported (its `by`), so that the tactic lands in that block, not in a `by`
+    nested on its last line."""
+    if hole.reported is None or hole.start != hole.end:
+        return None
+    return block_column(snap.model.masked, snap.model.index.offset(hole.reported.start))
+
+
 def fill_splice(snap: HoleSnapshot, hole: Hole, script: str) -> Splice:
     site = site_of(snap, hole)
-    return replacement(site.text, hole.start, hole.end, script, site.mode)
+    column = insertion_column(snap, hole)
+    return replacement(site.text, hole.start, hole.end, script, site.mode, column)
 
 
 def text_edit(snap: HoleSnapshot, splice: Splice, annotation: str | None = None) -> AnyTextEdit:
@@ -234,7 +244,8 @@ def replace_tactic_action(
     """Replace a failing tactic by one Lean checked (hover suggestions); refused
     (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
     # the same splice as a fill: an "unsolved goals" hole is an insertion after the block
-    splice = replacement(snap.model.text, hole.start, hole.end, tactic, "tactic")
+    column = insertion_column(snap, hole)
+    splice = replacement(snap.model.text, hole.start, hole.end, tactic, "tactic", column)
     decl = snap.model.declaration_at(hole.start)
     if decl is None:
         raise RequestFailed("this tactic is not inside a declaration")

@@ -17,14 +17,18 @@ from lsprotocol import types
 
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.gate_preview import edit_preview
-from lean_bridge.hole_fill import checkable
+from lean_bridge.hole_fill import checkable, replacement
 from lean_bridge.holes import Hole, TextModel
 from lean_bridge.repl_pool import ReplUnavailable, session
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.features.base import Editor, Engines, Feature
-from lean_sidecar.lsp.features.code_actions import RefusedEdit, replace_tactic_action
+from lean_sidecar.lsp.features.code_actions import (
+    RefusedEdit,
+    insertion_column,
+    replace_tactic_action,
+)
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
@@ -191,15 +195,20 @@ class TacticHover(Feature):
         if decl is None:
             state.status, state.error = "error", "not inside a declaration"
             return
-        # The goal before the failing tactic: replace the tactic by `sorry` and ask the REPL.
-        probe = text[: hole.start] + "sorry" + text[hole.end :]
+        # The goal before the failing tactic: replace the tactic by `sorry` and ask the REPL (an
+        # "unsolved goals" hole gets its `sorry` on a new line of its block, as a fill would).
+        a, b, put = replacement(
+            text, hole.start, hole.end, "sorry", "tactic", insertion_column(snap, hole)
+        )
+        probe = text[:a] + put + text[b:]
+        at = a + put.index("sorry")
         probe_model = TextModel(probe)
         probe_decl = probe_model.declaration_at(decl.start)
         if probe_decl is None:
             state.status, state.error = "error", "cannot isolate the tactic"
             return
         decl_text, _ = checkable(probe, probe_decl, 0)
-        rel = probe[probe_decl.start : hole.start]
+        rel = probe[probe_decl.start : at]
         want = (rel.count("\n") + 1, len(rel) - (rel.rfind("\n") + 1))
         candidates = await self._candidates(snap, hole, hole.goal)
         s_ = self._settings()
@@ -239,9 +248,9 @@ class TacticHover(Feature):
         others = tuple(
             (t.start, t.end)
             for t in scan_sorries(probe, probe_model.masked, probe_model.index)
-            if probe_decl.start <= t.start <= probe_decl.end and t.start != hole.start
+            if probe_decl.start <= t.start <= probe_decl.end and t.start != at
         )
-        site = HoleSite(probe, probe_decl, hole.start, hole.start + 5, "tactic", others)
+        site = HoleSite(probe, probe_decl, at, at + 5, "tactic", others)
         confirmed = []
         for s in closers:
             verdict = await engine.verifier.check(site, s.tactic)
