@@ -36,7 +36,16 @@ from lean_bridge.lean_commands import (
     DECLARATION_KEYWORDS,
     DECLARATION_MODIFIERS,
 )
-from lean_bridge.lean_lexer import VERSION_DEPENDENT, code_view, idents, lex_spans, span_starts
+from lean_bridge.lean_lexer import (
+    ID_REST,
+    LETTER_LIKE,
+    SUBSCRIPT_ALNUM,
+    VERSION_DEPENDENT,
+    code_view,
+    idents,
+    lex_spans,
+    span_starts,
+)
 
 # Default length cap (characters); verified prover proofs reach ~50,000.
 DEFAULT_MAX_CHARS = 100_000
@@ -59,7 +68,7 @@ _ALL_KEYWORDS = COMMAND_KEYWORDS | DECLARATION_MODIFIERS
 _LETTERS = re.compile(r"[^\W\d_]+")
 _VERSION_DEPENDENT = re.compile(f"[{VERSION_DEPENDENT}]")
 # `eval%`, `binop%`, `type_of%`, …: elaborators that evaluate or rewrite a term at elaboration.
-_ELAB_PERCENT = re.compile(r"[A-Za-z_]{3,}[A-Za-z_0-9]*%")
+_ELAB_PERCENT = re.compile(r"[A-Za-z_]{3,}[A-Za-z_0-9]*%(?![0-9])")  # `abc%2` is a modulo
 _CONFIG = re.compile(r"\(\s*config\s*:=")
 # A literal tactic configuration: `{ field := literal, … }` (booleans, numbers, `.ctor`).
 _LITERAL_CONFIG = re.compile(
@@ -187,9 +196,9 @@ def _words_reason(code: str, allow_native: bool) -> str | None:
         return "forbidden: unsafe code"
     root = _standalone(parts & FORBIDDEN_ROOTS, code.replace("_root_.", " "))
     if root is None:
-        external = parts & EXTERNAL_TACTICS
+        external = _standalone(parts & EXTERNAL_TACTICS, code)
         if external:
-            return f"forbidden: `{min(external)}` reaches outside Lean (a service or a process)"
+            return f"forbidden: `{external}` reaches outside Lean (a service or a process)"
     if root:
         return f"forbidden: program-level name `{root}`"
     return None
@@ -212,6 +221,16 @@ def _config_reason(code: str) -> str | None:
     return None
 
 
+# Where Lean's token table (which the gate cannot see: Mathlib and every import add to it)
+# could make a comment start or a char literal part of a longer symbol token, e.g. `<--` is the
+# token `<-` and then `-`, `∑'(` is the token `∑'` and then `(`: a comment or literal is read as
+# such only after these characters, else the candidate is refused.
+_BEFORE_COMMENT = re.compile(f"[\\s{LETTER_LIKE}{SUBSCRIPT_ALNUM}A-Za-z0-9_()\\[\\]{{}}⟨⟩,]")
+_BEFORE_CHAR = re.compile("[\\s(\\[{⟨,]")
+# Mathlib's symbol tokens that end in `'` are code only where a token surely follows.
+_QUOTE_TOKEN = re.compile(f"(?:(?<![{ID_REST}])''|⁻¹'|[∑∏]')(?!\\s)")  # not `h''`
+
+
 def _spans_reason(text: str, *, doc_comments: bool) -> str | None:
     """Text the lexer cannot read the way Lean does, or doc comments where a proof has none
     (`/--` and `/-!` are tokens: outside a declaration's head Lean reads their body as code)."""
@@ -221,12 +240,22 @@ def _spans_reason(text: str, *, doc_comments: bool) -> str | None:
                 f"cannot be read as Lean reads it: {text[span.start : span.start + 12]!r}"
                 " (a malformed literal or escape)"
             )
+        before = text[span.start - 1] if span.start > 0 else " "
+        if span.kind == "comment" and not _BEFORE_COMMENT.match(before):
+            return f"a comment glued to `{before}`: Lean may read both as one token"
+        if span.kind == "char" and not _BEFORE_CHAR.match(before):
+            return f"a char literal glued to `{before}`: Lean may read `{before}'` as one token"
+        if span.kind == "string" and "\\\n" in text[span.start : span.end]:
+            return "a string gap (backslash before a line break): Lean versions read it apart"
         if (
             not doc_comments
             and span.kind == "comment"
             and text.startswith(("/--", "/-!"), span.start)
         ):
             return "a doc comment (`/--`, `/-!`) inside a proof"
+    quote = _QUOTE_TOKEN.search(code_view(text))
+    if quote:
+        return f"`{quote.group(0)}` not followed by a space: Lean's reading depends on imports"
     return None
 
 

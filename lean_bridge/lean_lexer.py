@@ -8,8 +8,8 @@ What decides it, each rule from Lean's source:
   mathematical alphanumerics); `isIdRest` adds ASCII digits, `'`, `!`, `?` and
   `isSubScriptAlnum`. So `λ`, `ᶜ`, `ᵀ`, `ˣ` end an identifier and start a token of their own.
 - A `'` starts a char literal only where a token starts (not inside `h'`, which is one
-  identifier, nor in Mathlib's `''` and `⁻¹'` tokens) and only when the next character is not
-  `'`.
+  identifier, nor in Mathlib's `''`, `⁻¹'`, `∑'` and `∏'` tokens) and only when the next
+  character is not `'`.
 - Digits start a number (`0x…`, `0b…`, `0o…`, decimals), never an identifier: `1theorem` is a
   number and a keyword.
 - `r"…"` / `r#"…"#` are raw strings only where a token starts.
@@ -86,13 +86,16 @@ def is_ident_start(ch: str) -> bool:
 # Plain code, skipped in one possessive match: identifiers (not a raw string's `r`), numbers,
 # and every character that cannot start a comment or a literal. What stops it is a span start.
 # Mathlib's symbol tokens that hold a `'` (`f '' s`, `f ⁻¹' s`) are code, not char literals.
-_PLAIN = f"[^{ID_FIRST}0-9'\"\\-/«]|-(?!-)|/(?!-)|''|(?<=⁻¹)'"
+_PLAIN = f"[^{ID_FIRST}0-9'\"\\-/«]|-(?!-)|/(?!-)|''|(?<=⁻¹)'|(?<=[∑∏])'"
 _CODE = re.compile(f'(?:(?!r[#"]){IDENT}|{NUMBER}|{_PLAIN})*+', re.S)
 _CODE_IN_BRACES = re.compile(f'(?:(?!r[#"]){IDENT}|{NUMBER}|(?![{{}}])(?:{_PLAIN}))*+', re.S)
 _ESCAPE = r"\\(?:[\\\"'nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})"
 _LINE_COMMENT = re.compile(r"--[^\n]*")
-_STRING = re.compile(f'"(?:[^"\\\\]|{_ESCAPE}|\\\\\\n)*+"')
-_STRING_OPEN = re.compile(f'"(?:[^"\\\\]|{_ESCAPE}|\\\\\\n)*+\\Z')  # unterminated: to the end
+# A string gap (backslash, line break, indentation) may not hold a second line break: Lean
+# (4.8+) stops there with an error, and its recovery reads on as code.
+_GAP = r"\\\n(?![ \t]*\n)"
+_STRING = re.compile(f'"(?:[^"\\\\]|{_ESCAPE}|{_GAP})*+"')
+_STRING_OPEN = re.compile(f'"(?:[^"\\\\]|{_ESCAPE}|{_GAP})*+\\Z')  # unterminated: to the end
 _CHAR = re.compile(f"'(?:[^\\\\]|{_ESCAPE})'", re.S)
 _NAME = re.compile(r"«[^»]*»")
 _RAW_STRING = re.compile(r'r(#*)"')

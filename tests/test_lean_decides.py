@@ -68,6 +68,25 @@ OUTSIDE = [
 ]
 
 
+# Where a symbol token of Lean's (`<-`, `//`, `\/`, Mathlib's `∑'`) swallows what a reader took
+# for a comment start or a char literal, or a string gap Lean stops at: Lean's error recovery
+# then reads on as code (found by red-teaming the gate).
+RECOVERY = [
+    "exact h <-- #eval IO.println 1",
+    "rw [<--  #eval IO.println 1\n  h]",
+    "exact h //- #eval IO.println 1 -- -/",
+    "exact h \\/- #eval IO.println 1 -- -/",
+    "simp\n  exact h <-- instance : Foo := sorry",
+    "exact h ∑'('-- #eval IO.println 1",
+    'exact h "a\\\n\n  b" -- " #eval IO.println 1',
+]
+RECOVERY_GATE_ONLY = [  # refused before Lean; what Lean would do depends on the imports
+    "exact h ∏'(')-- #eval IO.println 1",
+    "exact h ∑'('xyaxiom boom : False",
+    "exact h ''-- #eval IO.println 1",
+    "exact h ''xyaxiom boom : False",
+    "⁻¹'-- #eval IO.println 1",
+]
 # Text whose reading depends on what the gate cannot know: refused rather than guessed.
 UNREADABLE = [
     'exact "\\q" -- invalid escape: Lean errors there and recovers',
@@ -78,7 +97,9 @@ UNREADABLE = [
 ]
 
 
-@pytest.mark.parametrize("candidate", DESYNC + GLUED + OUTSIDE + UNREADABLE)
+@pytest.mark.parametrize(
+    "candidate", DESYNC + GLUED + OUTSIDE + UNREADABLE + RECOVERY + RECOVERY_GATE_ONLY
+)
 def test_the_text_gate_refuses_what_the_text_shows(candidate: str) -> None:
     assert not check_candidate(candidate).ok, candidate
 
@@ -102,7 +123,7 @@ async def _bypassed(script: str, audit: str = "target") -> str:
     return v.reason or ""
 
 
-@pytest.mark.parametrize("candidate", DESYNC[:4] + GLUED)
+@pytest.mark.parametrize("candidate", DESYNC[:4] + GLUED + RECOVERY)
 async def test_the_parse_of_record_refuses_what_slipped_past_the_gate(candidate: str) -> None:
     reason = await _bypassed(candidate)
     assert "Lean parsed" in reason or "Lean reads code" in reason, reason
@@ -130,6 +151,22 @@ async def test_the_spoofed_audit_is_never_read(tmp_path: Path) -> None:
         assert any(r["cmd"].startswith("#print axioms") for r in sent)
     finally:
         await pool.close()
+
+
+LEGITIMATE = [
+    "rw [tsum_eq]\n  show ∑' n, f n = 0",
+    "simp only [Set.image] at *\n  show f '' s = t",
+    "exact h.auto",
+    "norm_num [Nat.mod_eq] at h ⊢\n  exact (abc%2)",
+    "rw [← h] -- the comment after a space",
+    "exact ⟨h, by simp⟩-- a comment after a bracket",
+    "rw [hcos0'']\n  exact ⟨c, hfc''⟩",  # primes of an identifier are not Mathlib's `''`
+]
+
+
+@pytest.mark.parametrize("proof", LEGITIMATE)
+def test_what_real_proofs_write_still_passes(proof: str) -> None:
+    assert check_candidate(proof).ok, check_candidate(proof).reason
 
 
 HONEST_HELPERS = [
@@ -178,7 +215,7 @@ async def test_a_repl_without_an_info_tree_is_refused() -> None:
 # 4. Property tests: generated token mixes around the characters where Python and Lean differ.
 TRICKY = ["λ", "Π", "Σ", "ᶜ", "ᵀ", "ˣ", "ᵥ", "·", "₁", "ℕ", "α", "'", '"', "/-", "-/", "/--",
           "--", "«", "»", "\n", " ", "x", "1", "?", "!", "theorem", "instance", "#eval", "r#\"",
-          "\\", "{", "}", "s!"]  # fmt: skip
+          "\\", "{", "}", "s!", "<-", "/", "∑'", "''", "(", "\\\n"]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None)

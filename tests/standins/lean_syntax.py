@@ -119,9 +119,16 @@ def _comment_end(text: str, i: int) -> int:
     return len(text)
 
 
-_ESC = re.compile(r"\\(?:[\\\"'nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|\n\s*)")
+# A string gap: backslash, line break, indentation, and no second line break (Lean 4.8+ stops
+# with "unexpected additional newline in string gap").
+_ESC = re.compile(r"\\(?:[\\\"'nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|\n[ \t]*(?!\n))")
+# Symbol tokens the stand-in knows (core Lean's `<-`, `->`, `//`, `\/`; Mathlib's `''`, `⁻¹'`,
+# `∑'`, `∏'`). A token is read whole where it starts, so `<--` is `<-` then `-` to Lean, never a
+# comment, and `∑'(` is `∑'` then `(`.
 SYMBOLS = sorted(
-    ["⁻¹'", "''", ":=", "<;>", "=>", "->", "<-", "@[", "..", "·"], key=len, reverse=True
+    ["⁻¹'", "''", "∑'", "∏'", ":=", "<;>", "=>", "->", "<-", "//", "\\/", "@[", "..", "·"],
+    key=len,
+    reverse=True,
 )
 KEYWORDS = set(DECL_KINDS) | MODIFIERS | OTHER_COMMANDS | {"by", "fun", "have", "show", "at"}
 
