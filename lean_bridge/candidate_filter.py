@@ -44,6 +44,7 @@ from lean_bridge.lean_lexer import (
     code_view,
     idents,
     lex_spans,
+    mask_non_code,
     span_starts,
 )
 
@@ -228,7 +229,11 @@ def _config_reason(code: str) -> str | None:
 _BEFORE_COMMENT = re.compile(f"[\\s{LETTER_LIKE}{SUBSCRIPT_ALNUM}A-Za-z0-9_()\\[\\]{{}}⟨⟩,]")
 _BEFORE_CHAR = re.compile("[\\s(\\[{⟨,]")
 # Mathlib's symbol tokens that end in `'` are code only where a token surely follows.
-_QUOTE_TOKEN = re.compile(f"(?:(?<![{ID_REST}])''|⁻¹'|[∑∏]')(?!\\s)")  # not `h''`
+# Where the file lacks the token (no Mathlib, or not the import), Lean's recovery reads a char
+# literal from its second `'` and resumes two characters on: what follows the space must start
+# no comment or literal either.
+_QUOTE_TOKEN = re.compile(f"(?:(?<![{ID_REST}])''|⁻¹'|[∑∏]')")  # not the primes of `h''`
+_SAFE_AFTER_QUOTE_TOKEN = re.compile(r"\s+(?![-/\"'«]|r[#\"])\S")
 
 
 def _spans_reason(text: str, *, doc_comments: bool) -> str | None:
@@ -253,9 +258,19 @@ def _spans_reason(text: str, *, doc_comments: bool) -> str | None:
             and text.startswith(("/--", "/-!"), span.start)
         ):
             return "a doc comment (`/--`, `/-!`) inside a proof"
-    quote = _QUOTE_TOKEN.search(code_view(text))
+    quote = next(
+        (
+            m
+            for m in _QUOTE_TOKEN.finditer(mask_non_code(text))
+            if not _SAFE_AFTER_QUOTE_TOKEN.match(text, m.end())  # the raw text after it
+        ),
+        None,
+    )
     if quote:
-        return f"`{quote.group(0)}` not followed by a space: Lean's reading depends on imports"
+        return (
+            f"`{quote.group(0)}` before a comment, a literal or no space: Lean's reading "
+            "depends on the imports"
+        )
     return None
 
 
@@ -350,12 +365,14 @@ _DECLARATION_HEAD = re.compile(
 def _doc_comment_placement(text: str) -> str | None:
     """A doc comment is a token whose body Lean reads as a comment only where a declaration's
     head follows it; anywhere else its body would be code to Lean."""
+    masked: str | None = None
     for span in lex_spans(text):
         if span.kind != "comment" or not text.startswith(("/--", "/-!"), span.start):
             continue
         if text.startswith("/-!", span.start):
             return "a module doc comment (`/-!`) inside a declaration"
-        if _DECLARATION_HEAD.match(text, span.end) is None:
+        masked = mask_non_code(text) if masked is None else masked  # later comments: spaces
+        if _DECLARATION_HEAD.match(masked, span.end) is None:
             return "a doc comment (`/--`) that does not precede a declaration"
     return None
 
@@ -402,6 +419,11 @@ def check_declaration_text(
         pieces += [code[last : opt.start()], " " * (opt.end() - opt.start())]
         last = opt.end()
     code = "".join(pieces) + code[last:]
+    for opened in _OPEN_IN.finditer(code):
+        names = {p for n in opened.group(1).split() for p in n.split(".")}
+        bad = names & (FORBIDDEN_ROOTS | ALWAYS_FORBIDDEN | HOLE_WORDS)
+        if bad:
+            return Verdict(False, f"forbidden: `open {min(bad)}` (a program-level namespace)")
     code = _OPEN_IN.sub(lambda m: " " * len(m.group(0)), code)
     lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS)
     if lookalike:

@@ -65,6 +65,9 @@ ALWAYS_FORBIDDEN = frozenset(
         "println", "print", "eprintln", "eprint", "stdout", "stderr", "stdin",
         "MetaM", "TacticM", "TermElabM", "CoreM", "CommandElabM", "Environment",
         "addDecl", "compileDecl", "evalDecl", "runEval", "ptrAddr",
+        # evaluate a model-written statement while Lean elaborates (`Testable` instances run
+        # compiled code: with `open IO.FS in` a helper's statement can be a file operation)
+        "plausible", "slim_check", "run_conv",
     }
 )  # fmt: skip
 
@@ -83,7 +86,6 @@ OPTION_CAPS: dict[str, int] = {"maxHeartbeats": 4_000_000, "maxRecDepth": 100_00
 EXTERNAL_TACTICS = frozenset(
     {
         "polyrith", "llmstep", "llmqed", "sagredo", "smt", "smt_decide", "hammer", "auto",
-        "egg", "cvc5", "z3", "vampire", "zipperposition", "leanhammer", "lean_hammer",
-        "aesop_llm", "suggest_premises", "select_premises",
+        "egg", "leanhammer", "lean_hammer", "aesop_llm", "suggest_premises", "select_premises",
     }
 )  # fmt: skip

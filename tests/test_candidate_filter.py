@@ -245,3 +245,8 @@ def test_block_comments_end_where_lean_ends_them(body: str) -> None:
 def test_long_nested_comments_end_where_lean_ends_them() -> None:
     for text in ("/-" * 5000 + "x" + "-/" * 5000 + " tail", "/- a " * 3000 + "-/ " * 3000 + "z"):
         assert lex_spans(text)[0].end == _lean_comment_end(text, 2)
+
+
+def test_a_doc_comment_then_a_comment_then_the_declaration_is_one_declaration() -> None:
+    assert check_declaration_text("/-- d -/ /- c -/ theorem t : True := trivial").ok
+    assert not check_declaration_text("/-- d -/ /- c -/ #eval 1\ntheorem t : True := trivial").ok

@@ -81,6 +81,14 @@ RECOVERY = [
     'exact h "a\\\n\n  b" -- " #eval IO.println 1',
 ]
 RECOVERY_GATE_ONLY = [  # refused before Lean; what Lean would do depends on the imports
+    # (second round) where the file lacks Mathlib's token, Lean reads a char literal from its
+    # second `'` and resumes two characters on: inside what a reader took for a comment
+    "exact h '' -- #eval IO.println 1",
+    "exact h ''\n-- #eval IO.println 1",
+    "exact h ⁻¹' -- #eval IO.println 1",
+    "rw [∑' -- #eval IO.println 1\n  ]",
+    'exact h \'\' "x" -- " #eval IO.println 1',
+    "exact h '' /- \n#eval IO.println 1\n-/",
     "exact h ∏'(')-- #eval IO.println 1",
     "exact h ∑'('xyaxiom boom : False",
     "exact h ''-- #eval IO.println 1",
@@ -161,6 +169,7 @@ LEGITIMATE = [
     "rw [← h] -- the comment after a space",
     "exact ⟨h, by simp⟩-- a comment after a bracket",
     "rw [hcos0'']\n  exact ⟨c, hfc''⟩",  # primes of an identifier are not Mathlib's `''`
+    "nlinarith [sq_nonneg (z1 - z3), sq_nonneg (z2 - z3)]",  # `z3` is a name, not a solver
 ]
 
 
@@ -193,11 +202,45 @@ async def test_no_legitimate_helper_is_lost(helper: str) -> None:
 
 def test_open_in_before_a_helper_is_gated_like_the_helper() -> None:
     site = site_and_task(ONE, 1, None)[0]
-    for bad in ("open private Nat in", "open scoped Nat in", "open Nat hiding add in"):
+    for bad in (
+        "open private Nat in",
+        "open scoped Nat in",
+        "open Nat hiding add in",
+        "open IO.FS in",  # would make `removeFile` a bare name in the helper's statement
+        "open Lean Elab in",
+    ):
         helper = f"{bad}\ntheorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl"
         assert not gate_helpers(site, Helpers(helper, 1, ""), "rfl", False, 100_000).ok, bad
     wrapped = "theorem sidecar_aux_1\n    (n : Nat) :\n    n = n := by\nrfl"  # column 0: a command
     assert not gate_helpers(site, Helpers(wrapped, 1, ""), "rfl", False, 100_000).ok
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "@[implemented_by IO.Process.exit]",
+        "@[simp]",
+        "@[csimp]",
+        "open IO.FS in",
+        "private",
+        "noncomputable",
+        "set_option maxHeartbeats 4000000 in",
+    ],
+)
+def test_nothing_after_the_last_helper_can_attach_to_the_users_declaration(tail: str) -> None:
+    site = site_and_task(ONE, 1, None)[0]
+    helper = "theorem sidecar_aux_1 (n : Nat) : n = n := by\n  rfl\n\n" + tail
+    assert not gate_helpers(site, Helpers(helper, 1, ""), "rfl", False, 100_000).ok
+
+
+def test_a_helper_that_evaluates_its_statement_is_refused() -> None:
+    site = site_and_task(ONE, 1, None)[0]
+    helper = (
+        'theorem sidecar_aux_1 : (match (removeFile "/tmp/x").run () with\n'
+        "    | .ok _ _ => true | .error _ _ => true) = true := by\n  plausible"
+    )
+    verdict = gate_helpers(site, Helpers(helper, 1, ""), "rfl", False, 100_000)
+    assert not verdict.ok and "plausible" in (verdict.reason or "")
 
 
 async def test_a_repl_without_an_info_tree_is_refused() -> None:

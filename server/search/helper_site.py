@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lean_bridge.candidate_filter import Verdict, check_candidate, check_declaration_text
-from lean_bridge.declarations import find_declarations
+from lean_bridge.declarations import Declaration, find_declarations
 from lean_bridge.hole_fill import fill
+from lean_bridge.lean_lexer import mask_non_code
 from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.helpers import Helpers, helper_signature
 
@@ -45,11 +46,26 @@ def with_helpers(site: HoleSite, helpers: Helpers) -> HoleSite:
     )
 
 
+def _only_declarations(text: str, decls: list[Declaration]) -> bool:
+    """Nothing outside the declarations but whitespace and comments: an attribute, modifier or
+    `… in` after the last helper would attach itself to the user's declaration."""
+    masked = mask_non_code(text)
+    last = 0
+    for d in decls:
+        if masked[last : d.start].strip():
+            return False
+        last = d.end
+    return not masked[last:].strip()
+
+
 def gate_helpers(
     site: HoleSite, helpers: Helpers, script: str, allow_native_decide: bool, max_chars: int
 ) -> Verdict:
     """The gate for a proof with helpers (``site`` is the original site)."""
-    for d in find_declarations(helpers.text):
+    decls = find_declarations(helpers.text)
+    if len(decls) != helpers.count or not _only_declarations(helpers.text, decls):
+        return Verdict(False, "the helpers' text holds more than their declarations")
+    for d in decls:
         why = check_candidate(
             helper_signature(helpers.text, d),
             allow_native_decide=allow_native_decide,
