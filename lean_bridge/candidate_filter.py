@@ -40,6 +40,7 @@ from lean_bridge.lean_lexer import (
     ID_REST,
     LETTER_LIKE,
     SUBSCRIPT_ALNUM,
+    TOKEN,
     VERSION_DEPENDENT,
     code_view,
     idents,
@@ -161,8 +162,9 @@ def _keyword_tokens(words: set[str] | frozenset[str], code: str) -> list[tuple[i
 
 
 def _parts(code: str) -> set[str]:
-    """Every identifier component of ``code`` (Lean's tokens, split at dots)."""
-    return {p for m in idents(code) for p in m.group(0).split(".")}
+    """Every identifier component of ``code`` (Lean's tokens, split at dots). The tokens are
+    collected in C; only the distinct ones are split in Python."""
+    return {p for w in set(TOKEN.findall(code)) if not w[0].isdigit() for p in w.split(".")}
 
 
 def _lookalikes(parts: set[str], targets: frozenset[str]) -> str | None:

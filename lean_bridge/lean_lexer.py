@@ -29,6 +29,7 @@ expression (in C), only the starts of comments and literals come back to Python.
 
 from __future__ import annotations
 
+import functools
 import re
 from itertools import accumulate, islice
 from typing import Literal, NamedTuple
@@ -106,9 +107,10 @@ _DEPTH_CHANGE = {"/-": 1, "-/": -1}
 _INTERP_STOP = re.compile(r"[\"\\{]")
 
 
-def lex_spans(text: str) -> list[Span]:
+@functools.lru_cache(maxsize=16)
+def lex_spans(text: str) -> tuple[Span, ...]:
     """Every comment, string/char literal, «name» and unclassified stretch of ``text``, in
-    order, never overlapping.
+    order, never overlapping. (Cached: the gate reads the same text several ways.)
 
     Code inside an interpolated string's braces is left out of the spans (it is code); the string
     pieces around it are separate ``string`` spans.
@@ -149,7 +151,7 @@ def lex_spans(text: str) -> list[Span]:
                 braces.append(0)
         append(span)
         pos = span.end
-    return spans
+    return tuple(spans)
 
 
 def _interpolated(text: str, start: int) -> bool:
