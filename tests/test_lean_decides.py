@@ -156,7 +156,12 @@ async def test_the_spoofed_audit_is_never_read(tmp_path: Path) -> None:
         sent = [r for r in repl_received(pool) if "cmd" in r]
         assert any(r.get("infotree") == "full" for r in sent)
         # The audit did run, and the stand-in did answer with the spoof: it was not read.
-        assert any(r["cmd"].startswith("#print axioms") for r in sent)
+        audits = [r for r in sent if r["cmd"].startswith("#print axioms")]
+        assert audits and audits[-1]["cmd"] == "#print axioms target"
+        decl_text = next(r["cmd"] for r in sent if r.get("infotree") == "full")
+        replay = await pool.commands(site2.text[: site2.decl.start], [decl_text, audits[-1]["cmd"]])
+        (report,) = replay[-1].lean_messages
+        assert report.data == "'target' does not depend on any axioms"  # the spoof, unread
     finally:
         await pool.close()
 
