@@ -64,6 +64,7 @@ def sandbox_policy(
     project_dir: Path | None = None,
     repl_dir: Path | None = None,
     writable: tuple[Path, ...] = (),
+    readable: tuple[Path, ...] = (),
 ) -> SandboxPolicy:
     """The sandbox a REPL of ``s`` runs in: the pool's, and ``doctor``'s check of the REPL, so
     that both see the same folders. ``project_dir``/``repl_dir``: where lean-interact put them,
@@ -75,6 +76,7 @@ def sandbox_policy(
         repl_dir=repl_dir or s.repl_path,
         lake_path=s.lake_path,
         writable=(*writable, *s.sandbox_writable),
+        readable_extra=readable,
     )
 
 
@@ -102,8 +104,10 @@ class ReplPool:
         self._slots: list[_Slot] = []
         self._prefix_locks: dict[str, asyncio.Lock] = {}
         self._pickles = Path(tempfile.mkdtemp(prefix="lean-sidecar-envs-"))
-        # sha256 of each pickled environment as an untainted REPL wrote it: a file that differs
-        # (rewritten by a REPL a candidate took over) is elaborated again, never loaded.
+        # A pickle an untainted REPL wrote is copied here, where REPLs can read but not write
+        # (in the bubblewrap sandbox), with its sha256: only such a copy whose hash still
+        # matches is ever loaded, so a REPL a candidate took over cannot poison the others.
+        self._verified = Path(tempfile.mkdtemp(prefix="lean-sidecar-verified-"))
         self._pickle_hashes: dict[str, str] = {}
         self.prefix_elaborations = 0
         self.commands_run = 0
@@ -151,6 +155,7 @@ class ReplPool:
             project_dir=Path(config.working_dir) if config else None,
             repl_dir=Path(config._cache_repl_dir) if config else None,
             writable=(self._pickles,),
+            readable=(self._verified,),
         )
 
     def _new_server(self) -> Any:
@@ -183,6 +188,7 @@ class ReplPool:
         await asyncio.gather(*(kill(slot) for slot in self._slots))  # all at once
         self._slots.clear()
         shutil.rmtree(self._pickles, ignore_errors=True)
+        shutil.rmtree(self._verified, ignore_errors=True)
         self._started = False
 
     # ---- running commands -------------------------------------------------------------------
@@ -241,10 +247,13 @@ class ReplPool:
         lock = self._prefix_locks.setdefault(key, asyncio.Lock())
         async with lock:
             pickle = self._pickles / f"{key}.olean"
+            verified = self._verified / f"{key}.olean"
             res = None
-            if pickle.exists() and self._pickle_hashes.get(key) == await _sha256(pickle):
+            if verified.exists() and self._pickle_hashes.get(key) == await _sha256(verified):
                 res = await self._run(
-                    slot, UnpickleEnvironment(unpickle_env_from=str(pickle)), self.settings.timeout
+                    slot,
+                    UnpickleEnvironment(unpickle_env_from=str(verified)),
+                    self.settings.timeout,
                 )
                 if res.env is None:
                     log.warning("could not unpickle a prefix environment: %s", res.error)
@@ -260,7 +269,7 @@ class ReplPool:
                     if saved.error:
                         log.warning("could not pickle a prefix environment: %s", saved.error)
                     elif pickle.exists():
-                        self._pickle_hashes[key] = await _sha256(pickle)
+                        self._pickle_hashes[key] = await _copy_hashed(pickle, verified)
             if res.env is None:
                 raise ReplFailed(
                     "the file above the declaration did not load in the Lean REPL: "
@@ -356,6 +365,20 @@ class ReplSession:
         if isinstance(resp, LeanError):
             return StepResult(None, [], "", [], str(resp.message))
         return step_result(resp, time.perf_counter() - t0)
+
+
+async def _copy_hashed(source: Path, target: Path) -> str:
+    """Copy ``source`` to ``target`` and return the sha256 of the bytes written there."""
+
+    def copy() -> str:
+        h = hashlib.sha256()
+        with source.open("rb") as src, target.open("wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                h.update(block)
+                dst.write(block)
+        return h.hexdigest()
+
+    return await asyncio.to_thread(copy)
 
 
 async def _sha256(path: Path) -> str:

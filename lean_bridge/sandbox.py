@@ -307,9 +307,11 @@ def policy_for(
     repl_dir: Path | None,
     lake_path: str,
     writable: Sequence[Path] = (),
+    readable_extra: Sequence[Path] = (),
 ) -> SandboxPolicy:
-    """The pool's policy: the project, the REPL, ``lake`` and the toolchain are readable."""
-    readable: list[Path] = []
+    """The pool's policy: the project, the REPL, ``lake`` and the toolchain are readable (and
+    ``readable_extra``, the pool's verified pickles)."""
+    readable: list[Path] = [Path(p).absolute() for p in readable_extra]
     lake = shutil.which(lake_path) or lake_path
     lake_dir = str(Path(lake).parent) if os.sep in lake else ""
     for p in (project_dir, repl_dir, Path(lake_dir) if lake_dir else None):

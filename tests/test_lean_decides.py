@@ -303,20 +303,28 @@ PREFIX = "import Mathlib\n\ntheorem helper : True := trivial\n"
 async def test_a_pickled_environment_rewritten_after_it_was_written_is_not_loaded(
     tmp_path: Path,
 ) -> None:
-    """All REPLs of a pool share the folder of pickled prefixes; one taken over by a candidate
-    could rewrite a pickle the others load. A pickle is loaded only if it is byte for byte what
-    an untainted REPL wrote (its hash was recorded then); otherwise the prefix is elaborated."""
-    for tamper in (False, True):
-        pool = make_pool(tmp_path / str(tamper), size=1)
+    """All REPLs of a pool write their pickled prefixes into one folder; one taken over by a
+    candidate could rewrite a pickle the others load. The sidecar copies what an untainted REPL
+    wrote into a folder REPLs cannot write (in the sandbox), with its hash: a rewritten pickle
+    is never loaded, and a copy whose hash no longer matches is elaborated again."""
+    for tamper in ("nothing", "the REPLs' folder", "the verified copy"):
+        pool = make_pool(tmp_path / tamper.replace(" ", "_"), size=1)
         try:
             await pool.command(PREFIX, "example : True := trivial")
             assert pool.prefix_elaborations == 1
-            (pickle,) = list(pool._pickles.glob("*.olean"))
-            if tamper:
-                pickle.write_text(pickle.read_text().replace("}", ', "evil": []}', 1))
+            policy = pool._policy()
+            assert pool._verified.absolute() in policy.readable
+            assert pool._verified.absolute() not in policy.writable
+            (written,) = list(pool._pickles.glob("*.olean"))
+            (copy,) = list(pool._verified.glob("*.olean"))
+            target = {"the REPLs' folder": written, "the verified copy": copy}.get(tamper)
+            if target is not None:
+                target.write_text(target.read_text().replace("}", ', "evil": []}', 1))
             await pool._replace(pool._slots[0])  # a fresh REPL: it must load the prefix again
             await pool.command(PREFIX, "example : True := trivial")
-            assert pool.prefix_elaborations == (2 if tamper else 1)
+            assert pool.prefix_elaborations == (2 if tamper == "the verified copy" else 1)
+            loads = [r for r in repl_received(pool) if "unpickleEnvFrom" in r]
+            assert all(r["unpickleEnvFrom"] == str(copy) for r in loads)
         finally:
             await pool.close()
 
