@@ -17,6 +17,7 @@ Everything is regular-expression scans and set look-ups over the text: linear ti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -137,28 +138,28 @@ def _strip_option_prefix(code: str) -> tuple[str, str | None]:
     return _NOT_NEWLINE.sub(" ", code[:end]) + code[end:], None
 
 
+class _Keyword(NamedTuple):
+    start: int
+    word: str
+
+
+def _keyword_tokens(words: set[str] | frozenset[str], code: str) -> Iterator[_Keyword]:
+    """Every token of ``code`` that Lean reads as one of ``words``: a whole identifier token or
+    its first component (`theorem.x` counts, `x.theorem` does not), identifiers split as Lean's
+    tokenizer splits them (after `ᶜ`, `λ`, a digit or `?`, a keyword starts a token of its
+    own)."""
+    for m in idents(code):
+        first = m.group(0).split(".", 1)[0]
+        if first in words:
+            yield _Keyword(m.start(), first)
+
+
 def _standalone(words: set[str] | frozenset[str], code: str) -> str | None:
-    """The first of ``words`` that Lean reads as a token of its own in ``code``: a whole
-    identifier token or its first component (`theorem.x` counts, `x.theorem` does not), with
-    identifiers split as Lean's tokenizer splits them (after `ᶜ`, `λ`, a digit or `?`, a keyword
-    starts a token of its own)."""
+    """The first of ``words`` that stands in ``code`` as a token of its own."""
     if not words:
         return None
-    for m in idents(code):
-        first = m.group(0).split(".", 1)[0]
-        if first in words:
-            return first
-    return None
-
-
-def _keyword_tokens(words: set[str] | frozenset[str], code: str) -> list[tuple[int, str]]:
-    """Every token of ``code`` whose first component is one of ``words``, with its offset."""
-    out = []
-    for m in idents(code):
-        first = m.group(0).split(".", 1)[0]
-        if first in words:
-            out.append((m.start(), first))
-    return out
+    first = next(_keyword_tokens(words, code), None)
+    return first.word if first else None
 
 
 def _parts(code: str) -> set[str]:
@@ -351,11 +352,6 @@ def check_candidate(
 HELPER_KEYWORDS = frozenset({"theorem", "lemma"})
 
 
-class _Keyword(NamedTuple):
-    start: int
-    word: str
-
-
 # What may follow a doc comment: a declaration's head (attributes, modifiers, its keyword).
 _DECLARATION_HEAD = re.compile(
     r"\s*(?:@\[|(?:"
@@ -430,7 +426,7 @@ def check_declaration_text(
     lookalike = _lookalikes(set(_LETTERS.findall(code)), _ALL_KEYWORDS)
     if lookalike:
         return Verdict(False, f"look-alike of `{lookalike}`")
-    keywords = [_Keyword(at, word) for at, word in _keyword_tokens(_ALL_KEYWORDS, code)]
+    keywords = list(_keyword_tokens(_ALL_KEYWORDS, code))
     decls = [m for m in keywords if m.word in DECLARATION_KEYWORDS]
     if not decls:
         return Verdict(False, "no declaration")
