@@ -225,7 +225,7 @@ def _unwrap(tree: InfoTree) -> InfoTree | str:
 def _desync(text: str, trees: Sequence[InfoTree], offsets: _Offsets) -> str | None:
     """A syntax node Lean made that starts inside what our lexer reads as a comment or literal
     (or a node outside the text) means the two readings differ: refuse."""
-    spans = [s for s in lex_spans(text)]
+    spans = lex_spans(text)
     starts = [s.start for s in spans]
     for tree in _walk(trees):
         stx = _syntax(tree)

@@ -48,10 +48,11 @@ async def build_engine(
     """Start the REPL pool for ``project`` and build the engine over it. A REPL that cannot
     start leaves the engine without a verifier (it answers "no Lean REPL"), never raises."""
     pool = ReplPool(settings.repl(project))
+    version = project_version(project)
     verifier: Verifier | None = Verifier(
         pool,
         allow_native_decide=settings.allow_native_decide,
-        lean_version=project_version(project),
+        lean_version=version,
     )
     error: str | None = None
     if start_repl:
@@ -59,7 +60,7 @@ async def build_engine(
             await pool.start()
         except ReplUnavailable as exc:
             verifier, error = None, str(exc)
-    notices = [w for w in [kernel_warning(project_version(project))] if w]
+    notices = [w for w in [kernel_warning(version)] if w]
     if use_endpoint and settings.endpoints and not settings.allow_unsandboxed:
         why = await asyncio.to_thread(unsandboxed_reason, settings.repl_sandbox)
         if why is not None:
