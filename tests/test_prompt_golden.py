@@ -1,7 +1,7 @@
 """Golden tests: first-turn prompts and error-fix turns, character for character as published.
 
 Expected texts are written out by hand from the published recipes (sources in
-tests/fixtures/prompts/README.md and in server/prover/feedback.py), one anchor is the published
+tests/fixtures/prompts/README.md and in server/lean_sidecar/prover/feedback.py), one anchor is the published
 example message of Kimina's demo README.
 """
 

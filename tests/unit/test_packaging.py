@@ -15,7 +15,10 @@ def test_every_package_folder_is_in_the_wheel() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
     found = set()
-    for top, folder in (("lean_sidecar", ROOT / "server"), ("lean_bridge", ROOT / "lean_bridge")):
+    for top, folder in (
+        ("lean_sidecar", ROOT / "server" / "lean_sidecar"),
+        ("lean_bridge", ROOT / "lean_bridge"),
+    ):
         for init in folder.rglob("__init__.py"):
             if "__pycache__" in init.parts:
                 continue

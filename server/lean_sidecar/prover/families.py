@@ -1,5 +1,5 @@
-"""Prompt dialects of the prover families: published prompt (server/prover/prompts.py),
-endpoint kind and sampling (server/prover/presets.py), put together as one request.
+"""Prompt dialects of the prover families: published prompt (server/lean_sidecar/prover/prompts.py),
+endpoint kind and sampling (server/lean_sidecar/prover/presets.py), put together as one request.
 
 The request builder is data-driven so that adding a family is a table entry.
 """
