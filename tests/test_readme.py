@@ -91,7 +91,10 @@ def test_a_checkout_builds_a_wheel_that_works_outside_it(tmp_path: Path) -> None
         wheel.name.split("-py3")[0] + ".dist-info",
     }
     # every module of the checkout is in the wheel
-    for top, folder in (("lean_sidecar", ROOT / "server" / "lean_sidecar"), ("lean_bridge", ROOT / "lean_bridge")):
+    for top, folder in (
+        ("lean_sidecar", ROOT / "server" / "lean_sidecar"),
+        ("lean_bridge", ROOT / "lean_bridge"),
+    ):
         for py in folder.rglob("*.py"):
             rel = py.relative_to(folder).as_posix()
             assert f"{top}/{rel}" in names, f"{top}/{rel} missing from the wheel"
