@@ -10,6 +10,7 @@ from typing import Any, Literal
 from lean_bridge.declarations import Declaration, enclosing_declaration, find_declarations
 from lean_bridge.diagnostics import ERROR, is_stale_imports
 from lean_bridge.goal_parse import split_goals
+from lean_bridge.hole_fill import block_column
 from lean_bridge.lean_lexer import mask_non_code
 from lean_bridge.positions import LineIndex, Pos, Span
 from lean_bridge.sorry_scan import scan_sorries
@@ -55,6 +56,15 @@ class TextModel:
 
     def declaration_at(self, offset: int) -> Declaration | None:
         return enclosing_declaration(self.declarations, offset)
+
+
+def insertion_column(model: TextModel, hole: Hole) -> int | None:
+    """For an "unsolved goals" hole (an insertion after a block's last tactic): the column of
+    the block Lean reported (its `by`), so that the tactic lands in that block, not in a `by`
+    nested on its last line. None for every other hole."""
+    if hole.reported is None or hole.start != hole.end:
+        return None
+    return block_column(model.masked, model.index.offset(hole.reported.start))
 
 
 def _in_proof(decl: Declaration | None, offset: int) -> bool:

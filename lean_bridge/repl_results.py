@@ -3,20 +3,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
-from lean_interact.interface import InfoTree, Message, Sorry
+from lean_interact.interface import (
+    CommandResponse,
+    InfoTree,
+    Message,
+    ProofStepResponse,
+    Sorry,
+)
+
+from lean_bridge.declarations import Declaration
+
+_Item = TypeVar("_Item", Message, Sorry)
 
 
-def by_position(items: list[Any]) -> list[Any]:
+def by_position(items: Iterable[_Item]) -> list[_Item]:
     """Lean's messages and sorries in source order (the REPL lists them as it elaborates)."""
 
-    def key(x: Any) -> tuple[int, int]:
+    def key(x: Message | Sorry) -> tuple[int, int]:
         p = x.start_pos
         return (p.line, p.column) if p is not None else (0, 0)
 
     return sorted(items, key=key)
+
+
+def repl_position(text: str, offset: int) -> tuple[int, int]:
+    """The REPL's position of ``offset`` in ``text``: (line from 1, column in code points)."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1)
+
+
+def sorry_at(sorries: Iterable[Sorry], line: int, column: int) -> Sorry | None:
+    """The sorry that starts at ``line`` (1-based) and ``column`` (0-based), if any."""
+    return next(
+        (
+            s
+            for s in sorries
+            if s.start_pos is not None and (s.start_pos.line, s.start_pos.column) == (line, column)
+        ),
+        None,
+    )
 
 
 @dataclass
@@ -34,10 +62,6 @@ class CommandResult:
     def lean_errors(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "error"]
 
-    def errors(self) -> list[dict[str, Any]]:
-        """Dict view of :meth:`lean_errors` for callers not yet moved to the typed values."""
-        return [m.model_dump(by_alias=True, exclude_none=True) for m in self.lean_errors()]
-
     def infos(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "info"]
 
@@ -47,24 +71,22 @@ class CommandResult:
 
     def sorry_at(self, line: int, column: int) -> Sorry | None:
         """The sorry that starts at ``line`` (1-based) and ``column`` (0-based), if any."""
-        return next(
-            (
-                s
-                for s in self.lean_sorries
-                if s.start_pos is not None
-                and (s.start_pos.line, s.start_pos.column) == (line, column)
-            ),
-            None,
-        )
+        return sorry_at(self.lean_sorries, line, column)
 
-    # Dict views for callers not yet moved to the typed values; new code uses the typed ones.
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return [m.model_dump(by_alias=True, exclude_none=True) for m in self.lean_messages]
-
-    @property
-    def sorries(self) -> list[dict[str, Any]]:
-        return [x.model_dump(by_alias=True, exclude_none=True) for x in self.lean_sorries]
+    def goals_at(
+        self, decl_text: str, decl: Declaration, offsets: Iterable[int], delta: int = 0
+    ) -> list[str | None]:
+        """The goal of the sorry Lean reports at each offset of the file, where this answer is
+        for ``decl_text``: ``decl``'s text after a fill that changed its length by ``delta``,
+        its keyword possibly renamed (``hole_fill.checkable``). None where Lean reported none
+        (paired by position, never by order)."""
+        renamed = len(decl_text) - (decl.end + delta - decl.start)
+        out: list[str | None] = []
+        for at in offsets:
+            offset = at - decl.start + (renamed if at > decl.keyword_start else 0)
+            found = self.sorry_at(*repl_position(decl_text, offset))
+            out.append(found.goal if found is not None else None)
+        return out
 
 
 @dataclass
@@ -80,35 +102,29 @@ class StepResult:
         return [m for m in self.lean_messages if m.severity == "error"]
 
     @property
-    def messages(self) -> list[dict[str, Any]]:
-        """Dict view for callers not yet moved to ``lean_messages``."""
-        return [m.model_dump(by_alias=True, exclude_none=True) for m in self.lean_messages]
-
-    @property
     def completed(self) -> bool:
         return self.error is None and self.status == "Completed" and not self.lean_errors()
 
 
-def command_result(resp: Any, seconds: float = 0.0) -> CommandResult:
-    """The pool's reading of a REPL command answer (lean-interact's ``CommandResponse``, or any
-    response with ``messages``/``sorries``): typed values in source order."""
+def command_result(resp: CommandResponse, seconds: float = 0.0) -> CommandResult:
+    """The pool's reading of a REPL command answer: typed values in source order."""
     return CommandResult(
-        getattr(resp, "env", None),
-        by_position(list(resp.messages)),
-        by_position(list(getattr(resp, "sorries", []) or [])),
+        resp.env,
+        by_position(resp.messages),
+        by_position(resp.sorries),
         None,
         seconds,
-        getattr(resp, "infotree", None),
+        resp.infotree,
     )
 
 
-def step_result(resp: Any, seconds: float = 0.0) -> StepResult:
+def step_result(resp: ProofStepResponse, seconds: float = 0.0) -> StepResult:
     """The pool's reading of a tactic-mode answer (lean-interact's ``ProofStepResponse``)."""
     return StepResult(
         resp.proof_state,
         list(resp.goals),
         str(resp.proof_status),
-        by_position(list(resp.messages)),
+        by_position(resp.messages),
         None,
         seconds,
     )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+
+from lean_interact.interface import Message
 
 from lean_bridge.axiom_audit import (
     audit_prefix,
@@ -23,24 +24,12 @@ from lean_bridge.axiom_audit import (
 )
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.declarations import Declaration
-from lean_bridge.hole_fill import HoleMode, checkable, fill, hole_mode
+from lean_bridge.hole_fill import checkable, fill, hole_mode
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.lean_lexer import mask_non_code
 from lean_bridge.lean_versions import Version, native_axioms
 from lean_bridge.parse_record import check_parse, expected_commands
 from lean_bridge.repl_pool import ReplPool
-
-
-@dataclass(frozen=True)
-class HoleSite:
-    """Where a hole is in one version of a file."""
-
-    text: str
-    decl: Declaration
-    start: int
-    end: int
-    mode: HoleMode
-    other_holes: tuple[tuple[int, int], ...] = ()  # other sorries of the same declaration
-    helpers: int = 0  # carried helper theorems between decl.start and the declaration's head
 
 
 @dataclass
@@ -48,7 +37,7 @@ class Verdict:
     ok: bool
     reason: str | None = None
     filtered: bool = False  # refused before reaching Lean
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)  # Lean's errors about the candidate
     seconds: float = 0.0
     filled_text: str | None = None
     checked: str | None = None  # the declaration as Lean saw it (error positions refer to it)
@@ -154,7 +143,7 @@ class Verifier:
             return Verdict(
                 False,
                 "Lean reports errors",
-                errors=[m.model_dump(by_alias=True, exclude_none=True) for m in errors],
+                errors=errors,
                 seconds=seconds,
                 checked=decl_text,
             )

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.hole_fill import hole_mode
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
 from lean_bridge.repl_pool import ReplPool, ReplSettings
 from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.task import ProofTask, build_task
 from tests.conftest import PROJECT
 from tests.standins.toolchain import make_toolchain
@@ -20,15 +19,9 @@ REPL_FACTS = PROJECT / "repl_facts.json"
 
 def site_and_task(text: str, nth: int, goal: str | None) -> tuple[HoleSite, ProofTask | None]:
     model = TextModel(text)
-    tokens = scan_sorries(text)
-    tok = tokens[nth]
-    decl = model.declaration_at(tok.start)
-    assert decl is not None
-    others = tuple(
-        (t.start, t.end) for t in tokens if t is not tok and decl.start <= t.start <= decl.end
-    )
-    site = HoleSite(text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others)
-    return site, build_task(model, decl, tok.start, tok.end, goal)
+    site = HoleSite.at(text, scan_sorries(text)[nth].start, model=model)
+    assert site is not None
+    return site, build_task(model, site.decl, site.start, site.end, goal)
 
 
 def make_pool(tmp: Path, facts: Path = REPL_FACTS, size: int = 2, timeout: float = 10) -> ReplPool:

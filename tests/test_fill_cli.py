@@ -196,22 +196,19 @@ def test_upstream_variable_is_split_shell_style() -> None:
 
 
 async def test_write_refuses_a_declaration_whose_final_text_holds_another_command() -> None:
-    from lean_bridge.holes import TextModel
-    from lean_bridge.verifier import HoleSite
-    from lean_sidecar.fill_cli import HoleRow, assemble
+    from lean_bridge.hole_site import HoleSite
     from lean_sidecar.search.engine import Found, HoleResult
+    from lean_sidecar.search.fill_file import FileHole, assemble
 
     text = "theorem t (n : Nat) : n + 0 = n := by\n  sorry\n"
-    start = text.index("sorry")
-    decl = TextModel(text).declaration_at(start)
-    assert decl is not None
-    site = HoleSite(text, decl, start, start + 5, "tactic", ())
+    site = HoleSite.at(text, text.index("sorry"))
+    assert site is not None and site.mode == "tactic"
     hostile = 'simp\n#eval! IO.Process.run {cmd := "sh"}'
-    row = HoleRow(site, 2, "t", None, HoleResult([Found(hostile, "model", 1.0)], status="solved"))
+    row = FileHole(site, 2, "t", None, HoleResult([Found(hostile, "model", 1.0)], status="solved"))
     assert await assemble(text, [row], verifier=None) == text  # type: ignore[arg-type]
     assert row.result is not None and row.result.status == "refused"
     assert row.result.error == "edit refused: extra command: `#eval!`"
-    fine = HoleRow(site, 2, "t", None, HoleResult([Found("simp", "tactic", 1.0)], status="solved"))
+    fine = FileHole(site, 2, "t", None, HoleResult([Found("simp", "tactic", 1.0)], status="solved"))
     assert "  simp\n" in await assemble(text, [fine], verifier=None)  # type: ignore[arg-type]
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from lean_bridge.candidate_filter import Verdict
 from lean_bridge.hole_fill import checkable
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
-from lean_bridge.verifier import HoleSite
-from lean_sidecar.fill_cli import HoleRow, assemble
 from lean_sidecar.prover.helpers import fresh_name
 from lean_sidecar.search.engine import Found, HoleResult
+from lean_sidecar.search.fill_file import FileHole, assemble
 from tests.conftest import PROJECT, ROOT
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import make_toolchain
@@ -109,8 +109,9 @@ async def test_the_whole_declaration_recheck_includes_the_helpers() -> None:
         (second, Found("trivial", "tactic", 0.1)),
     ):
         other = second if at == first else first
-        site = HoleSite(text, decl, at, at + 5, "tactic", ((other, other + 5),))
-        row = HoleRow(site, 1, "two", None)
+        site = HoleSite.at(text, at, mode="tactic")
+        assert site is not None and site.other_holes == ((other, other + 5),)
+        row = FileHole(site, 1, "two", None)
         row.result = HoleResult(found=[found], status="solved")
         rows.append(row)
     verifier = RecordingVerifier()
@@ -124,10 +125,9 @@ async def test_the_whole_declaration_recheck_includes_the_helpers() -> None:
 
 async def test_helpers_that_are_not_declarations_are_not_written() -> None:
     text = "theorem one : True := by\n  sorry\n"
-    (decl,) = TextModel(text).declarations
-    row = HoleRow(
-        HoleSite(text, decl, text.index("sorry"), len(text) - 1, "tactic", ()), 2, "one", None
-    )
+    site = HoleSite.at(text, text.index("sorry"), mode="tactic")
+    assert site is not None
+    row = FileHole(site, 2, "one", None)
     row.result = HoleResult(
         found=[Found("trivial", "model", 0.1, helpers="#eval 1")], status="solved"
     )

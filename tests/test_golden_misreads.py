@@ -13,6 +13,7 @@ from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import fill
 from lean_bridge.holes import TextModel, collect_holes, goal_from_unsolved_goals, unsolved_goals
 from lean_bridge.positions import Pos
+from lean_bridge.sorry_scan import scan_sorries
 from lean_sidecar.prover.sketch import negation_statement
 from lean_sidecar.prover.task import decline_reason, goal_parts, goal_to_statement
 
@@ -198,7 +199,9 @@ def test_every_command_ends_the_declaration_before_it() -> None:
 
 
 def test_sketch_goals_are_paired_by_position_not_from_the_end() -> None:
-    from lean_bridge.goal_pairing import goals_in_region
+    from lean_interact.interface import Sorry
+
+    from lean_bridge.repl_results import CommandResult
 
     command = (
         "theorem t (x : Nat) : x = x ∧ True := by\n"
@@ -221,7 +224,10 @@ def test_sketch_goals_are_paired_by_position_not_from_the_end() -> None:
     ]
     lo = command.index("have")
     hi = command.index("\n", lo)
-    assert goals_in_region(command, sorries, lo, hi) == ["x : Nat\n⊢ x = x"]
+    (decl,) = find_declarations(command)
+    result = CommandResult(0, [], [Sorry.model_validate(s) for s in sorries])
+    in_region = [t.start for t in scan_sorries(command) if lo <= t.start < hi]
+    assert result.goals_at(command, decl, in_region) == ["x : Nat\n⊢ x = x"]
     # what pairing from the end gives:
     assert [s["goal"] for s in sorries][-1:] != ["x : Nat\n⊢ x = x"]
 

@@ -22,10 +22,10 @@ from lean_bridge.candidate_filter import (
     check_declaration_text,
 )
 from lean_bridge.declarations import find_declarations
-from lean_bridge.hole_fill import checkable, fill, hole_mode
+from lean_bridge.hole_fill import checkable, fill
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.endpoint import Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
 from lean_sidecar.prover.families import DIALECTS, full_statement
@@ -96,7 +96,8 @@ def run_record(record: dict[str, Any], allow_native: bool = False) -> Outcome:
         if "search tactic" in (verdict.reason or ""):
             return Outcome(False, SEARCH)
         return Outcome(False, NATIVE if native else f"gate: {verdict.reason}")
-    site = HoleSite(text, decl, hole.start, hole.end, hole_mode(model.masked, hole.start))
+    site = HoleSite.at(text, hole.start, model=model)
+    assert site is not None
     if got.helpers is not None:
         # The engine's own path: gate the helpers with the declaration, check them together.
         gate = gate_helpers(site, got.helpers, script, allow_native, DEFAULT_MAX_CHARS)

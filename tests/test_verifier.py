@@ -13,9 +13,10 @@ from lean_interact.interface import InfoTree, Message
 from lean_bridge.axiom_audit import audit_report
 from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import fill
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.repl_pool import ReplPool, ReplSettings, ReplUnavailable
 from lean_bridge.repl_results import CommandResult
-from lean_bridge.verifier import HoleSite, Verifier
+from lean_bridge.verifier import Verifier
 from tests.conftest import PROJECT
 from tests.search_helpers import make_pool, repl_received, site_and_task
 from tests.standins.lean_syntax import info_tree
@@ -60,7 +61,7 @@ async def test_good_proof_is_verified_and_bad_ones_are_not(pool: ReplPool) -> No
     assert good.ok, good.reason
     assert good.filled_text is not None and "  omega\n" in good.filled_text
     bad = await v.check(s, "linarith")
-    assert not bad.ok and bad.errors and "linarith failed" in bad.errors[0]["data"]
+    assert not bad.ok and bad.errors and "linarith failed" in bad.errors[0].data
     multi = await v.check(s, "have h2 : a < b + 1 := by omega\nexact h2")
     assert multi.ok, multi.reason
 

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import difflib
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.candidate_filter import check_declaration_text
-from lean_bridge.declarations import find_declarations
-from lean_bridge.hole_fill import checkable, fill, hole_mode
-from lean_bridge.holes import TextModel
 from lean_bridge.kernel_replay import replay
 from lean_bridge.lean_versions import project_version
-from lean_bridge.repl_pool import ReplPool, ReplUnavailable
-from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite, Verifier
-from lean_sidecar.prover.task import build_task
+from lean_bridge.repl_pool import ReplUnavailable
 from lean_sidecar.search.build import build_engine
-from lean_sidecar.search.engine import Attempt, HoleResult
-from lean_sidecar.search.helper_site import SEPARATOR
-from lean_sidecar.search.repl_sorries import goals_in_source_order
+from lean_sidecar.search.fill_file import FileHole, file_holes, fill_holes
+from lean_sidecar.search.trace import Attempt
 from lean_sidecar.settings import Settings, name_settings
 
 #: settings field -> its flag on `fill` (errors name what the user can set)
@@ -75,15 +65,6 @@ def read_lean_file(path: Path) -> str | None:
     return None
 
 
-@dataclass
-class HoleRow:
-    site: HoleSite
-    line: int
-    declaration: str
-    goal: str | None
-    result: HoleResult | None = None
-
-
 def find_project(path: Path) -> Path | None:
     for parent in [path.parent, *path.parents]:
         if (parent / "lean-toolchain").exists():
@@ -112,33 +93,6 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
-async def collect_holes(text: str, pool: ReplPool) -> list[HoleRow]:
-    """Every sorry with the goal the REPL reports for it (one command per declaration)."""
-    model = TextModel(text)
-    tokens = scan_sorries(text, model.masked, model.index)
-    rows: list[HoleRow] = []
-    by_decl: dict[int, list[Any]] = {}
-    for tok in tokens:
-        decl = model.declaration_at(tok.start)
-        if decl is not None:
-            by_decl.setdefault(decl.start, []).append(tok)
-    for decl in model.declarations:
-        toks = by_decl.get(decl.start, [])
-        if not toks:
-            continue
-        decl_text, _ = checkable(text, decl, 0)
-        res = await pool.command(text[: decl.start], decl_text)
-        goals = goals_in_source_order(res.sorries)
-        for k, tok in enumerate(toks):
-            others = tuple((t.start, t.end) for t in toks if t is not tok)
-            site = HoleSite(
-                text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start), others
-            )
-            goal = goals[k] if k < len(goals) else None
-            rows.append(HoleRow(site, tok.span.start.line + 1, decl.display_name, goal))
-    return rows
-
-
 async def run_fill(
     path: Path,
     settings: Settings,
@@ -162,7 +116,7 @@ async def run_fill(
             error(built.setup_error)
             return EXIT_SETUP
         try:
-            rows = await collect_holes(text, pool)
+            rows = await file_holes(text, pool)
         except ReplUnavailable as exc:  # the REPL cannot run this file: nothing can be checked
             error(str(exc))
             return EXIT_SETUP
@@ -172,26 +126,27 @@ async def run_fill(
         for notice in built.notices:  # said once, as the first search starts
             warn(notice)
         bar = ProgressBar(len(rows), enabled=not quiet)
-        model = TextModel(text)
+        started: list[FileHole] = []
+
+        def progress(hole: FileHole, message: str) -> None:
+            if hole not in started:
+                started.append(hole)
+                bar.done = len(started) - 1
+            label = f"{hole.declaration} (line {hole.line})"
+            bar.show(f"{label}: {message}" if message else label)
+
+        filled = await fill_holes(text, rows, engine, progress=progress)
         for row in rows:
-            label = f"{row.declaration} (line {row.line})"
-            bar.show(label)
-            task = build_task(model, row.site.decl, row.site.start, row.site.end, row.goal)
-
-            def progress(message: str, label: str = label) -> None:
-                bar.show(f"{label}: {message}")
-
-            row.result = await engine.search(row.site, row.goal, task, progress=progress)
-            refuted = row.result.refuted
-            if row.result.status == "refuted" and refuted is not None:
+            refuted = row.result.refuted if row.result else None
+            if row.result and row.result.status == "refuted" and refuted is not None:
                 row.result.error = (
                     "the goal is false (Lean proved its negation: "
                     f"{refuted.statement} {' '.join(refuted.proof.split())})"
                 )
-            bar.done += 1
+        bar.done = len(rows)
         bar.show("done")
         bar.finish()
-        new_text = await assemble(text, rows, engine.verifier) if engine.verifier else text
+        new_text = filled.text
     finally:
         await built.close()
     print_table(rows, out)
@@ -225,71 +180,6 @@ async def run_fill(
     return EXIT_FILLED if solved else EXIT_UNSOLVED
 
 
-async def assemble(text: str, rows: list[HoleRow], verifier: Verifier) -> str:
-    """Apply every found proof, from the end of the file backwards, with the helper lemmas it
-    needs inserted above its declaration (as the verifier checked them), then check each
-    declaration whose holes are all filled once more as a whole, its helpers included; a
-    declaration that fails keeps its sorries."""
-    by_decl: dict[int, list[HoleRow]] = {}
-    for row in rows:
-        by_decl.setdefault(row.site.decl.start, []).append(row)
-    out = text
-    for start in sorted(by_decl, reverse=True):
-        group = sorted(by_decl[start], key=lambda r: r.site.start, reverse=True)
-        candidate = out
-        helpers: list[str] = []
-        for row in group:
-            if row.result and row.result.found:
-                found = row.result.found[0]
-                candidate = fill(
-                    candidate, row.site.start, row.site.end, found.script, row.site.mode
-                )
-                if found.helpers:
-                    helpers.insert(0, found.helpers)
-        if candidate == out:
-            continue
-        decl = group[0].site.decl
-        final = candidate[decl.start : decl.end + len(candidate) - len(out)]
-        insert = SEPARATOR.join(helpers) + SEPARATOR if helpers else ""
-        count = len(find_declarations(insert)) if insert else 0
-        verdict = check_declaration_text(insert + final, max_declarations=count + 1)
-        if not verdict.ok:  # what is written is the declaration and its helpers, nothing else
-            for r in group:
-                if r.result:
-                    r.result.found, r.result.status = [], "refused"
-                    r.result.error = f"edit refused: {verdict.reason}"
-            continue
-        candidate = candidate[: decl.start] + insert + candidate[decl.start :]
-        if len(group) > 1 and all(r.result and r.result.found for r in group):
-            # Each proof was checked with the other holes marked; together they are checked
-            # again as the whole declaration with its helpers, with the same axiom audit (the
-            # declaration keeps its start: the helpers are elaborated in the same command).
-            n, grown = len(insert), len(candidate) - len(out)
-            shifted = dataclasses.replace(
-                decl,
-                keyword_start=decl.keyword_start + n,
-                name_start=decl.name_start + n,
-                name_end=decl.name_end + n,
-                end=decl.end + grown,
-                assign=None if decl.assign is None else decl.assign + n,
-            )
-            failure: tuple[str, str] | None = None  # (status, why) of every hole in the group
-            try:
-                together = await verifier.check_declaration(candidate, shifted, count)
-                if not together.ok:
-                    failure = ("unsolved", str(together.reason))
-            except ReplUnavailable as exc:
-                failure = ("error", str(exc))
-            if failure is not None:
-                for r in group:
-                    if r.result:
-                        r.result.status = failure[0]
-                        r.result.error = f"proofs do not check together: {failure[1]}"
-                continue
-        out = candidate
-    return out
-
-
 def print_attempt(a: Attempt, depth: int, out: Callable[[str], None]) -> None:
     candidate = a.candidate.splitlines()[0] if a.candidate else ""
     detail = f"  — {a.detail.splitlines()[0]}" if a.detail else ""
@@ -298,7 +188,7 @@ def print_attempt(a: Attempt, depth: int, out: Callable[[str], None]) -> None:
         print_attempt(child, depth + 1, out)
 
 
-def print_table(rows: list[HoleRow], out: Callable[[str], None]) -> None:
+def print_table(rows: list[FileHole], out: Callable[[str], None]) -> None:
     out(f"{'hole':32} {'status':10} {'how':8} {'seconds':>8}  proof")
     for row in rows:
         r = row.result

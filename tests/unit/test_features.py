@@ -15,9 +15,10 @@ from lean_sidecar.lsp.documents import DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.errors import CONTENT_MODIFIED, ContentModified, RequestFailed
 from lean_sidecar.lsp.features.holes_request import HolesRequest
 from lean_sidecar.lsp.features.proof_search import ProofSearch
-from lean_sidecar.lsp.features.tactic_hover import HoverState, Suggestion, TacticHover
+from lean_sidecar.lsp.features.tactic_hover import TacticHover
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
+from lean_sidecar.search.tactic_replacement import Replacements, ReplacementStatus, Suggestion
 from tests.unit.fakes import Harness
 
 URI = "file:///T.lean"
@@ -245,13 +246,15 @@ async def test_error_codes_reach_the_wire() -> None:
 def test_hover_text_says_what_lean_checked() -> None:
     hole = type("H", (), {"goal": "⊢ p"})()
     assert "_searching for verified replacements…_" in TacticHover.hover_text(None, hole)  # type: ignore[arg-type]
-    done = HoverState(
-        status="done",
+    done = Replacements(
+        status=ReplacementStatus.DONE,
         goal="⊢ p",
         suggestions=[Suggestion("exact h", True), Suggestion("intro x", False, ["x : A\n⊢ q"])],
     )
     text = TacticHover.hover_text(done, hole)  # type: ignore[arg-type]
     assert "1. `exact h` — closes the goal" in text
     assert "2. `intro x` — makes progress, leaving `⊢ q`" in text
-    error = TacticHover.hover_text(HoverState(status="error", error="no REPL"), hole)  # type: ignore[arg-type]
+    error = TacticHover.hover_text(
+        Replacements(status=ReplacementStatus.ERROR, error="no REPL"), hole
+    )  # type: ignore[arg-type]
     assert "_no suggestions: no REPL_" in error

@@ -210,15 +210,19 @@ async def test_a_hover_whose_endpoint_fails_says_so_once_per_cause() -> None:
                 "cannot connect", kind=FailureKind.UNREACHABLE, endpoint="http://gpu:8000"
             )
 
+    from lean_sidecar.search.tactic_replacement import model_candidates
+
     engine = FakeEngine()
     engine.endpoint = DeadEndpoint()  # type: ignore[assignment]
     engine.family = lambda: "kimina"  # type: ignore[attr-defined]
+    engine.settings = Settings()  # type: ignore[attr-defined]
     engines = FakeEngines(engine)
     store = await snapshot_store()
     snap = store.get(URI).snapshot  # type: ignore[union-attr]
     assert snap is not None
     hover = TacticHover(store, engines, FakeEditor(), TaskRegistry(), Settings)  # type: ignore[arg-type]
-    tactics = await hover._candidates(snap, snap.holes[0], GOAL)
+    hole = snap.holes[0]
+    tactics = await model_candidates(engine, snap.model, hole, GOAL, hover.endpoint_failed)  # type: ignore[arg-type]
     assert tactics == [t for t in Settings().tactics if not t.endswith("?")]  # Lean's own still
     ((cause, message),) = engines.told
     assert cause == ("unreachable", "http://gpu:8000")

@@ -4,9 +4,9 @@ models write no fenced block, so reading them as chat answers found none)."""
 from __future__ import annotations
 
 from lean_bridge.holes import TextModel
-from lean_sidecar.lsp.features.tactic_hover import _suggestions
 from lean_sidecar.prover.endpoint import Sample
 from lean_sidecar.prover.task import build_task
+from lean_sidecar.search.tactic_replacement import sample_suggestions
 
 TEXT = "theorem t (x : ℕ) (h : 2 ≤ x) : 4 ≤ x * x := by\n  sorry\n"
 
@@ -22,12 +22,14 @@ def _task():  # type: ignore[no-untyped-def]
 def test_a_completion_continuation_gives_its_first_tactic() -> None:
     # what a DeepSeek-Prover-V2 non-CoT completion looks like: the proof continues, no fence
     sample = Sample("nlinarith [sq_nonneg (x - 2), h]\n\ntheorem next : True := trivial\n")
-    assert _suggestions(_task(), sample, completion=True) == ["nlinarith [sq_nonneg (x - 2), h]"]
+    assert sample_suggestions(_task(), sample, completion=True) == [
+        "nlinarith [sq_nonneg (x - 2), h]"
+    ]
 
 
 def test_a_completion_is_not_read_as_a_chat_answer() -> None:
     sample = Sample("nlinarith [sq_nonneg (x - 2), h]\n")
-    assert _suggestions(_task(), sample, completion=False) == []
+    assert sample_suggestions(_task(), sample, completion=False) == []
 
 
 def test_a_chat_answer_gives_the_proof_of_its_final_block() -> None:
@@ -35,4 +37,4 @@ def test_a_chat_answer_gives_the_proof_of_its_final_block() -> None:
         "Here is the proof.\n```lean4\ntheorem t (x : ℕ) (h : 2 ≤ x) : 4 ≤ x * x := by\n"
         "  nlinarith [h]\n```\n"
     )
-    assert _suggestions(_task(), Sample(answer), completion=False) == ["nlinarith [h]"]
+    assert sample_suggestions(_task(), Sample(answer), completion=False) == ["nlinarith [h]"]

@@ -9,13 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lean_bridge.hole_fill import hole_mode
-from lean_bridge.holes import TextModel
-from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import HoleSite
+from lean_bridge.repl_pool import ReplUnavailable
 from lean_sidecar.evaluation.problems import Problem
-from lean_sidecar.prover.task import build_task
 from lean_sidecar.search.engine import HoleResult, SearchEngine
+from lean_sidecar.search.fill_file import fill_file
 
 
 def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
@@ -54,17 +51,22 @@ def cascade_stats(result: HoleResult) -> dict[str, dict[str, Any]]:
     return out
 
 
-def site_of(problem: Problem) -> HoleSite | None:
-    text = problem.text()
-    model = TextModel(text)
-    tokens = scan_sorries(text, model.masked, model.index)
-    if not tokens:
-        return None
-    tok = tokens[-1]
-    decl = model.declaration_at(tok.start)
-    if decl is None:
-        return None
-    return HoleSite(text, decl, tok.start, tok.end, hole_mode(model.masked, tok.start))
+def error_row(problem: Problem, why: str) -> dict[str, Any]:
+    return {"name": problem.name, "status": "error", "samples": 0, "error": why}
+
+
+async def solve_problem(problem: Problem, engine: SearchEngine) -> dict[str, Any]:
+    """The problem's row: its statement's sorry searched as ``fill`` searches it (goal from the
+    REPL, the whole declaration re-checked when it has several holes)."""
+    try:
+        filled = await fill_file(problem.text(), engine, max_found=1)
+    except ReplUnavailable as exc:
+        return error_row(problem, str(exc))
+    results = [h.result for h in filled.holes if h.result is not None]
+    if not results:
+        return error_row(problem, "no sorry/declaration in the statement")
+    # one hole per statement in the benchmarks; with several, the first that did not hold
+    return result_row(problem, next((r for r in results if r.status != "solved"), results[-1]))
 
 
 async def run_problems(
@@ -79,18 +81,7 @@ async def run_problems(
 
     async def one(problem: Problem) -> None:
         async with semaphore:
-            site = site_of(problem)
-            if site is None:
-                row: dict[str, Any] = {
-                    "name": problem.name,
-                    "status": "error",
-                    "samples": 0,
-                    "error": "no sorry/declaration in the statement",
-                }
-            else:
-                task = build_task(TextModel(site.text), site.decl, site.start, site.end, None)
-                result = await engine.search(site, None, task, max_found=1)
-                row = result_row(problem, result)
+            row = await solve_problem(problem, engine)
         async with lock:
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lean_interact.interface import Message
+
 from lean_sidecar.prover.endpoint import GenerationRequest
 from lean_sidecar.prover.presets import PRESETS
 
@@ -54,21 +56,22 @@ def _pos(raw: Any) -> tuple[int, int] | None:
 
 
 def sanitize_messages(
-    messages: Iterable[Any], code: str, secrets: Iterable[str] = ()
+    messages: Iterable[Message | object], code: str, secrets: Iterable[str] = ()
 ) -> list[LeanError]:
     """Lean's messages about the candidate, and nothing else: only ``severity == "error"``
     entries whose position lies inside ``code``; message text as a string, absolute file paths
     replaced by ``<path>``, every given secret value by ``<redacted>``, each message capped.
-    Anything malformed is dropped rather than guessed at."""
+    The verifier hands over lean-interact's typed messages; a raw REPL message (a dict, as a
+    recorded transcript has them) is read too. Anything malformed is dropped, not guessed at."""
     n_lines = code.count("\n") + 1
     hidden = [s for s in secrets if len(s) >= 4]
     out: list[LeanError] = []
     for msg in messages:
-        if not isinstance(msg, dict) or msg.get("severity") != "error":
+        read = _read_message(msg)
+        if read is None:
             continue
-        start, end = _pos(msg.get("pos")), _pos(msg.get("endPos"))
-        data = msg.get("data")
-        if start is None or not isinstance(data, str) or start[0] > n_lines:
+        start, end, data = read
+        if start is None or start[0] > n_lines:
             continue
         if end is not None and (end[0] > n_lines or end < start):
             end = None
@@ -78,6 +81,28 @@ def sanitize_messages(
         end_line, end_col = end if end is not None else (None, None)
         out.append(LeanError(start[0], start[1], end_line, end_col, data))
     return out
+
+
+Point = tuple[int, int] | None
+
+
+def _read_message(msg: object) -> tuple[Point, Point, str] | None:
+    """(start, end, text) of an error message, typed or raw; None for anything else."""
+    if isinstance(msg, Message):
+        if msg.severity != "error":
+            return None
+        end = msg.end_pos
+        return (
+            _pos({"line": msg.start_pos.line, "column": msg.start_pos.column}),
+            _pos({"line": end.line, "column": end.column}) if end is not None else None,
+            msg.data,
+        )
+    if not isinstance(msg, dict) or msg.get("severity") != "error":
+        return None
+    data = msg.get("data")
+    if not isinstance(data, str):
+        return None
+    return _pos(msg.get("pos")), _pos(msg.get("endPos")), data
 
 
 # ---- Kimina ------------------------------------------------------------------------------------
@@ -247,7 +272,7 @@ def fix_turn(
     answer: str,
     family: str,
     code: str,
-    errors: list[dict[str, Any]],
+    errors: Sequence[Message | object],
     correction: int,
     n: int,
     *,

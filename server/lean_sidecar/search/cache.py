@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lean_bridge.candidate_filter import check_candidate
-from lean_bridge.verifier import HoleSite
+from lean_bridge.hole_site import HoleSite
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS proofs_v2 (scope TEXT, goal TEXT, context TEXT, hole INTEGER, "

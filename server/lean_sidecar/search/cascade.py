@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+
+from lean_interact.interface import Message
 
 from lean_bridge.candidate_filter import DEFAULT_MAX_CHARS, check_candidate
 from lean_bridge.hole_fill import checkable, fill
-from lean_bridge.verifier import HoleSite, Verdict, Verifier
+from lean_bridge.hole_site import HoleSite
+from lean_bridge.verifier import Verdict, Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep
 from lean_sidecar.prover.helpers import Helpers
 from lean_sidecar.search.helper_site import gate_helpers, with_helpers
@@ -71,7 +73,7 @@ class Checker:
         outcome = "verified" if verdict.ok else ("refused" if verdict.filtered else "rejected")
         detail = verdict.reason
         if verdict.errors:
-            detail = str(verdict.errors[0].get("data", ""))[:500]
+            detail = verdict.errors[0].data[:500]
         attempt = Attempt(kind, script, outcome, detail, time.perf_counter() - t, helpers=used)
         attempts.append(attempt)
         return verdict, attempt
@@ -122,7 +124,7 @@ class Cascade:
 
     async def _screen(
         self, site: HoleSite, step: CascadeStep, script: str
-    ) -> tuple[str | None, list[dict[str, Any]]]:
+    ) -> tuple[str | None, list[Message]]:
         """One capped check of ``script`` in the hole: (None when it closes the goal, else why
         not; Lean's messages)."""
         if step.role == "closer":
@@ -138,11 +140,11 @@ class Cascade:
             site.text[: site.decl.start], step.wrap(decl_text), timeout=step.seconds
         )
         if res.error is not None:
-            return res.error, res.messages
-        errors = res.errors()
+            return res.error, res.lean_messages
+        errors = res.lean_errors()
         if errors:
-            return str(errors[0].get("data", ""))[:300], res.messages
-        return None, res.messages
+            return errors[0].data[:300], res.lean_messages
+        return None, res.lean_messages
 
     async def _race(
         self, site: HoleSite, steps: list[CascadeStep], attempts: list[Attempt]
@@ -209,7 +211,7 @@ class Cascade:
         why, messages = await self._screen(site, step, step.tactic)
         suggestions = []
         for m in messages:
-            data = str(m.get("data", ""))
+            data = m.data
             if data.startswith("Try this:"):
                 suggestions.append(data[len("Try this:") :].strip().removeprefix("[apply]").strip())
         node.detail = f"{len(suggestions)} suggestion(s)" if suggestions else (why or "none")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
-from lean_bridge.declarations import Declaration
 from lean_bridge.hole_fill import checkable, dedent_script, fill
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
-from lean_bridge.sorry_scan import SorryToken, scan_sorries
-from lean_bridge.verifier import HoleSite, Verifier
+from lean_bridge.sorry_scan import scan_sorries
+from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
 from lean_sidecar.prover.families import build_request
 from lean_sidecar.prover.sketch import SKETCH_INSTRUCTION, check_sketch, negation_statement
@@ -20,7 +20,6 @@ from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import normalize_goal
 from lean_sidecar.search.cascade import Cascade
-from lean_sidecar.search.repl_sorries import sorry_at
 from lean_sidecar.search.sampling import Sampler, SamplingParams, read_answer
 from lean_sidecar.search.trace import Attempt, How, Partial, Refuted
 from lean_sidecar.settings import Settings
@@ -48,38 +47,11 @@ def negation_site(site: HoleSite, goal: str) -> tuple[HoleSite, str] | None:
         return None
     text = site.text[: site.decl.start] + statement + "\n  sorry\n"
     model = TextModel(text)
-    decl = model.declaration_at(site.decl.start)
     tokens = scan_sorries(text, model.masked, model.index)
-    if decl is None or not tokens:
+    if not tokens:
         return None
-    tok = tokens[-1]
-    return HoleSite(text, decl, tok.start, tok.end, "tactic"), statement
-
-
-def goals_at_holes(
-    sorries: list[Any],
-    decl_text: str,
-    filled: str,
-    decl: Declaration,
-    holes: list[SorryToken],
-    delta: int,
-) -> list[str | None] | None:
-    """The goal of the REPL sorry at each hole's own position in ``decl_text`` (the checked
-    declaration: ``filled[decl.start : decl.end + delta]``, its keyword possibly renamed), or
-    None when a hole has no sorry there."""
-    renamed = len(decl_text) - (decl.end + delta - decl.start)
-    out: list[str | None] = []
-    for tok in holes:
-        offset = tok.start - decl.start
-        if tok.start > decl.keyword_start:
-            offset += renamed
-        line = decl_text.count("\n", 0, offset) + 1
-        column = offset - (decl_text.rfind("\n", 0, offset) + 1)
-        found = sorry_at(sorries, line, column)
-        if found is None:
-            return None
-        out.append(found.get("goal"))
-    return out
+    neg = HoleSite.at(text, tokens[-1].start, mode="tactic", model=model)
+    return (neg, statement) if neg is not None else None
 
 
 async def refute_goal(
@@ -217,9 +189,10 @@ class Decomposer:
         delta = len(filled) - len(site.text)
         decl_text, _ = checkable(filled, site.decl, delta)
         res = await self._verifier.pool.command(filled[: site.decl.start], decl_text)
-        if res.error or res.errors():
+        errors = res.lean_errors()
+        if res.error or errors:
             node.outcome = "rejected"
-            node.detail = res.error or str(res.errors()[0].get("data", ""))[:300]
+            node.detail = res.error or errors[0].data[:300]
             return None
         model = TextModel(filled)
         decl = model.declaration_at(site.decl.start)
@@ -231,8 +204,9 @@ class Decomposer:
         ]
         # REPL sorries cover the whole declaration: each of the sketch's holes gets the goal
         # of the sorry at its own position (other holes of the declaration may follow it).
-        in_region = goals_at_holes(res.sorries, decl_text, filled, site.decl, holes, delta)
-        if decl is None or not holes or in_region is None:
+        at_holes = res.goals_at(decl_text, site.decl, [t.start for t in holes], delta)
+        in_region = [g for g in at_holes if g is not None]
+        if decl is None or not holes or len(in_region) != len(holes):
             node.outcome, node.detail = (
                 "rejected",
                 "the sketch's holes could not be matched to Lean's",
@@ -244,15 +218,15 @@ class Decomposer:
             if await self._refute(site, goal, node, ctx.budget):
                 node.outcome, node.detail = "dropped", "a lemma is false (its negation was proved)"
                 return None
-        others_outside = [
-            (a if a < site.start else a + delta, b if b < site.start else b + delta)
-            for a, b in site.other_holes
-        ]
         solved: dict[int, str] = {}
         sub_ctx = ctx.for_subgoal()
         for tok, goal in zip(holes, in_region, strict=True):
-            others = tuple((t.start, t.end) for t in holes if t is not tok) + tuple(others_outside)
-            sub_site = HoleSite(filled, decl, tok.start, tok.end, "tactic", others, site.helpers)
+            # the declaration's other holes: the sketch's other lemmas and the user's sorries
+            sub_site = HoleSite.at(
+                filled, tok.start, mode="tactic", model=model, helpers=site.helpers
+            )
+            if sub_site is None:
+                continue
             sub_task = build_task(model, decl, tok.start, tok.end, goal)
             lemma = Attempt("lemma", goal, "pending")
             node.children.append(lemma)

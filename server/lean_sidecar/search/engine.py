@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from lean_bridge.candidate_filter import check_candidate
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.repl_pool import ReplUnavailable
-from lean_bridge.verifier import HoleSite, Verifier
+from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
 from lean_sidecar.prover.families import guess_family

@@ -12,13 +12,11 @@ whitelist (``check_candidate``), as a model's proof is.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from lean_bridge.candidate_filter import Verdict, check_candidate, check_declaration_text
 from lean_bridge.declarations import Declaration, find_declarations
 from lean_bridge.hole_fill import fill
+from lean_bridge.hole_site import HoleSite
 from lean_bridge.lean_lexer import mask_non_code
-from lean_bridge.verifier import HoleSite
 from lean_sidecar.prover.helpers import Helpers, helper_signature
 
 SEPARATOR = "\n\n"
@@ -27,23 +25,7 @@ SEPARATOR = "\n\n"
 def with_helpers(site: HoleSite, helpers: Helpers) -> HoleSite:
     """The site with ``helpers`` inserted before its declaration; the declaration's start stays
     where it was, so the REPL prefix (everything above it) is the user's, unchanged."""
-    insert = helpers.text + SEPARATOR
-    n = len(insert)
-    at = site.decl.start
-    text = site.text[:at] + insert + site.text[at:]
-    d = site.decl
-    decl = replace(
-        d,
-        keyword_start=d.keyword_start + n,
-        name_start=d.name_start + n,
-        name_end=d.name_end + n,
-        end=d.end + n,
-        assign=None if d.assign is None else d.assign + n,
-    )
-    others = tuple((a + n, b + n) for a, b in site.other_holes)
-    return HoleSite(
-        text, decl, site.start + n, site.end + n, site.mode, others, site.helpers + helpers.count
-    )
+    return site.with_inserted(site.decl.start, helpers.text + SEPARATOR, helpers.count)
 
 
 def _only_declarations(text: str, decls: list[Declaration]) -> bool:

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from lean_bridge.verifier import HoleSite
+from lean_bridge.hole_site import HoleSite
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
 from lean_sidecar.prover.extract import Extracted, extract_script, final_code_block
 from lean_sidecar.prover.families import DIALECTS, build_request, full_statement

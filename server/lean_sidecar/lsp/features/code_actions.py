@@ -13,9 +13,9 @@ from lsprotocol import types
 from lean_bridge.candidate_filter import check_declaration_text
 from lean_bridge.declarations import Declaration, find_declarations
 from lean_bridge.gate_preview import edit_preview, edit_title
-from lean_bridge.hole_fill import HoleMode, block_column, replacement
-from lean_bridge.holes import Hole
-from lean_bridge.verifier import HoleSite
+from lean_bridge.hole_fill import HoleMode, replacement
+from lean_bridge.hole_site import HoleSite
+from lean_bridge.holes import Hole, insertion_column
 from lean_sidecar.lsp.documents import HoleSnapshot
 from lean_sidecar.lsp.errors import RequestFailed
 from lean_sidecar.search.trace import Found, Partial, Refuted
@@ -38,18 +38,13 @@ def intersects(hole: Hole, rng: types.Range) -> bool:
 
 
 def site_of(snap: HoleSnapshot, hole: Hole) -> HoleSite:
-    """What the verifier needs to check a proof of ``hole`` (raises if it has no declaration)."""
-    model = snap.model
-    decl = model.declaration_at(hole.start)
-    if decl is None:
-        raise RequestFailed("this sorry is not inside a declaration")
-    others = tuple(
-        (h.start, h.end)
-        for h in snap.holes
-        if h.kind == "sorry" and h is not hole and decl.start <= h.start <= decl.end
-    )
+    """What the verifier needs to check a proof of ``hole`` (raises if it has no declaration).
+    The mode is Lean's (``plainGoal`` answered there, or only ``termGoal``)."""
     mode: HoleMode = "term" if hole.mode == "term" else "tactic"
-    return HoleSite(model.text, decl, hole.start, hole.end, mode, others)
+    site = HoleSite.at(snap.model.text, hole.start, mode=mode, model=snap.model)
+    if site is None:
+        raise RequestFailed("this sorry is not inside a declaration")
+    return site
 
 
 def hole_at(snap: HoleSnapshot, line: int, character: int) -> Hole:
@@ -123,18 +118,9 @@ def found_splices(snap: HoleSnapshot, hole: Hole, found: Found) -> list[Splice]:
     return splices
 
 
-def insertion_column(snap: HoleSnapshot, hole: Hole) -> int | None:
-    """For an "unsolved goals" hole (an insertion after a block's last tactic): the column of
-    the block Lean reported (its `by`), so that the tactic lands in that block, not in a `by`
-    nested on its last line."""
-    if hole.reported is None or hole.start != hole.end:
-        return None
-    return block_column(snap.model.masked, snap.model.index.offset(hole.reported.start))
-
-
 def fill_splice(snap: HoleSnapshot, hole: Hole, script: str) -> Splice:
     site = site_of(snap, hole)
-    column = insertion_column(snap, hole)
+    column = insertion_column(snap.model, hole)
     return replacement(site.text, hole.start, hole.end, script, site.mode, column)
 
 
@@ -244,7 +230,7 @@ def replace_tactic_action(
     """Replace a failing tactic by one Lean checked (hover suggestions); refused
     (`RefusedEdit`) if the declaration's final text would hold anything but the declaration."""
     # the same splice as a fill: an "unsolved goals" hole is an insertion after the block
-    column = insertion_column(snap, hole)
+    column = insertion_column(snap.model, hole)
     splice = replacement(snap.model.text, hole.start, hole.end, tactic, "tactic", column)
     decl = snap.model.declaration_at(hole.start)
     if decl is None:
