@@ -82,7 +82,9 @@ class FakeEngine:
         self.cache = None
         self.searched: list[str | None] = []
 
-    async def search(self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any) -> Any:
+    async def search(
+        self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any, max_found: int = 3
+    ) -> Any:
         self.searched.append(goal)
         if self.gate is not None:
             await self.gate.wait()

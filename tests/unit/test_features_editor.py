@@ -49,7 +49,9 @@ class TellingEditor(FakeEditor):
 class FailingEngine(FakeEngine):
     """Every search ends with the same endpoint failure."""
 
-    async def search(self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any) -> Any:
+    async def search(
+        self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any, max_found: int = 3
+    ) -> Any:
         self.searched.append(goal)
         return HoleResult(
             status="error",

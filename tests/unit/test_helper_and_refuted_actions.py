@@ -90,7 +90,9 @@ class RecordingEditor(FakeEditor):
 
 
 class RefutingEngine(FakeEngine):
-    async def search(self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any) -> Any:
+    async def search(
+        self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any, max_found: int = 3
+    ) -> Any:
         self.searched.append(goal)
         return HoleResult(status="refuted", refuted=NEGATION)
 
@@ -137,7 +139,9 @@ async def test_a_refuted_result_is_kept_for_its_version_only() -> None:
 
 
 class HelperEngine(FakeEngine):
-    async def search(self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any) -> Any:
+    async def search(
+        self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any, max_found: int = 3
+    ) -> Any:
         self.searched.append(goal)
         if goal and "n + 0" in goal:
             found = Found("simpa using sidecar_aux_h n", "model", 0.1, helpers=HELPER)

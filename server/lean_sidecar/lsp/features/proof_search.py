@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lsprotocol import types
@@ -21,26 +20,17 @@ from lean_sidecar.lsp.features.progress import with_progress
 from lean_sidecar.lsp.features.search_summary import REFUTED, summary
 from lean_sidecar.lsp.tasks import Key, TaskRegistry
 from lean_sidecar.prover.endpoint import EndpointError
-from lean_sidecar.prover.task import build_task
-from lean_sidecar.search.engine import Found, HoleResult, Partial
-from lean_sidecar.search.trace import Refuted
+from lean_sidecar.search.result_store import HoleKey, ResultStore
+from lean_sidecar.search.search_hole import search_hole
+from lean_sidecar.search.trace import Found, HoleResult
 
 log = logging.getLogger(__name__)
-HoleKey = tuple[str, int, int]  # uri, version, offset of the hole in that version's text
 COMMAND_WAIT = 60.0  # seconds a command waits for Lean to finish the document's version
 CODE_ACTION_WAIT = 10.0  # the same for a code action (the editor re-asks when the cursor moves)
 
 
 class LeanStatus(Protocol):
     async def wait_running(self, timeout: float) -> None: ...
-
-
-@dataclass
-class DocResults:
-    found: dict[HoleKey, list[Found]] = field(default_factory=dict)
-    traces: dict[HoleKey, HoleResult] = field(default_factory=dict)
-    partial: dict[HoleKey, Partial] = field(default_factory=dict)
-    refuted: dict[HoleKey, Refuted] = field(default_factory=dict)  # the goal is false
 
 
 def _task_key(key: HoleKey) -> Key:
@@ -63,7 +53,7 @@ class ProofSearch(Feature):
         self.editor = editor
         self.tasks = tasks
         self.lean = lean
-        self.results = DocResults()
+        self.results = ResultStore()
         self._decl_end: dict[HoleKey, int] = {}  # last line of a running search's declaration
 
     def running(self, key: HoleKey) -> bool:
@@ -116,10 +106,7 @@ class ProofSearch(Feature):
 
     def _forget(self, uri: str, keep: int | None) -> None:
         """Results are kept for the current version only (the cache keeps the rest)."""
-        r = self.results
-        for table in (r.found, r.traces, r.partial, r.refuted):
-            for key in [k for k in table if k[0] == uri and k[1] != keep]:
-                del table[key]  # type: ignore[attr-defined]
+        self.results.forget(uri, keep)
 
     def on_holes(self, doc: DocState) -> None:
         """A new version is ready: re-offer cached proofs whose context did not change."""
@@ -136,11 +123,8 @@ class ProofSearch(Feature):
                 site = ca.site_of(snap, hole)
             except RequestFailed:
                 continue
-            hit = engine.cache.lookup(site, hole.goal, engine.model_name)
-            if hit is not None and not hit.recheck:  # verified against this very prefix
-                self.results.found[(doc.uri, snap.version, hole.start)] = [
-                    Found(hit.script, "cache", 0.0)
-                ]
+            key = (doc.uri, snap.version, hole.start)
+            self.results.offer_cached(key, engine.cache, site, hole.goal, engine.model_name)
 
     def on_change(self, uri: str, first_line: int) -> None:
         """An edit at or above a hole's declaration changes what Lean would check: its search
@@ -200,10 +184,9 @@ class ProofSearch(Feature):
             return result
         engine = await self.engines.engine()
         site = ca.site_of(snap, hole)
-        task_spec = build_task(snap.model, site.decl, hole.start, hole.end, hole.goal)
 
         async def on_found(found: Found) -> None:
-            self.results.found.setdefault(key, []).append(found)
+            self.results.add_found(key, found)
             if doc.version != snap.version:
                 self.on_holes(doc)  # edited meanwhile: re-offer where the context is unchanged
             await self.editor.refresh_code_actions()
@@ -214,24 +197,23 @@ class ProofSearch(Feature):
 
         self._decl_end[key] = snap.model.index.pos(site.decl.end).line
         task = self.tasks.spawn(
-            engine.search(site, hole.goal, task_spec, on_found, progress), _task_key(key)
+            search_hole(engine, site, hole.goal, on_found=on_found, progress=progress),
+            _task_key(key),
         )
         try:
             result = await task
         finally:
             self._decl_end.pop(key, None)
-        self.results.traces[key] = result
+        newly_refuted, kept_partial = self.results.finished(key, result)
         self._tell(result)
-        if result.status == "refuted" and result.refuted is not None:
-            if key not in self.results.refuted:  # told once per hole (and version)
-                self.editor.show_message(
-                    types.MessageType.Info,
-                    f"lean-sidecar: {REFUTED}: {result.refuted.statement} {result.refuted.proof}",
-                )
-            self.results.refuted[key] = result.refuted
+        if newly_refuted and result.refuted is not None:  # told once per hole (and version)
+            self.editor.show_message(
+                types.MessageType.Info,
+                f"lean-sidecar: {REFUTED}: {result.refuted.statement} {result.refuted.proof}",
+            )
+        if result.refuted is not None and result.status == "refuted":
             await self.editor.refresh_code_actions()
-        if not result.found and result.partial is not None:
-            self.results.partial[key] = result.partial
+        if kept_partial:
             await self.editor.refresh_code_actions()
         return result
 
