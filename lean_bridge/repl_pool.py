@@ -16,6 +16,7 @@ from typing import Any
 
 from lean_interact.interface import LeanError
 
+from lean_bridge import compat
 from lean_bridge.repl_results import CommandResult, StepResult, command_result, step_result
 from lean_bridge.sandbox import SandboxPolicy, describe, policy_for, start_server
 
@@ -153,7 +154,7 @@ class ReplPool:
         return sandbox_policy(
             self.settings,
             project_dir=Path(config.working_dir) if config else None,
-            repl_dir=Path(config._cache_repl_dir) if config else None,
+            repl_dir=compat.repl_dir(config) if config else None,
             writable=(self._pickles,),
             readable=(self._verified,),
         )

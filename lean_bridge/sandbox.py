@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lean_bridge.compat import repl_command, set_repl_process
+
 log = logging.getLogger(__name__)
 
 Mechanism = Literal["bwrap", "unshare", "none"]
@@ -346,11 +348,11 @@ def sandboxed_server_class() -> type[Any]:
         private_tmp: Path | None = None
 
         def start(self) -> None:
-            repl = os.path.join(self.config._cache_repl_dir, ".lake", "build", "bin", "repl")
+            command = repl_command(self.config)
             self._drop_tmp()
             self.private_tmp = Path(tempfile.mkdtemp(prefix="lean-sidecar-repl-"))
-            self._proc = popen(
-                [str(self.config.lake_path), "env", repl],
+            proc = popen(
+                command,
                 self.policy,
                 cwd=self.config.working_dir,
                 private_tmp=self.private_tmp,
@@ -361,6 +363,7 @@ def sandboxed_server_class() -> type[Any]:
                 text=True,
                 bufsize=1,
             )
+            set_repl_process(self, proc)
             if not self.is_alive():
                 out, err = self.get_stdout_stderr()
                 raise ChildProcessError(f"the Lean REPL could not be started: {out} {err}")

@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+from lean_bridge.compat import request_futures
 from lean_sidecar.lsp.root import build_server
 from lean_sidecar.settings import Settings
 
@@ -54,7 +55,7 @@ async def test_notifications_and_commands_leave_no_futures_behind() -> None:
     proto.receive_body(body("textDocument/didClose", {"textDocument": {"uri": uri}}))
     for _ in range(50):
         await asyncio.sleep(0)
-    assert len(proto._request_futures) == 0, list(proto._request_futures)[:5]
+    assert len(request_futures(proto)) == 0, list(request_futures(proto))[:5]
     server.lean.shutting_down = True
 
 
@@ -76,7 +77,7 @@ async def test_shutdown_answers_while_handler_futures_are_unfinished() -> None:
     pending: list[concurrent.futures.Future[Any]] = []
     for i in range(3):  # what sync handlers' steps leave while they run
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        proto._request_futures[f"step-{i}"] = future  # type: ignore[assignment]
+        request_futures(proto)[f"step-{i}"] = future
         proto._forget_when_done(f"step-{i}", future)
         pending.append(future)
     proto.receive_body(body("shutdown", None, 99))
@@ -90,4 +91,4 @@ async def test_shutdown_answers_while_handler_futures_are_unfinished() -> None:
     assert answer.get("result", "missing") is None and "error" not in answer, answer
     assert all(f.cancelled() for f in pending)
     await asyncio.sleep(0.05)
-    assert not any(str(k).startswith("step-") for k in proto._request_futures)
+    assert not any(str(k).startswith("step-") for k in request_futures(proto))

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
+from lean_bridge.compat import builtin_initialize, unstructure, unstructurer
 from lean_bridge.upstream import default_upstream_command
 from lean_sidecar import __version__
 from lean_sidecar.lsp.documents import DocumentStore
@@ -45,7 +46,7 @@ class SidecarServer(LanguageServer):
         self.settings = settings
         self._editor_base: Settings = settings  # settings before workspace/configuration
         self.documents = DocumentStore()
-        self.features = FeatureSet(self.protocol._converter.unstructure)
+        self.features = FeatureSet(unstructurer(self.protocol))
         self.lean: LeanProcess | None = None  # set by the composition root
 
     # ---- initialize -----------------------------------------------------------------------
@@ -67,15 +68,8 @@ class SidecarServer(LanguageServer):
         general = params.capabilities.general
         if general is not None and general.position_encodings is not None:
             general.position_encodings = [UTF16]
-        gen = self.protocol.lsp_initialize(params)
-        result: Any = None
-        try:
-            while True:
-                handler, args, _ = next(gen)
-                gen.send(handler(*args))
-        except StopIteration as stop:
-            result = stop.value
-        ours: dict[str, Any] = self.protocol._converter.unstructure(result)
+        result = builtin_initialize(self.protocol, params)
+        ours: dict[str, Any] = unstructure(self.protocol, result)
         if self.features.answers("textDocument/codeAction"):
             ours.setdefault("capabilities", {})["codeActionProvider"] = {
                 "codeActionKinds": ["quickfix", "source"],

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pygls.protocol import LanguageServerProtocol
 
+from lean_bridge.compat import ProtocolHooks, is_shut_down, request_futures
 from lean_bridge.framing import dumps, frame, loads
 from lean_sidecar.lsp.errors import (
     INVALID_PARAMS,
@@ -95,7 +96,7 @@ def readable_id(body: bytes) -> Any:
         return None
 
 
-class SidecarProtocol(LanguageServerProtocol):
+class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
     forwarder: Router | None = None
     tasks: TaskRegistry | None = None  # attached by the composition root
 
@@ -159,7 +160,7 @@ class SidecarProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: Any) -> None:
-        if self._shutdown and self._refused_after_shutdown(message):
+        if is_shut_down(self) and self._refused_after_shutdown(message):
             return
         if isinstance(message, Routed):
             if self.forwarder is None:
@@ -192,29 +193,29 @@ class SidecarProtocol(LanguageServerProtocol):
         return True
 
     # ---- requests the sidecar answers: their work is cancellable by request id --------------
-    def _execute_handler(
+    def execute_handler(
         self,
         msg_id: Any,
         handler: Callable[..., Any],
-        callback: Any = None,
-        args: Any = None,
-        kwargs: Any = None,
+        callback: Any,
+        args: Any,
+        kwargs: Any,
     ) -> None:
         """pygls answers ``$/cancelRequest`` at once but only cancels a request that has not
         started; a command runs as an inner coroutine (executeCommand is a generator) that kept
         going. Every coroutine is spawned in the task registry under the editor's request id,
         so a cancel reaches the work itself."""
-        request_id = self._ctx_msg_id.get(None)
+        request_id = self.msg_id
         if self.tasks is None or request_id is None or not asyncio.iscoroutinefunction(handler):
-            super()._execute_handler(msg_id, handler, callback, args, kwargs)
-            inner = self._request_futures.get(msg_id) if msg_id != request_id else None
+            super().execute_handler(msg_id, handler, callback, args, kwargs)
+            inner = request_futures(self).get(msg_id) if msg_id != request_id else None
             if inner is not None:  # a notification's or generator step's future: see below
                 self._forget_when_done(msg_id, inner)
             return
         future = self.tasks.spawn(
             handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
         )
-        self._request_futures[msg_id] = future  # type: ignore[assignment]
+        request_futures(self)[msg_id] = future
         if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
             self._forget_when_done(msg_id, future)
         if callback is not None:
@@ -228,14 +229,14 @@ class SidecarProtocol(LanguageServerProtocol):
 
         def forget(_f: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to forget
-                loop.call_soon_threadsafe(self._request_futures.pop, msg_id, None)
+                loop.call_soon_threadsafe(request_futures(self).pop, msg_id, None)
 
         future.add_done_callback(forget)
 
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
+    def handle_cancel_notification(self, msg_id: Any) -> None:
         if self.tasks is not None:
             self.tasks.cancel(lambda k: k[0] == "request" and k[1] == msg_id)
-        super()._handle_cancel_notification(msg_id)
+        super().handle_cancel_notification(msg_id)
 
     def handle_structured(self, structured: Any) -> None:
         if isinstance(structured, Invalid):

@@ -9,11 +9,11 @@ import logging
 import os
 import stat
 import sys
-import threading
 from typing import Any
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter
 
+from lean_bridge.compat import replace_stop_event, stop_event
 from lean_bridge.framing import (
     CoalescingWriter,
     FrameBuffer,
@@ -43,7 +43,7 @@ async def read_loop(server: SidecarServer, reader: Any) -> None:
     """Read the editor's frames until the stream ends. Unlike pygls' loop, header names are
     case-insensitive (``content-length`` loses nothing) and each body is parsed once, by
     ``SidecarProtocol.receive_body``, which answers parse errors and batches."""
-    stop = server._stop_event
+    stop = stop_event(server)
     frames = FrameBuffer()
     while stop is None or not stop.is_set():
         try:
@@ -76,7 +76,7 @@ async def _next_frames(reader: Any, frames: FrameBuffer) -> list[bytes] | None:
 
 async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None:
     """Serve one editor connection until its reader ends, then stop Lean's server."""
-    server._stop_event = threading.Event()
+    replace_stop_event(server)
     server.protocol.set_writer(writer)
     try:
         await read_loop(server, reader)
