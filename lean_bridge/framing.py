@@ -68,20 +68,6 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
     return await reader.readexactly(length)
 
 
-async def read_message(reader: asyncio.StreamReader) -> Message | None:
-    """Read one framed message; ``None`` at end of stream."""
-    body = await read_frame(reader)
-    if body is None:
-        return None
-    try:
-        message = loads(body)
-    except ValueError as exc:
-        raise FramingError(f"invalid JSON body ({len(body)} bytes)") from exc
-    if not isinstance(message, dict):
-        raise FramingError("message is not a JSON object")
-    return message
-
-
 def encode_message(message: Message) -> bytes:
     return frame(dumps(message))
 

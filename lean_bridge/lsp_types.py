@@ -5,7 +5,7 @@ lsprotocol's converters would drop the extension fields (``fullRange``, ``leanTa
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 
 class LspPosition(TypedDict):
@@ -30,46 +30,6 @@ class PlainTermGoal(TypedDict):
 
     goal: str
     range: LspRange
-
-
-class _DiagnosticRequired(TypedDict):
-    range: LspRange
-    message: str
-
-
-class LeanDiagnostic(_DiagnosticRequired, total=False):
-    """A diagnostic of ``textDocument/publishDiagnostics`` with Lean's extra fields."""
-
-    fullRange: LspRange
-    severity: int
-    code: int | str
-    source: str
-    tags: list[int]
-    leanTags: list[int]  # 1 = unsolved goals, 2 = goals accomplished
-    isSilent: bool
-    relatedInformation: list[Any]
-    data: Any
-
-
-class _PublishRequired(TypedDict):
-    uri: str
-    diagnostics: list[LeanDiagnostic]
-
-
-class LeanPublishDiagnosticsParams(_PublishRequired, total=False):
-    version: int
-
-
-class LeanFileProgressProcessingInfo(TypedDict, total=False):
-    range: LspRange
-    kind: int
-
-
-class LeanFileProgressParams(TypedDict):
-    """``$/lean/fileProgress``: the ranges Lean is still elaborating."""
-
-    textDocument: dict[str, Any]
-    processing: list[LeanFileProgressProcessingInfo]
 
 
 # JSON-RPC / LSP error codes (the numbers; lean_sidecar.lsp.errors has the exceptions).

@@ -15,18 +15,7 @@ from lean_sidecar.fill_cli import add_fill_parser
 from lean_sidecar.gpu.serve_cli import add_endpoint_parser
 from lean_sidecar.lsp.root import build_server
 from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
-from lean_sidecar.settings import Settings, SettingsError, load_settings
-
-#: settings field -> the flag that sets it (errors name the flag, not the field)
-FLAGS = {
-    "endpoints": "--endpoint",
-    "model": "--model",
-    "model_family": "--model-family",
-    "lake_path": "--lake-path",
-    "repl_path": "--repl-path",
-    "log_level": "--log-level",
-    "upstream": "--upstream",
-}
+from lean_sidecar.settings import CLI_FLAGS, Settings, SettingsError, load_settings
 
 
 def _common_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -48,9 +37,9 @@ def _common_settings_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _settings_from(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
-    keys = ("endpoints", "model", "model_family", "lake_path", "repl_path", "log_level")
+    keys = [k for k in CLI_FLAGS if k != "upstream"]  # the flags _common_settings_flags adds
     cli = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    return load_settings({**cli, **(extra or {})}, strict=True, flags=FLAGS)
+    return load_settings({**cli, **(extra or {})}, strict=True, flags=CLI_FLAGS)
 
 
 def _setup_logging(level: str, log_file: Path | None = None) -> None:

@@ -17,24 +17,15 @@ from lean_bridge.repl_pool import ReplUnavailable
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.search.fill_file import FileHole, file_holes, fill_holes
 from lean_sidecar.search.trace import Attempt
-from lean_sidecar.settings import Settings, name_settings
+from lean_sidecar.settings import CLI_FLAGS, Settings, cli_spelling, name_settings
 
-#: settings field -> its flag on `fill` (errors name what the user can set)
-FILL_FLAGS = {
-    "endpoints": "--endpoint",
-    "model": "--model",
-    "model_family": "--model-family",
-    "lake_path": "--lake-path",
-    "repl_path": "--repl-path",
-    "log_level": "--log-level",
-}
 EXIT_FILLED, EXIT_UNSOLVED, EXIT_SETUP = 0, 1, 2
+#: the flags `fill` has (errors name what the user can set)
+FILL_FLAGS = {k: v for k, v in CLI_FLAGS.items() if k != "upstream"}
 
 
 def _spell(name: str) -> str:
-    flag = FILL_FLAGS.get(name)
-    env = f"LEAN_SIDECAR_{name.upper()}"
-    return f"{flag} (or {env})" if flag else env
+    return cli_spelling(name, FILL_FLAGS)
 
 
 def warn(message: str) -> None:

@@ -228,7 +228,20 @@ def env_name(name: str) -> str:
     return f"{ENV_PREFIX}{name.upper()}"
 
 
-def cli_spelling(name: str, flags: Mapping[str, str]) -> str:
+#: settings field -> the command-line flag that sets it (errors name the flag, not the field);
+#: ``fill``, ``eval`` and ``serve`` share these flags, ``upstream`` is ``serve``'s alone
+CLI_FLAGS: Mapping[str, str] = {
+    "endpoints": "--endpoint",
+    "model": "--model",
+    "model_family": "--model-family",
+    "lake_path": "--lake-path",
+    "repl_path": "--repl-path",
+    "log_level": "--log-level",
+    "upstream": "--upstream",
+}
+
+
+def cli_spelling(name: str, flags: Mapping[str, str] = CLI_FLAGS) -> str:
     """How a command-line user sets ``name``: its flag (``flags``: field -> flag) if it has
     one, and its variable."""
     flag = flags.get(name)

@@ -19,6 +19,7 @@ from lean_sidecar.prover.prompts import (
     user_prompt,
 )
 from lean_sidecar.prover.task import ProofTask
+from lean_sidecar.settings import Settings
 
 Family = Literal["kimina", "kimina-preview", "deepseek-v2-cot", "deepseek-v2", "goedel-v2"]
 
@@ -111,3 +112,19 @@ def build_request(
         family, temperature, top_p, max_tokens, len(prompt_text(task, family)), use_preset, context
     )
     return request_for(task, family, model, n, sampling)
+
+
+def settings_request(task: ProofTask, family: str, s: Settings, n: int) -> GenerationRequest:
+    """:func:`build_request` with the user's sampling settings: the one way a search, a sketch
+    and a failing tactic's replacements ask a chat or whole-proof model."""
+    return build_request(
+        task,
+        family,
+        s.model,
+        n,
+        s.temperature,
+        s.top_p,
+        s.max_tokens,
+        use_preset=s.family_sampling,
+        context=s.context_tokens,
+    )

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from lean_bridge.candidate_filter import Verdict, check_candidate
 from lean_bridge.goal_parse import Declined, to_lemma
 from lean_sidecar.prover.endpoint import GenerationRequest
-from lean_sidecar.prover.families import build_request
+from lean_sidecar.prover.families import settings_request
 from lean_sidecar.prover.task import ProofTask
+from lean_sidecar.settings import Settings
 
 SKETCH_INSTRUCTION = (
     "\n\nDo not prove the theorem directly. Write a proof sketch in Lean 4: state the key "
@@ -20,27 +22,13 @@ _SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
 NEGATION_NAME = "sidecar_negation"
 
 
-def sketch_request(
-    task: ProofTask,
-    family: str,
-    model: str | None,
-    n: int,
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-) -> GenerationRequest:
-    req = build_request(
-        task,
-        "kimina" if family == "deepseek-v2" else family,
-        model,
-        n,
-        temperature,
-        top_p,
-        max_tokens,
-    )
+def sketch_request(task: ProofTask, family: str, s: Settings, n: int) -> GenerationRequest:
+    """The sketch request: the family's first turn with :data:`SKETCH_INSTRUCTION` appended,
+    always as chat (a completion family is asked in Kimina's chat form)."""
+    req = settings_request(task, "kimina" if family == "deepseek-v2" else family, s, n)
     messages = [dict(m) for m in req.messages]
     messages[-1]["content"] += SKETCH_INSTRUCTION
-    return GenerationRequest("chat", model, n, temperature, top_p, max_tokens, messages=messages)
+    return replace(req, messages=messages, kind="chat", prompt="")
 
 
 def check_sketch(script: str, allow_native_decide: bool = False) -> Verdict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from typing import Protocol
 
 from lean_bridge.hole_fill import checkable, dedent_script, fill
@@ -13,9 +12,8 @@ from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
 from lean_bridge.verifier import Verifier
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest
-from lean_sidecar.prover.families import build_request
-from lean_sidecar.prover.sketch import SKETCH_INSTRUCTION, check_sketch, negation_statement
+from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
+from lean_sidecar.prover.sketch import check_sketch, negation_statement, sketch_request
 from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import normalize_goal
@@ -89,25 +87,6 @@ def refutable(goal: str) -> bool:
     return " := " not in hyps and "✝" not in goal and "?" not in goal
 
 
-def sketch_request_for(task: ProofTask, family: str, s: Settings, n: int) -> GenerationRequest:
-    """The sketch request (``prover.sketch``'s instruction) with the family's sampling."""
-    fam = "kimina" if family == "deepseek-v2" else family
-    req = build_request(
-        task,
-        fam,
-        s.model,
-        n,
-        s.temperature,
-        s.top_p,
-        s.max_tokens,
-        use_preset=s.family_sampling,
-        context=s.context_tokens,
-    )
-    messages = [dict(m) for m in req.messages]
-    messages[-1]["content"] += SKETCH_INSTRUCTION
-    return replace(req, messages=messages, kind="chat", prompt="")
-
-
 def script_from_region(region: str, mode: str) -> str:
     """The canonical script of a hole's replacement text (the inverse of ``render``)."""
     if mode == "term" and region.startswith("by"):
@@ -147,7 +126,7 @@ class Decomposer:
         if n == 0:
             return None
         ctx.report(f"asking for a proof sketch (depth {depth})")
-        request = sketch_request_for(task, self._family, s, n)
+        request = sketch_request(task, self._family, s, n)
         try:
             gen = await self._endpoint.generate(request)
         except EndpointError as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lean_bridge.hole_site import HoleSite
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
 from lean_sidecar.prover.extract import Extracted, extract_script, final_code_block
-from lean_sidecar.prover.families import DIALECTS, build_request, full_statement
+from lean_sidecar.prover.families import DIALECTS, full_statement, settings_request
 from lean_sidecar.prover.feedback import fix_turn
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget
@@ -141,17 +141,7 @@ class Sampler:
                     await consider(fix, fixed, attempt.children, "fix", round_no + 1)
 
         async def one_request(n: int) -> None:
-            request = build_request(
-                p.task,
-                family,
-                s.model,
-                n,
-                s.temperature,
-                s.top_p,
-                s.max_tokens,
-                use_preset=s.family_sampling,
-                context=s.context_tokens,
-            )
+            request = settings_request(p.task, family, s, n)
             gen = await self._endpoint.generate(request)
             req.account(gen)
             for sample in gen.samples:

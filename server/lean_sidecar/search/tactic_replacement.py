@@ -24,7 +24,7 @@ from lean_bridge.repl_pool import session
 from lean_bridge.repl_results import repl_position
 from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
-from lean_sidecar.prover.families import DIALECTS, build_request
+from lean_sidecar.prover.families import DIALECTS, settings_request
 from lean_sidecar.prover.prompts_tactic import hover_request, suggestions_from_completion
 from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget
@@ -95,17 +95,7 @@ async def model_candidates(
         # a completion-style model continues the proof; it writes no fenced block
         hover_request(task, s.model, n, s.temperature, s.top_p)
         if completion
-        else build_request(
-            task,
-            family,
-            s.model,
-            n,
-            s.temperature,
-            s.top_p,
-            s.max_tokens,
-            use_preset=s.family_sampling,
-            context=s.context_tokens,
-        )
+        else settings_request(task, family, s, n)
     )
     try:
         gen = await asyncio.wait_for(engine.endpoint.generate(request), s.budget_seconds)
