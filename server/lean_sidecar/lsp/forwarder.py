@@ -20,7 +20,7 @@ from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.capabilities import merge_capabilities
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED, error_message
 from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice, not_started_message
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.tasks import MergeTask, TaskRegistry
 
 log = logging.getLogger(__name__)
 MERGED_METHODS = ("textDocument/codeAction", "textDocument/hover")
@@ -150,7 +150,7 @@ class Forwarder:
 
     def _cancel(self, raw: Message, structured: Any) -> None:
         editor_id = (raw.get("params") or {}).get("id")
-        self._tasks.cancel(lambda key: key == ("merge", editor_id))
+        self._tasks.cancel(lambda key: key == MergeTask(editor_id))
         upstream_id = self._editor_ids.get(editor_id)
         if upstream_id is not None:
             self._lean_process().send({**raw, "params": {"id": upstream_id}})
@@ -174,7 +174,7 @@ class Forwarder:
         self._forward(raw, lean_answer)
         method = str(raw.get("method"))
         self._tasks.spawn(
-            self._merge(editor_id, method, structured, lean_answer), ("merge", editor_id)
+            self._merge(editor_id, method, structured, lean_answer), MergeTask(editor_id)
         )
 
     async def _merge(

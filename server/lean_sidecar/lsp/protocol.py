@@ -21,7 +21,7 @@ from lean_sidecar.lsp.errors import (
     PARSE_ERROR,
     error_message,
 )
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.tasks import RequestTask, TaskRegistry, is_request_task
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class SidecarProtocol(LanguageServerProtocol):
                 self._forget_when_done(msg_id, inner)
             return
         future = self.tasks.spawn(
-            handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
+            handler(*(args or ()), **(kwargs or {})), RequestTask(request_id, msg_id)
         )
         self._request_futures[msg_id] = future  # type: ignore[assignment]
         if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
@@ -234,7 +234,7 @@ class SidecarProtocol(LanguageServerProtocol):
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         if self.tasks is not None:
-            self.tasks.cancel(lambda k: k[0] == "request" and k[1] == msg_id)
+            self.tasks.cancel(lambda k: is_request_task(k, msg_id))
         super()._handle_cancel_notification(msg_id)
 
     def handle_structured(self, structured: Any) -> None:

@@ -29,7 +29,7 @@ from lean_sidecar.lsp.features.code_actions import (
     insertion_column,
     replace_tactic_action,
 )
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_task
 from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
 from lean_sidecar.prover.families import DIALECTS, build_request
@@ -104,20 +104,22 @@ class TacticHover(Feature):
         snap = doc.snapshot
         if snap is None or not self._settings().hover_suggestions:
             return
-        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == doc.uri and k[2] != snap.version)
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER, doc.uri, keep=snap.version))
         self.on_close(doc.uri, keep=snap.version)  # states of the current version only
         failing = [h for h in snap.holes if h.kind == "failingTactic"][:MAX_TACTICS_PER_VERSION]
         for hole in failing:
             key = _key(doc.uri, snap.version, hole)
             if key not in self.states:
                 self.states[key] = HoverState(goal=hole.goal)
-                self.tasks.spawn(self._compute(doc, snap, hole, self.states[key]), ("hover", *key))
+                self.tasks.spawn(
+                    self._compute(doc, snap, hole, self.states[key]), HoleTask(HoleWork.HOVER, *key)
+                )
 
     async def close(self) -> None:
-        self.tasks.cancel(lambda k: k[0] == "hover")
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER))
 
     def on_close(self, uri: str, keep: int | None = None) -> None:
-        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == uri and k[2] != keep)
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER, uri, keep))
         for key in [k for k in self.states if k[0] == uri and k[1] != keep]:
             del self.states[key]
 
