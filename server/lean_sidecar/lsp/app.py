@@ -18,6 +18,7 @@ from lean_sidecar.lsp.documents import DocumentStore
 from lean_sidecar.lsp.feature_set import FeatureSet
 from lean_sidecar.lsp.features.base import WorkDoneProgress
 from lean_sidecar.lsp.lean_process import LeanProcess
+from lean_sidecar.lsp.merged_methods import MERGED_METHODS
 from lean_sidecar.lsp.params import as_dict
 from lean_sidecar.lsp.protocol import SidecarProtocol
 from lean_sidecar.settings import Settings
@@ -76,11 +77,10 @@ class SidecarServer(LanguageServer):
         except StopIteration as stop:
             result = stop.value
         ours: dict[str, Any] = self.protocol._converter.unstructure(result)
-        if self.features.answers("textDocument/codeAction"):
-            ours.setdefault("capabilities", {})["codeActionProvider"] = {
-                "codeActionKinds": ["quickfix", "source"],
-                "resolveProvider": False,
-            }
+        for method in MERGED_METHODS:
+            provided = method.own_capability()
+            if provided is not None and self.features.answers(method):
+                ours.setdefault("capabilities", {})[method.capability] = provided
         return ours
 
     async def pull_configuration(self) -> None:

@@ -21,6 +21,7 @@ from lean_sidecar.lsp.errors import (
     PARSE_ERROR,
     error_message,
 )
+from lean_sidecar.lsp.merged_methods import MERGED_METHODS
 from lean_sidecar.lsp.tasks import RequestTask, TaskRegistry, is_request_task
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,9 @@ SHARED_METHODS = frozenset(
         "textDocument/didChange",
         "textDocument/didClose",
         "textDocument/didSave",
-        "textDocument/codeAction",
-        "textDocument/hover",
         "codeAction/resolve",
         "$/cancelRequest",
+        *(m.name for m in MERGED_METHODS),  # the sidecar adds its answer to Lean's
     }
 )
 

@@ -19,6 +19,7 @@ from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features.base import CommandHandler, Editor, Engines, Feature
 from lean_sidecar.lsp.features.progress import with_progress
 from lean_sidecar.lsp.features.search_summary import REFUTED, summary
+from lean_sidecar.lsp.merged_methods import CODE_ACTION
 from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_task
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.task import build_task
@@ -48,7 +49,7 @@ def _task_key(key: HoleKey) -> HoleTask:
 
 
 class ProofSearch(Feature):
-    methods = ("textDocument/codeAction",)
+    methods = (CODE_ACTION,)
 
     def __init__(
         self,
@@ -154,9 +155,9 @@ class ProofSearch(Feature):
         )
 
     # ---- code actions ------------------------------------------------------------------------
-    async def answer(self, method: str, params: Any) -> list[types.CodeAction] | None:
-        if method != "textDocument/codeAction" or params is None:
-            return None
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
         try:
             doc, snap = await self._snapshot(params.text_document.uri, CODE_ACTION_WAIT)
         except (ContentModified, RequestFailed) as exc:

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lsprotocol import types
 
@@ -29,6 +28,7 @@ from lean_sidecar.lsp.features.code_actions import (
     insertion_column,
     replace_tactic_action,
 )
+from lean_sidecar.lsp.merged_methods import CODE_ACTION, HOVER
 from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_task
 from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
@@ -83,7 +83,7 @@ def _suggestions(task: ProofTask, sample: Sample, completion: bool) -> list[str]
 
 
 class TacticHover(Feature):
-    methods = ("textDocument/hover", "textDocument/codeAction")
+    methods = (HOVER, CODE_ACTION)
 
     def __init__(
         self,
@@ -269,19 +269,30 @@ class TacticHover(Feature):
             return None
         return doc, doc.snapshot
 
-    async def answer(self, method: str, params: Any) -> Any:
-        if params is None:
-            return None
-        found = self._holes_at(params.text_document.uri)
+    def _failing_at(self, uri: str) -> tuple[DocState, HoleSnapshot, list[Hole]] | None:
+        found = self._holes_at(uri)
         if found is None:
             return None
         doc, snap = found
-        failing = [h for h in snap.holes if h.kind == "failingTactic"]
-        if method == "textDocument/hover":
-            for hole in failing:
-                if _inside(hole, params.position):
-                    return self.hover_text(self.states.get(_key(doc.uri, snap.version, hole)), hole)
+        return doc, snap, [h for h in snap.holes if h.kind == "failingTactic"]
+
+    async def answer_hover(self, params: types.HoverParams) -> str | None:
+        found = self._failing_at(params.text_document.uri)
+        if found is None:
             return None
+        doc, snap, failing = found
+        for hole in failing:
+            if _inside(hole, params.position):
+                return self.hover_text(self.states.get(_key(doc.uri, snap.version, hole)), hole)
+        return None
+
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        found = self._failing_at(params.text_document.uri)
+        if found is None:
+            return None
+        doc, snap, failing = found
         actions = []
         for hole in failing:
             spans = [hole.range] + ([hole.reported] if hole.reported is not None else [])
