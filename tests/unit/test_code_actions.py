@@ -5,7 +5,13 @@ from __future__ import annotations
 from lsprotocol import types
 
 from lean_sidecar.lsp.features import code_actions as ca
-from lean_sidecar.lsp.merge import combine_own, merge_answer, owns_action
+from lean_sidecar.lsp.merged_methods import (
+    CODE_ACTION,
+    HOVER,
+    combine_own,
+    merge_answer,
+    owns_action,
+)
 from lean_sidecar.search.engine import Partial
 from tests.unit.test_features import TEXT, URI, snapshot_store
 
@@ -55,21 +61,19 @@ async def test_a_sites_declaration_is_the_one_around_its_hole() -> None:
 
 def test_merging_appends_actions_and_hover_text() -> None:
     lean_actions = [{"title": "Lean's"}]
-    assert merge_answer("textDocument/codeAction", lean_actions, [{"title": "ours"}]) == [
+    assert merge_answer(CODE_ACTION, lean_actions, [{"title": "ours"}]) == [
         {"title": "Lean's"},
         {"title": "ours"},
     ]
-    assert merge_answer("textDocument/codeAction", None, None) is None
-    assert merge_answer("textDocument/hover", None, "ours") == {
-        "contents": {"kind": "markdown", "value": "ours"}
-    }
+    assert merge_answer(CODE_ACTION, None, None) is None
+    assert merge_answer(HOVER, None, "ours") == {"contents": {"kind": "markdown", "value": "ours"}}
     lean_hover = {"contents": [{"language": "lean", "value": "x"}, "plain"], "range": 1}
-    merged = merge_answer("textDocument/hover", lean_hover, "ours")
+    merged = merge_answer(HOVER, lean_hover, "ours")
     assert merged["range"] == 1
     assert merged["contents"]["value"].endswith("\n\n---\n\nours")
-    assert combine_own("textDocument/hover", ["a", None, "b"]) == "a\n\n---\n\nb"
-    assert combine_own("textDocument/codeAction", [[1], None, [2, 3]]) == [1, 2, 3]
-    assert combine_own("textDocument/codeAction", [None, []]) is None
+    assert combine_own(HOVER, ["a", None, "b"]) == "a\n\n---\n\nb"
+    assert combine_own(CODE_ACTION, [[1], None, [2, 3]]) == [1, 2, 3]
+    assert combine_own(CODE_ACTION, [None, []]) is None
 
 
 def test_only_the_sidecars_actions_are_resolved_by_it() -> None:

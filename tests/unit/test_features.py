@@ -16,6 +16,7 @@ from lean_sidecar.lsp.errors import CONTENT_MODIFIED, ContentModified, RequestFa
 from lean_sidecar.lsp.features.holes_request import HolesRequest
 from lean_sidecar.lsp.features.proof_search import ProofSearch
 from lean_sidecar.lsp.features.tactic_hover import TacticHover
+from lean_sidecar.lsp.merged_methods import CODE_ACTION
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
 from lean_sidecar.search.tactic_replacement import Replacements, ReplacementStatus, Suggestion
@@ -131,7 +132,7 @@ def proof_search(store: DocumentStore, engine: FakeEngine) -> tuple[ProofSearch,
 
 async def test_a_sorry_offers_search_and_fill_all() -> None:
     feature, _ = proof_search(await snapshot_store(), FakeEngine())
-    actions = await feature.answer("textDocument/codeAction", code_action_params(1))
+    actions = await feature.answer(CODE_ACTION, code_action_params(1))
     assert [a.title for a in actions or []] == [
         "Search proof for this sorry",
         "Fill every sorry in this file (lean-sidecar)",
@@ -151,7 +152,7 @@ async def test_search_then_the_fill_action_is_pinned_to_the_version() -> None:
     assert result["status"] == "solved" and result["found"][0]["proof"] == "simp"
     assert engine.searched == [GOAL]
     assert editor.refreshes == 1
-    actions = await feature.answer("textDocument/codeAction", code_action_params(1))
+    actions = await feature.answer(CODE_ACTION, code_action_params(1))
     fill = (actions or [])[0]
     assert fill.title == "Fill sorry: simp" and fill.is_preferred
     assert fill.edit is not None and fill.edit.document_changes is not None

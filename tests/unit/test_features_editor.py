@@ -20,6 +20,7 @@ from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features import proof_search as ps
 from lean_sidecar.lsp.features.progress import final_message
 from lean_sidecar.lsp.features.proof_search import ProofSearch
+from lean_sidecar.lsp.merged_methods import CODE_ACTION
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
 from lean_sidecar.settings import Settings
@@ -153,7 +154,7 @@ async def test_an_edit_with_an_extra_command_is_never_offered(
     search, _ = feature(store, FakeEngine(HOSTILE))
     await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
     with caplog.at_level(logging.WARNING):
-        actions = await search.answer("textDocument/codeAction", code_action_params(1))
+        actions = await search.answer(CODE_ACTION, code_action_params(1))
     assert not [a for a in actions or [] if a.title.startswith("Fill sorry")]
     assert "edit refused for t" in caplog.text and "#eval!" in caplog.text
     snap = store.get(URI).snapshot  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED
+from lean_sidecar.lsp.merged_methods import HOVER, MergedMethod
 from lean_sidecar.lsp.transport import serve_streams
 from tests.unit.fakes import Harness
 
@@ -66,9 +67,9 @@ async def test_hover_answers_are_merged_with_leans() -> None:
     await h.initialize()
 
     class Fixed:
-        methods = ("textDocument/hover",)
+        methods = (HOVER,)
 
-        async def answer(self, method: str, params: Any) -> Any:
+        async def answer(self, method: MergedMethod, params: Any) -> Any:
             return "**ours**"
 
     h.server.features.features = [Fixed()]  # type: ignore[list-item]

@@ -10,6 +10,7 @@ from lsprotocol import types
 from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features.progress import final_message
 from lean_sidecar.lsp.features.proof_search import ProofSearch
+from lean_sidecar.lsp.merged_methods import CODE_ACTION
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
 from lean_sidecar.search.trace import Refuted
@@ -116,7 +117,7 @@ async def test_a_refuted_hole_is_told_once_and_offers_the_counterexample_as_a_co
     ]
     await feature.cmd_search(args)  # searched again: not told twice
     assert len(editor.messages) == 1
-    actions = await feature.answer("textDocument/codeAction", code_action_params(1)) or []
+    actions = await feature.answer(CODE_ACTION, code_action_params(1)) or []
     (why,) = [a for a in actions if a.title == "Show why this goal is false"]
     version, edits = edits_of(why)
     assert version == 1
@@ -125,7 +126,7 @@ async def test_a_refuted_hole_is_told_once_and_offers_the_counterexample_as_a_co
         "theorem sidecar_negation : ¬(∀ (n : Nat), n + 0 = n) := by\n  omega\n-/\n" + TEXT
     )
     # the other hole is not concerned
-    others = await feature.answer("textDocument/codeAction", code_action_params(4)) or []
+    others = await feature.answer(CODE_ACTION, code_action_params(4)) or []
     assert "Show why this goal is false" not in [a.title for a in others]
 
 

@@ -19,6 +19,7 @@ from lean_sidecar.lsp.documents import DocumentStore
 from lean_sidecar.lsp.feature_set import FeatureSet
 from lean_sidecar.lsp.features.base import WorkDoneProgress
 from lean_sidecar.lsp.lean_process import LeanProcess
+from lean_sidecar.lsp.merged_methods import MERGED_METHODS
 from lean_sidecar.lsp.params import as_dict
 from lean_sidecar.lsp.protocol import SidecarProtocol
 from lean_sidecar.settings import Settings
@@ -70,11 +71,10 @@ class SidecarServer(LanguageServer):
             general.position_encodings = [UTF16]
         result = builtin_initialize(self.protocol, params)
         ours: dict[str, Any] = unstructure(self.protocol, result)
-        if self.features.answers("textDocument/codeAction"):
-            ours.setdefault("capabilities", {})["codeActionProvider"] = {
-                "codeActionKinds": ["quickfix", "source"],
-                "resolveProvider": False,
-            }
+        for method in MERGED_METHODS:
+            provided = method.own_capability()
+            if provided is not None and self.features.answers(method):
+                ours.setdefault("capabilities", {})[method.capability] = provided
         return ours
 
     async def pull_configuration(self) -> None:

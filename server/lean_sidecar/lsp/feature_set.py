@@ -8,7 +8,7 @@ from typing import Any
 
 from lean_sidecar.lsp.documents import DocState
 from lean_sidecar.lsp.features.base import Feature
-from lean_sidecar.lsp.merge import combine_own, merge_answer, owns_action
+from lean_sidecar.lsp.merged_methods import MergedMethod, combine_own, merge_answer, owns_action
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +22,18 @@ class FeatureSet:
         self.features.append(feature)
         return feature
 
-    def answers(self, method: str) -> bool:
+    def answers(self, method: MergedMethod) -> bool:
         """Whether a feature adds to Lean's answer (otherwise the request is only forwarded)."""
         return any(method in f.methods for f in self.features)
 
     def owns_action(self, action: Any) -> bool:
         return owns_action(action)
 
-    async def own_answer(self, method: str, params: Any) -> Any:
+    async def own_answer(self, method: MergedMethod, params: Any) -> Any:
         answers = [await f.answer(method, params) for f in self.features if method in f.methods]
-        if method == "textDocument/codeAction":
-            answers = [[self._unstructure(x) for x in a] for a in answers if a]
-        return combine_own(method, answers)
+        return combine_own(method, [self._unstructure(a) for a in answers if a])
 
-    def merge_answer(self, method: str, lean: Any, ours: Any) -> Any:
+    def merge_answer(self, method: MergedMethod, lean: Any, ours: Any) -> Any:
         return merge_answer(method, lean, ours)
 
     def on_change(self, uri: str, first_line: int) -> None:

@@ -20,10 +20,10 @@ from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.capabilities import merge_capabilities
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED, error_message
 from lean_sidecar.lsp.lean_process import LeanProcess, UserNotice, not_started_message
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.merged_methods import BY_NAME, MergedMethod
+from lean_sidecar.lsp.tasks import MergeTask, TaskRegistry
 
 log = logging.getLogger(__name__)
-MERGED_METHODS = ("textDocument/codeAction", "textDocument/hover")
 
 
 class EditorChannel(Protocol):
@@ -37,13 +37,13 @@ class EditorChannel(Protocol):
 class Answers(Protocol):
     """The features, seen from the forwarder: which requests they add to, and their answers."""
 
-    def answers(self, method: str) -> bool: ...
+    def answers(self, method: MergedMethod) -> bool: ...
 
     def owns_action(self, action: Any) -> bool: ...
 
-    async def own_answer(self, method: str, params: Any) -> Any: ...
+    async def own_answer(self, method: MergedMethod, params: Any) -> Any: ...
 
-    def merge_answer(self, method: str, lean: Any, ours: Any) -> Any: ...
+    def merge_answer(self, method: MergedMethod, lean: Any, ours: Any) -> Any: ...
 
 
 class DocumentEvents(Protocol):
@@ -100,9 +100,9 @@ class Forwarder:
             self._answer_to_lean(raw)
         elif method == "initialize":
             self._tasks.spawn(self._initialize(raw, structured))
-        elif method in MERGED_METHODS:
-            if self.features.answers(method):
-                self._merge_request(raw, structured)
+        elif (merged := BY_NAME.get(method)) is not None:
+            if self.features.answers(merged):
+                self._merge_request(raw, structured, merged)
             else:
                 self._forward(raw)
         elif method == "codeAction/resolve" and self.features.owns_action(raw.get("params")):
@@ -150,7 +150,7 @@ class Forwarder:
 
     def _cancel(self, raw: Message, structured: Any) -> None:
         editor_id = (raw.get("params") or {}).get("id")
-        self._tasks.cancel(lambda key: key == ("merge", editor_id))
+        self._tasks.cancel(lambda key: key == MergeTask(editor_id))
         upstream_id = self._editor_ids.get(editor_id)
         if upstream_id is not None:
             self._lean_process().send({**raw, "params": {"id": upstream_id}})
@@ -168,17 +168,20 @@ class Forwarder:
             self.editor.send_raw(error)
 
     # ---- merged requests ------------------------------------------------------------------
-    def _merge_request(self, raw: Message, structured: Any) -> None:
+    def _merge_request(self, raw: Message, structured: Any, method: MergedMethod) -> None:
         editor_id = raw.get("id")
         lean_answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._forward(raw, lean_answer)
-        method = str(raw.get("method"))
         self._tasks.spawn(
-            self._merge(editor_id, method, structured, lean_answer), ("merge", editor_id)
+            self._merge(editor_id, method, structured, lean_answer), MergeTask(editor_id)
         )
 
     async def _merge(
-        self, editor_id: Any, method: str, structured: Any, lean_answer: asyncio.Future[Message]
+        self,
+        editor_id: Any,
+        method: MergedMethod,
+        structured: Any,
+        lean_answer: asyncio.Future[Message],
     ) -> None:
         try:
             params = getattr(structured, "params", None)
@@ -187,7 +190,7 @@ class Forwarder:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("the sidecar's %s failed; sending Lean's answer alone", method)
+                log.exception("the sidecar's %s failed; sending Lean's answer alone", method.name)
                 ours = None
             answer = await lean_answer
             if "error" in answer and ours is None:

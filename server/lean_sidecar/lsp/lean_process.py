@@ -20,7 +20,7 @@ from lsprotocol import types
 from lean_bridge.framing import Message
 from lean_bridge.upstream import LeanUpstream, UpstreamError
 from lean_sidecar.lsp.errors import REQUEST_FAILED
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.tasks import LeanRestart, TaskRegistry
 
 log = logging.getLogger(__name__)
 GOOD_RUN_SECONDS = 30.0  # a process that lived this long resets the back-off
@@ -133,7 +133,7 @@ class LeanProcess:
         self._status(
             {"lean": "restarting", "reason": why, "attempt": self._restarts, "retryIn": delay}
         )
-        self._tasks.spawn(self._restart(delay), ("lean-restart",))
+        self._tasks.spawn(self._restart(delay), LeanRestart())
 
     async def _restart(self, delay: float) -> None:
         await asyncio.sleep(delay)

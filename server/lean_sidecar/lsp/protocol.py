@@ -22,7 +22,8 @@ from lean_sidecar.lsp.errors import (
     PARSE_ERROR,
     error_message,
 )
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.merged_methods import MERGED_METHODS
+from lean_sidecar.lsp.tasks import RequestTask, TaskRegistry, is_request_task
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,9 @@ SHARED_METHODS = frozenset(
         "textDocument/didChange",
         "textDocument/didClose",
         "textDocument/didSave",
-        "textDocument/codeAction",
-        "textDocument/hover",
         "codeAction/resolve",
         "$/cancelRequest",
+        *(m.name for m in MERGED_METHODS),  # the sidecar adds its answer to Lean's
     }
 )
 
@@ -213,7 +213,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
                 self._forget_when_done(msg_id, inner)
             return
         future = self.tasks.spawn(
-            handler(*(args or ()), **(kwargs or {})), ("request", request_id, msg_id)
+            handler(*(args or ()), **(kwargs or {})), RequestTask(request_id, msg_id)
         )
         request_futures(self)[msg_id] = future
         if msg_id != request_id:  # pygls never forgets these (one per didChange, ...)
@@ -235,7 +235,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
 
     def handle_cancel_notification(self, msg_id: Any) -> None:
         if self.tasks is not None:
-            self.tasks.cancel(lambda k: k[0] == "request" and k[1] == msg_id)
+            self.tasks.cancel(lambda k: is_request_task(k, msg_id))
         super().handle_cancel_notification(msg_id)
 
     def handle_structured(self, structured: Any) -> None:

@@ -7,12 +7,13 @@ that does nothing, so a feature overrides only what it uses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lsprotocol import types
 
 from lean_sidecar.lsp.documents import DocState
+from lean_sidecar.lsp.merged_methods import MergedMethod
 from lean_sidecar.search.engine import SearchEngine
 
 RequestHandler = Callable[[Any], Awaitable[Any] | Any]  # structured params -> result
@@ -69,11 +70,23 @@ class Engines(Protocol):
 class Feature:
     """Base of every feature; the hooks are the whole interface between features and server."""
 
-    #: LSP requests whose answer this feature adds to Lean's (merged by the feature set).
-    methods: tuple[str, ...] = ()
+    #: The merged LSP requests (lean_sidecar.lsp.merged_methods) whose answer this feature adds
+    #: to Lean's; each asks the feature through its hook below.
+    methods: tuple[MergedMethod, ...] = ()
 
-    async def answer(self, method: str, params: Any) -> Any:
-        """This feature's part of a merged request (code actions: a list; hover: markdown)."""
+    async def answer(self, method: MergedMethod, params: Any) -> Any:
+        """This feature's part of a merged request, from that method's hook (None when the
+        request's params could not be read)."""
+        return None if params is None else await method.ask(self, params)
+
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> Sequence[types.CodeAction] | None:
+        """``textDocument/codeAction``: the actions this feature offers."""
+        return None
+
+    async def answer_hover(self, params: types.HoverParams) -> str | None:
+        """``textDocument/hover``: markdown shown below Lean's hover."""
         return None
 
     def requests(self) -> dict[str, RequestHandler]:

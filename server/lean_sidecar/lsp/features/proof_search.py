@@ -18,7 +18,8 @@ from lean_sidecar.lsp.features import code_actions as ca
 from lean_sidecar.lsp.features.base import CommandHandler, Editor, Engines, Feature
 from lean_sidecar.lsp.features.progress import with_progress
 from lean_sidecar.lsp.features.search_summary import REFUTED, summary
-from lean_sidecar.lsp.tasks import Key, TaskRegistry
+from lean_sidecar.lsp.merged_methods import CODE_ACTION
+from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_task
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.search.result_store import HoleKey, ResultStore
 from lean_sidecar.search.search_hole import search_hole
@@ -33,12 +34,12 @@ class LeanStatus(Protocol):
     async def wait_running(self, timeout: float) -> None: ...
 
 
-def _task_key(key: HoleKey) -> Key:
-    return ("search", *key)
+def _task_key(key: HoleKey) -> HoleTask:
+    return HoleTask(HoleWork.SEARCH, *key)
 
 
 class ProofSearch(Feature):
-    methods = ("textDocument/codeAction",)
+    methods = (CODE_ACTION,)
 
     def __init__(
         self,
@@ -60,12 +61,12 @@ class ProofSearch(Feature):
         return _task_key(key) in self.tasks
 
     async def settings_changed(self) -> None:
-        self.tasks.cancel(lambda k: k[0] == "search")
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH))
         await self.engines.reset()
 
     async def close(self) -> None:
         # the searches unwind first (their streams close at once), then the engine they use
-        await self.tasks.cancel_and_wait(lambda k: k[0] == "search", timeout=1.0)
+        await self.tasks.cancel_and_wait(lambda k: is_hole_task(k, HoleWork.SEARCH), timeout=1.0)
         await self.engines.close()
 
     # ---- holes -------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class ProofSearch(Feature):
             await asyncio.sleep(0)
 
     def on_close(self, uri: str) -> None:
-        self.tasks.cancel(lambda k: k[0] == "search" and k[1] == uri)
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH, uri))
         self._forget(uri, None)
 
     def _forget(self, uri: str, keep: int | None) -> None:
@@ -132,16 +133,15 @@ class ProofSearch(Feature):
         matter to the proof, and its result will be re-offered from the cache."""
         self.tasks.cancel(
             lambda k: (
-                k[0] == "search"
-                and k[1] == uri
-                and first_line <= self._decl_end.get((k[1], k[2], k[3]), 0)
+                is_hole_task(k, HoleWork.SEARCH, uri)
+                and first_line <= self._decl_end.get(k.hole, 0)
             )
         )
 
     # ---- code actions ------------------------------------------------------------------------
-    async def answer(self, method: str, params: Any) -> list[types.CodeAction] | None:
-        if method != "textDocument/codeAction" or params is None:
-            return None
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
         try:
             doc, snap = await self._snapshot(params.text_document.uri, CODE_ACTION_WAIT)
         except (ContentModified, RequestFailed) as exc:
@@ -299,7 +299,7 @@ class ProofSearch(Feature):
 
     def cmd_cancel(self, args: dict[str, Any]) -> dict[str, Any]:
         uri = args.get("uri")
-        return {"cancelled": self.tasks.cancel(lambda k: k[0] == "search" and uri in (None, k[1]))}
+        return {"cancelled": self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH, uri))}
 
     async def cmd_check_endpoint(self) -> dict[str, Any]:
         """The endpoint's health, for the editor's status bar (never the API key)."""

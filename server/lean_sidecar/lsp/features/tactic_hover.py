@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from lsprotocol import types
 
@@ -20,7 +19,8 @@ from lean_bridge.repl_pool import ReplUnavailable
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.features.base import Editor, Engines, Feature
 from lean_sidecar.lsp.features.code_actions import RefusedEdit, replace_tactic_action
-from lean_sidecar.lsp.tasks import TaskRegistry
+from lean_sidecar.lsp.merged_methods import CODE_ACTION, HOVER
+from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_task
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.search.tactic_replacement import (
     Replacements,
@@ -48,7 +48,7 @@ def _inside(hole: Hole, pos: types.Position) -> bool:
 
 
 class TacticHover(Feature):
-    methods = ("textDocument/hover", "textDocument/codeAction")
+    methods = (HOVER, CODE_ACTION)
 
     def __init__(
         self,
@@ -69,20 +69,22 @@ class TacticHover(Feature):
         snap = doc.snapshot
         if snap is None or not self._settings().hover_suggestions:
             return
-        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == doc.uri and k[2] != snap.version)
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER, doc.uri, keep=snap.version))
         self.on_close(doc.uri, keep=snap.version)  # states of the current version only
         failing = [h for h in snap.holes if h.kind == "failingTactic"][:MAX_TACTICS_PER_VERSION]
         for hole in failing:
             key = _key(doc.uri, snap.version, hole)
             if key not in self.states:
                 self.states[key] = Replacements(goal=hole.goal)
-                self.tasks.spawn(self._compute(doc, snap, hole, self.states[key]), ("hover", *key))
+                self.tasks.spawn(
+                    self._compute(doc, snap, hole, self.states[key]), HoleTask(HoleWork.HOVER, *key)
+                )
 
     async def close(self) -> None:
-        self.tasks.cancel(lambda k: k[0] == "hover")
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER))
 
     def on_close(self, uri: str, keep: int | None = None) -> None:
-        self.tasks.cancel(lambda k: k[0] == "hover" and k[1] == uri and k[2] != keep)
+        self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.HOVER, uri, keep))
         for key in [k for k in self.states if k[0] == uri and k[1] != keep]:
             del self.states[key]
 
@@ -121,19 +123,30 @@ class TacticHover(Feature):
             return None
         return doc, doc.snapshot
 
-    async def answer(self, method: str, params: Any) -> Any:
-        if params is None:
-            return None
-        found = self._holes_at(params.text_document.uri)
+    def _failing_at(self, uri: str) -> tuple[DocState, HoleSnapshot, list[Hole]] | None:
+        found = self._holes_at(uri)
         if found is None:
             return None
         doc, snap = found
-        failing = [h for h in snap.holes if h.kind == "failingTactic"]
-        if method == "textDocument/hover":
-            for hole in failing:
-                if _inside(hole, params.position):
-                    return self.hover_text(self.states.get(_key(doc.uri, snap.version, hole)), hole)
+        return doc, snap, [h for h in snap.holes if h.kind == "failingTactic"]
+
+    async def answer_hover(self, params: types.HoverParams) -> str | None:
+        found = self._failing_at(params.text_document.uri)
+        if found is None:
             return None
+        doc, snap, failing = found
+        for hole in failing:
+            if _inside(hole, params.position):
+                return self.hover_text(self.states.get(_key(doc.uri, snap.version, hole)), hole)
+        return None
+
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        found = self._failing_at(params.text_document.uri)
+        if found is None:
+            return None
+        doc, snap, failing = found
         actions = []
         for hole in failing:
             spans = [hole.range] + ([hole.reported] if hole.reported is not None else [])

@@ -1,0 +1,152 @@
+"""The LSP requests whose answers the sidecar merges into Lean's: one declaration each, read by
+everything that treats them apart (routing in protocol.py and forwarder.py, the features'
+``methods``, feature_set.py, the capabilities in app.py and capabilities.py).
+
+A declaration says, for its method: how one feature is asked (a hook of ``Feature``), how the
+features' answers combine into the sidecar's own, how that joins Lean's answer, and which server
+capability it concerns: what the sidecar advertises when a feature answers it, and how that
+joins Lean's. Everything past asking a feature is a pure function over JSON."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from lsprotocol import types
+
+SEPARATOR = "\n\n---\n\n"
+
+
+class Responder(Protocol):
+    """A feature, as the merged methods ask it (lean_sidecar.lsp.features.base.Feature)."""
+
+    async def answer_code_action(
+        self, params: types.CodeActionParams
+    ) -> Sequence[types.CodeAction] | None: ...
+
+    async def answer_hover(self, params: types.HoverParams) -> str | None: ...
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: one object per method
+class MergedMethod:
+    #: the LSP method
+    name: str
+    #: one feature's part of a request (structured params; its answer in lsprotocol types)
+    ask: Callable[[Responder, Any], Awaitable[Any]]
+    #: the features' parts, as JSON and none of them empty, as one (None when that is empty)
+    combine: Callable[[list[Any]], Any]
+    #: Lean's result (None when Lean had none) and the sidecar's (never empty) as the answer
+    merge: Callable[[Any, Any], Any]
+    #: the key of the server capability this method concerns
+    capability: str
+    #: what the sidecar advertises there when a feature answers (None: nothing of its own)
+    provides: Any
+    #: Lean's value and the sidecar's (None where absent) as the editor's (None: Lean's stays)
+    merge_capability: Callable[[Any, Any], Any]
+
+    def own_capability(self) -> Any:
+        """A fresh copy of what the sidecar advertises (None when nothing)."""
+        return copy.deepcopy(self.provides)
+
+
+# ---- textDocument/codeAction: Lean's actions first, then the sidecar's ----------------------
+def _concat_actions(parts: list[Any]) -> Any:
+    return [x for a in parts for x in a] or None
+
+
+def _append_actions(lean: Any, ours: Any) -> Any:
+    return list(lean or []) + list(ours)
+
+
+def _code_action_provider(lean: Any, ours: Any) -> Any:
+    """The kinds of both, resolve support where either resolves; Lean's other options kept."""
+    if ours is None:
+        return None
+    if not isinstance(lean, dict):
+        lean = {} if lean else {"codeActionKinds": []}
+    if not isinstance(ours, dict):
+        ours = {}
+    kinds = list(lean.get("codeActionKinds") or [])
+    kinds += [k for k in ours.get("codeActionKinds") or [] if k not in kinds]
+    return {
+        **lean,
+        "codeActionKinds": kinds,
+        "resolveProvider": bool(lean.get("resolveProvider") or ours.get("resolveProvider")),
+    }
+
+
+CODE_ACTION = MergedMethod(
+    name="textDocument/codeAction",
+    ask=lambda feature, params: feature.answer_code_action(params),
+    combine=_concat_actions,
+    merge=_append_actions,
+    capability="codeActionProvider",
+    provides={"codeActionKinds": ["quickfix", "source"], "resolveProvider": False},
+    merge_capability=_code_action_provider,
+)
+
+
+# ---- textDocument/hover: the sidecar's markdown below Lean's --------------------------------
+def _join_markdown(parts: list[Any]) -> Any:
+    return SEPARATOR.join(parts) or None
+
+
+def _hover_below(lean: Any, ours: Any) -> Any:
+    if not lean:
+        return {"contents": {"kind": "markdown", "value": ours}}
+    value = markdown_of(lean.get("contents"))
+    return {**lean, "contents": {"kind": "markdown", "value": f"{value}{SEPARATOR}{ours}"}}
+
+
+def _hover_provider(lean: Any, ours: Any) -> Any:
+    return True if lean or ours else None
+
+
+HOVER = MergedMethod(
+    name="textDocument/hover",
+    ask=lambda feature, params: feature.answer_hover(params),
+    combine=_join_markdown,
+    merge=_hover_below,
+    capability="hoverProvider",
+    provides=None,  # Lean always hovers; the sidecar only adds to its hovers
+    merge_capability=_hover_provider,
+)
+
+
+# ---- the table -----------------------------------------------------------------------------
+MERGED_METHODS: tuple[MergedMethod, ...] = (CODE_ACTION, HOVER)
+BY_NAME: Mapping[str, MergedMethod] = MappingProxyType({m.name: m for m in MERGED_METHODS})
+BY_CAPABILITY: Mapping[str, MergedMethod] = MappingProxyType(
+    {m.capability: m for m in MERGED_METHODS}
+)
+
+
+def combine_own(method: MergedMethod, answers: Iterable[Any]) -> Any:
+    """The features' answers (JSON) to one request, as one (None when they have nothing)."""
+    return method.combine([a for a in answers if a])
+
+
+def merge_answer(method: MergedMethod, lean: Any, ours: Any) -> Any:
+    """Lean's answer with the sidecar's added (Lean's alone when the sidecar has nothing)."""
+    if not ours:
+        return lean
+    return method.merge(lean, ours)
+
+
+def markdown_of(contents: Any) -> str:
+    """Hover contents of any LSP shape (MarkupContent, MarkedString, a list) as markdown."""
+    if isinstance(contents, dict):
+        value = str(contents.get("value", ""))
+        return value if contents.get("kind", "markdown") == "markdown" else f"```\n{value}\n```"
+    if isinstance(contents, list):
+        return "\n\n".join(markdown_of(c) for c in contents)
+    return str(contents or "")
+
+
+def owns_action(action: Any) -> bool:
+    """Whether a code action (in codeAction/resolve) is one the sidecar made."""
+    data = action.get("data") if isinstance(action, dict) else None
+    return isinstance(data, dict) and "leanSidecar" in data
