@@ -91,7 +91,7 @@ class Harness:
         proto.handle_message(parsed)
 
     def from_lean(self, message: dict[str, Any]) -> None:
-        forwarder: Any = self.server.protocol.forwarder
+        forwarder: Any = self.server.router()
         forwarder.from_lean({"jsonrpc": "2.0", **message})
 
     def out(self) -> list[dict[str, Any]]:

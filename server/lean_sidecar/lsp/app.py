@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from lean_sidecar.lsp.features.base import WorkDoneProgress
 from lean_sidecar.lsp.lean_process import LeanProcess
 from lean_sidecar.lsp.merged_methods import MERGED_METHODS
 from lean_sidecar.lsp.params import as_dict
-from lean_sidecar.lsp.protocol import SidecarProtocol
+from lean_sidecar.lsp.protocol import Router, SidecarProtocol
+from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,35 @@ UTF16 = types.PositionEncodingKind.Utf16
 class SidecarServer(LanguageServer):
     protocol: SidecarProtocol
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tasks: TaskRegistry,
+        router: Callable[[], Router],
+        lean: Callable[[], LeanProcess],
+    ) -> None:
+        """``router`` and ``lean`` give the forwarder and Lean's process, which the composition
+        root builds after this server (they need its protocol and its workspace): pygls builds
+        the protocol inside this constructor, so the edges back to them are deferred."""
+        self._tasks = tasks
+        self._router = router
+        self._lean = lean
         super().__init__("lean-sidecar", __version__, protocol_cls=SidecarProtocol)
         self.settings = settings
         self._editor_base: Settings = settings  # settings before workspace/configuration
         self.documents = DocumentStore()
         self.features = FeatureSet(unstructurer(self.protocol))
-        self.lean: LeanProcess | None = None  # set by the composition root
+
+    @property
+    def tasks(self) -> TaskRegistry:
+        return self._tasks
+
+    def router(self) -> Router:
+        return self._router()
+
+    @property
+    def lean(self) -> LeanProcess:
+        return self._lean()
 
     # ---- initialize -----------------------------------------------------------------------
     def initialize_self(
@@ -172,8 +196,7 @@ class ServerEditor:
     def _refreshes_code_actions(self) -> bool:
         """``workspace/codeAction/refresh`` is not in LSP 3.17: only clients that say so get it
         (the 3.18 draft's ``workspace.codeAction.refreshSupport``, or ``experimental``)."""
-        lean = self._server.lean
-        caps = ((lean.init_params if lean else None) or {}).get("capabilities") or {}
+        caps = (self._server.lean.init_params or {}).get("capabilities") or {}
         ws = caps.get("workspace") or {}
         exp = caps.get("experimental") or {}
         return bool(

@@ -67,24 +67,22 @@ class Forwarder:
         initialize_self: Callable[[Any, Message], dict[str, Any]],
         notice: UserNotice,
         tasks: TaskRegistry,
+        lean: LeanProcess,
+        documents: DocumentEvents,
     ) -> None:
         self.editor = editor
         self.features = features
         self._initialize_self = initialize_self
         self._notice = notice
         self._tasks = tasks
-        self.documents: DocumentEvents | None = None  # attached by the composition root
-        self.lean: LeanProcess | None = None  # idem
+        self.documents = documents
+        self.lean = lean
+        lean.on_exit.append(self._lean_exited)
         self.lean_capabilities: Message = {}
         self._forwarded: dict[int, Forwarded] = {}
         self._editor_ids: dict[Any, int] = {}
         self._lean_requests: dict[str, Any] = {}
         self._lean_ids = itertools.count(1)
-
-    def attach(self, lean: LeanProcess, documents: DocumentEvents) -> None:
-        self.lean = lean
-        self.documents = documents
-        lean.on_exit.append(self._lean_exited)
 
     @property
     def init_params(self) -> Message | None:

@@ -96,9 +96,23 @@ def readable_id(body: bytes) -> Any:
         return None
 
 
+class Wiring(Protocol):
+    """What the protocol needs of the server that pygls constructs it for (``SidecarServer``):
+    the task registry, and where editor messages Lean must see go. The router is reached
+    through the server because pygls builds the protocol before the router can exist."""
+
+    @property
+    def tasks(self) -> TaskRegistry: ...
+
+    def router(self) -> Router: ...
+
+
 class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
-    forwarder: Router | None = None
-    tasks: TaskRegistry | None = None  # attached by the composition root
+    def __init__(self, server: Any, converter: Any) -> None:
+        wiring: Wiring = server  # pygls passes the server that owns this protocol
+        self._wiring = wiring
+        self.tasks: TaskRegistry = wiring.tasks
+        super().__init__(server, converter)
 
     # ---- reading: one parse per message ---------------------------------------------------
     def receive_body(self, body: bytes) -> None:
@@ -142,7 +156,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
             return data  # a nested object: json.loads calls this hook bottom-up
         method = data.get("method")
         if not isinstance(method, str):
-            if self.forwarder is not None and self.forwarder.is_lean_request_id(data.get("id")):
+            if self._wiring.router().is_lean_request_id(data.get("id")):
                 return Routed(data)
             return self._structure(data)
         if method in OWN_METHODS or method.startswith(OWN_PREFIX):
@@ -163,10 +177,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
         if is_shut_down(self) and self._refused_after_shutdown(message):
             return
         if isinstance(message, Routed):
-            if self.forwarder is None:
-                log.error("no forwarder attached; dropping %s", message.raw.get("method"))
-                return
-            self.forwarder.from_editor(message.raw, message.structured)
+            self._wiring.router().from_editor(message.raw, message.structured)
         elif isinstance(message, Invalid):
             log.warning("invalid params for %s: %s", message.raw.get("method"), message.error)
             method = message.raw.get("method")
@@ -206,7 +217,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
         going. Every coroutine is spawned in the task registry under the editor's request id,
         so a cancel reaches the work itself."""
         request_id = self.msg_id
-        if self.tasks is None or request_id is None or not asyncio.iscoroutinefunction(handler):
+        if request_id is None or not asyncio.iscoroutinefunction(handler):
             super().execute_handler(msg_id, handler, callback, args, kwargs)
             inner = request_futures(self).get(msg_id) if msg_id != request_id else None
             if inner is not None:  # a notification's or generator step's future: see below
@@ -234,8 +245,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
         future.add_done_callback(forget)
 
     def handle_cancel_notification(self, msg_id: Any) -> None:
-        if self.tasks is not None:
-            self.tasks.cancel(lambda k: is_request_task(k, msg_id))
+        self.tasks.cancel(lambda k: is_request_task(k, msg_id))
         super().handle_cancel_notification(msg_id)
 
     def handle_structured(self, structured: Any) -> None:

@@ -24,14 +24,17 @@ from lean_sidecar.settings import Settings
 
 
 def build_server(settings: Settings) -> SidecarServer:
-    server = SidecarServer(settings)
+    # Each piece gets what it needs when it is built. The two edges that point back to a piece
+    # built later (pygls builds the protocol inside the server, before the forwarder and Lean's
+    # process can exist; Lean's messages go to the forwarder) are closures over names bound
+    # below, never attributes set afterwards.
+    forwarder: Forwarder
+    lean: LeanProcess
     tasks = TaskRegistry()
-    forwarder = Forwarder(
-        server.protocol, server.features, server.initialize_self, server.show_message, tasks
-    )
+    server = SidecarServer(settings, tasks, router=lambda: forwarder, lean=lambda: lean)
     lean = LeanProcess(
         server.upstream_command,
-        forwarder.from_lean,
+        lambda message: forwarder.from_lean(message),
         server.show_message,
         tasks,
         status=lambda params: server.protocol.send_raw(
@@ -46,10 +49,15 @@ def build_server(settings: Settings) -> SidecarServer:
         lambda: server.settings.max_document_mb,
         tasks,
     )
-    forwarder.attach(lean, holes)
-    server.lean = lean
-    server.protocol.forwarder = forwarder
-    server.protocol.tasks = tasks
+    forwarder = Forwarder(
+        server.protocol,
+        server.features,
+        server.initialize_self,
+        server.show_message,
+        tasks,
+        lean,
+        holes,
+    )
 
     editor = ServerEditor(server)
     engines = EngineService(lambda: server.settings, server.root_path, server.show_message)

@@ -81,8 +81,7 @@ async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None
     try:
         await read_loop(server, reader)
     finally:
-        if server.lean is not None:
-            await server.lean.stop()
+        await server.lean.stop()
 
 
 def _pipe_like(stream: Any) -> bool:
