@@ -23,7 +23,7 @@ from lean_bridge.verifier import Verdict, Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep
 from lean_sidecar.prover.helpers import Helpers
 from lean_sidecar.search.helper_site import gate_helpers, with_helpers
-from lean_sidecar.search.trace import Attempt, FoundHook
+from lean_sidecar.search.trace import Attempt, AttemptKind, FoundHook
 
 LEAN_DEFAULT_HEARTBEATS = 200_000
 
@@ -55,7 +55,7 @@ class Checker:
         self,
         site: HoleSite,
         script: str,
-        kind: str,
+        kind: AttemptKind,
         attempts: list[Attempt],
         helpers: Helpers | None = None,
         plain: str | None = None,

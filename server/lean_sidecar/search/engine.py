@@ -34,6 +34,7 @@ from lean_sidecar.search.trace import (
     Attempt,
     Found,
     HoleResult,
+    HoleStatus,
     How,
     OnFound,
     Partial,
@@ -125,7 +126,10 @@ class SearchEngine:
             if self.cache is not None and await self._from_cache(site, goal, result, found):
                 return result
             if self.verifier is None:
-                result.status, result.error = "error", "no Lean REPL: nothing can be verified"
+                result.status, result.error = (
+                    HoleStatus.ERROR,
+                    "no Lean REPL: nothing can be verified",
+                )
                 return result
             await asyncio.wait_for(
                 self._solve(site, goal, task, 0, result.attempts, ctx, top=True),
@@ -134,7 +138,7 @@ class SearchEngine:
         except asyncio.TimeoutError:
             log.info("search budget of %.0f s spent", self.settings.budget_seconds)
         except asyncio.CancelledError:
-            result.status = "cancelled"
+            result.status = HoleStatus.CANCELLED
             raise
         except EndpointError as exc:
             result.error, result.cause = str(exc), exc.cause
@@ -145,11 +149,11 @@ class SearchEngine:
             result.samples = req.spent
             result.tokens, result.gpu_seconds = req.tokens, req.gpu_seconds
         if result.found:
-            result.status = "solved"
+            result.status = HoleStatus.SOLVED
         elif result.refuted is not None:
-            result.status = "refuted"
+            result.status = HoleStatus.REFUTED
         else:
-            result.status = "error" if result.error else "unsolved"
+            result.status = HoleStatus.ERROR if result.error else HoleStatus.UNSOLVED
         return result
 
     # ---- one goal, recursively ------------------------------------------------------------------
@@ -184,7 +188,7 @@ class SearchEngine:
                 return False
         result.attempts.append(Attempt("cache", hit.script, "verified", f"cached ({hit.how})"))
         await found(hit.script, "cache")
-        result.status = "solved"
+        result.status = HoleStatus.SOLVED
         return True
 
     async def _solve(

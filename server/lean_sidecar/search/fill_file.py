@@ -23,6 +23,7 @@ from lean_bridge.verifier import Verifier
 from lean_sidecar.search.engine import HoleResult, SearchEngine
 from lean_sidecar.search.helper_site import SEPARATOR
 from lean_sidecar.search.search_hole import search_hole
+from lean_sidecar.search.trace import HoleStatus
 
 #: (hole, what the search is doing) -> None: where a front end shows a hole's progress
 HoleProgress = Callable[["FileHole", str], None]
@@ -145,7 +146,7 @@ async def assemble(text: str, holes: list[FileHole], verifier: Verifier) -> str:
         if not verdict.ok:  # what is written is the declaration and its helpers, nothing else
             for r in group:
                 if r.result:
-                    r.result.found, r.result.status = [], "refused"
+                    r.result.found, r.result.status = [], HoleStatus.REFUSED
                     r.result.error = f"edit refused: {verdict.reason}"
             continue
         candidate = candidate[: decl.start] + insert + candidate[decl.start :]
@@ -162,13 +163,15 @@ async def assemble(text: str, holes: list[FileHole], verifier: Verifier) -> str:
                 end=decl.end + grown,
                 assign=None if decl.assign is None else decl.assign + n,
             )
-            failure: tuple[str, str] | None = None  # (status, why) of every hole in the group
+            failure: tuple[HoleStatus, str] | None = (
+                None  # (status, why) of every hole in the group
+            )
             try:
                 together = await verifier.check_declaration(candidate, shifted, count)
                 if not together.ok:
-                    failure = ("unsolved", str(together.reason))
+                    failure = (HoleStatus.UNSOLVED, str(together.reason))
             except ReplUnavailable as exc:
-                failure = ("error", str(exc))
+                failure = (HoleStatus.ERROR, str(exc))
             if failure is not None:
                 for r in group:
                     if r.result:

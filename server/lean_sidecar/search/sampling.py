@@ -15,7 +15,7 @@ from lean_sidecar.prover.feedback import fix_turn
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget
 from lean_sidecar.search.cascade import Checker
-from lean_sidecar.search.trace import Attempt, FoundHook, Progress
+from lean_sidecar.search.trace import Attempt, AttemptKind, FoundHook, Progress
 from lean_sidecar.settings import Settings
 
 
@@ -73,7 +73,7 @@ class Sampler:
             request: GenerationRequest,
             sample: Sample,
             parent: list[Attempt],
-            kind: str,
+            kind: AttemptKind,
             round_no: int,
         ) -> None:
             got = await asyncio.to_thread(read_answer, sample, prefix, p.task, p.site.text)

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal, Protocol
 
 How = Literal["cache", "tactic", "model", "sketch"]
+AttemptKind = Literal[
+    "cache", "tactic", "suggestion", "sample", "fix", "sketch", "lemma", "negation", "memo"
+]
+
+
+class HoleStatus(str, Enum):
+    """How a hole's search ended (its value is what the editor, ``fill`` and ``eval`` print)."""
+
+    SOLVED = "solved"
+    UNSOLVED = "unsolved"
+    REFUTED = "refuted"  # the goal's negation was proved
+    CANCELLED = "cancelled"
+    ERROR = "error"  # the search could not run: a dead endpoint, no REPL, …
+    REFUSED = "refused"  # found, but the edit that would write it is not only the proof
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 @dataclass
 class Attempt:
-    kind: str  # cache | tactic | sample | fix | sketch | lemma | negation | memo
+    kind: AttemptKind
     candidate: str | None
     outcome: str  # verified | rejected | refused | duplicate | unparsable | error | ...
     detail: str | None = None
@@ -80,7 +101,7 @@ class HoleResult:
     attempts: list[Attempt] = field(default_factory=list)
     samples: int = 0
     seconds: float = 0.0
-    status: str = "unsolved"  # solved | unsolved | refuted | cancelled | error
+    status: HoleStatus = HoleStatus.UNSOLVED
     error: str | None = None
     cause: tuple[str, str] | None = None  # (failure kind, endpoint) of an endpoint error
     partial: Partial | None = None

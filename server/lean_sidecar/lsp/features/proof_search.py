@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from lean_bridge.holes import Hole
 from lean_bridge.upstream import UpstreamError
+from lean_sidecar.lsp.command_args import CommandArgs
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
 from lean_sidecar.lsp.errors import ContentModified, RequestFailed
 from lean_sidecar.lsp.features import code_actions as ca
@@ -242,11 +243,11 @@ class ProofSearch(Feature):
         }
 
     async def cmd_search(self, args: dict[str, Any]) -> dict[str, Any]:
-        doc, snap = await self._snapshot(str(args.get("uri")), COMMAND_WAIT)
-        if args.get("version") not in (None, snap.version):
+        given = CommandArgs.read(args)
+        doc, snap = await self._snapshot(given.document, COMMAND_WAIT)
+        if not given.offered_for(snap.version):
             raise ContentModified("the document changed since this action was offered")
-        pos = args.get("position") or {}
-        hole = ca.hole_at(snap, int(pos.get("line", -1)), int(pos.get("character", -1)))
+        hole = ca.hole_at(snap, given.line, given.character)
 
         async def work(token: str | None) -> dict[str, Any]:
             return summary(await self.search_hole(doc, snap, hole, token))
@@ -254,7 +255,7 @@ class ProofSearch(Feature):
         return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
 
     async def cmd_fill_all(self, args: dict[str, Any]) -> dict[str, Any]:
-        doc, snap = await self._snapshot(str(args.get("uri")), COMMAND_WAIT)
+        doc, snap = await self._snapshot(CommandArgs.read(args).document, COMMAND_WAIT)
         holes = [h for h in snap.holes if h.kind == "sorry"]
 
         async def work(token: str | None) -> dict[str, Any]:
@@ -298,7 +299,7 @@ class ProofSearch(Feature):
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 
     def cmd_cancel(self, args: dict[str, Any]) -> dict[str, Any]:
-        uri = args.get("uri")
+        uri = CommandArgs.read(args).uri
         return {"cancelled": self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH, uri))}
 
     async def cmd_check_endpoint(self) -> dict[str, Any]:
@@ -314,12 +315,12 @@ class ProofSearch(Feature):
         return {"configured": True, "endpoint": url, "models": models}
 
     def cmd_trace(self, args: dict[str, Any]) -> dict[str, Any]:
-        uri = str(args.get("uri"))
-        pos = args.get("position") or {}
+        given = CommandArgs.read(args)
+        uri = given.document
         doc = self.documents.get(uri)
         if doc is None or doc.snapshot is None:
             raise ContentModified(f"document is not open: {uri}")
-        hole = ca.hole_at(doc.snapshot, int(pos.get("line", -1)), int(pos.get("character", -1)))
+        hole = ca.hole_at(doc.snapshot, given.line, given.character)
         result = self.results.traces.get((uri, doc.snapshot.version, hole.start))
         if result is None:
             return {"searched": False}
