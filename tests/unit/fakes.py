@@ -112,3 +112,19 @@ class Harness:
         await self.settle()
         answer = next(m for m in self.out() if m.get("id") == 1)
         return dict(answer["result"])
+
+
+class Sink:
+    """A writer for a pygls protocol: keeps every frame it is given."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def close(self) -> None: ...
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the frames written."""
+        return [json.loads(w.split(b"\r\n\r\n", 1)[1]) for w in self.written]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-import json
 import re
 import subprocess
 import threading
@@ -29,6 +28,7 @@ from pygls.server import JsonRPCServer
 
 from lean_bridge import compat
 from tests.standins.toolchain import make_toolchain
+from tests.unit.fakes import Sink
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPAT = ROOT / "lean_bridge" / "compat.py"
@@ -96,19 +96,6 @@ def test_pygls_instance_attributes() -> None:
 
 
 # ---- pygls: behaviour -------------------------------------------------------------------------
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None: ...
-
-    def answers(self) -> list[dict[str, Any]]:
-        return [json.loads(w.split(b"\r\n\r\n", 1)[1]) for w in self.written]
 
 
 class Recording(compat.ProtocolHooks, LanguageServerProtocol):

@@ -10,16 +10,7 @@ from typing import Any
 from lean_bridge.compat import request_futures
 from lean_sidecar.lsp.root import build_server
 from lean_sidecar.settings import Settings
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None: ...
+from tests.unit.fakes import Sink
 
 
 def body(method: str, params: Any, msg_id: int | None = None) -> bytes:
