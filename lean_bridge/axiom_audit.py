@@ -125,7 +125,3 @@ def audit_prefix(prefix: str) -> str:
         return prefix
     rest = m.group("lead") + prefix[m.end() :]
     return _IMPORT_MODIFIERS.sub("import", rest)
-
-
-def is_module(text: str) -> bool:
-    return _MODULE_HEADER.match(text) is not None

@@ -9,10 +9,10 @@ STALE_IMPORTS = "Imports are out of date"
 ERROR, WARNING, INFORMATION = 1, 2, 3
 
 
-def is_sorry_warning(diag: dict[str, Any]) -> bool:
-    """Both spellings: ``declaration uses 'sorry'`` (≤ 4.27) and ``declaration uses `sorry` ``."""
-    msg = str(diag.get("message", ""))
-    return msg.startswith("declaration uses") and "sorry" in msg
+def uses_sorry(message: str) -> bool:
+    """Lean's "declaration uses sorry" warning, both spellings: ``declaration uses 'sorry'``
+    (≤ 4.27) and ``declaration uses `sorry` ``."""
+    return "declaration uses" in message and "sorry" in message
 
 
 def is_stale_imports(diag: dict[str, Any]) -> bool:

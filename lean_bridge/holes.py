@@ -81,12 +81,6 @@ def unsolved_goals(message: str) -> list[str]:
     return split_goals(rest) if head.strip() == UNSOLVED_GOALS else []
 
 
-def goal_from_unsolved_goals(message: str) -> str | None:
-    """The first goal of an "unsolved goals" message (the others are in :func:`unsolved_goals`)."""
-    goals = unsolved_goals(message)
-    return goals[0] if goals else None
-
-
 def is_unsolved_goals(diag: dict[str, Any]) -> bool:
     """Lean tags it ``leanTags: [1]`` (≥ 4.9); older servers only have the message."""
     tags = diag.get("leanTags") or []

@@ -79,11 +79,6 @@ def is_ident_char(ch: str) -> bool:
     return _ID_REST_CHAR.match(ch) is not None
 
 
-def is_ident_start(ch: str) -> bool:
-    """Lean's `isIdFirst`."""
-    return _ID_FIRST_CHAR.match(ch) is not None
-
-
 # Plain code, skipped in one possessive match: identifiers (not a raw string's `r`), numbers,
 # and every character that cannot start a comment or a literal. What stops it is a span start.
 # Mathlib's symbol tokens that hold a `'` (`f '' s`, `f ⁻¹' s`) are code, not char literals.

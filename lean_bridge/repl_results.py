@@ -62,9 +62,6 @@ class CommandResult:
     def lean_errors(self) -> list[Message]:
         return [m for m in self.lean_messages if m.severity == "error"]
 
-    def infos(self) -> list[Message]:
-        return [m for m in self.lean_messages if m.severity == "info"]
-
     def goals(self) -> list[str]:
         """The goals of the command's sorries, in source order."""
         return [s.goal for s in self.lean_sorries]

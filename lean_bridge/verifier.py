@@ -24,6 +24,7 @@ from lean_bridge.axiom_audit import (
 )
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.declarations import Declaration
+from lean_bridge.diagnostics import uses_sorry
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.lean_lexer import mask_non_code
@@ -148,8 +149,7 @@ class Verifier:
                 checked=decl_text,
             )
         if decl_res.lean_sorries or any(
-            m.severity == "warning" and "declaration uses" in m.data and "sorry" in m.data
-            for m in decl_res.lean_messages
+            m.severity == "warning" and uses_sorry(m.data) for m in decl_res.lean_messages
         ):
             return Verdict(False, "Lean reports a sorry in the candidate", seconds=seconds)
         report, why = audit_report(

@@ -10,12 +10,13 @@ import asyncio
 from typing import Any
 
 from lean_bridge.declarations import find_declarations
+from lean_bridge.goal_parse import Lemma, to_lemma
 from lean_bridge.hole_fill import fill
-from lean_bridge.holes import TextModel, collect_holes, goal_from_unsolved_goals, unsolved_goals
+from lean_bridge.holes import TextModel, collect_holes, unsolved_goals
 from lean_bridge.positions import Pos
 from lean_bridge.sorry_scan import scan_sorries
 from lean_sidecar.prover.sketch import negation_statement
-from lean_sidecar.prover.task import decline_reason, goal_parts, goal_to_statement
+from lean_sidecar.prover.task import decline_reason, goal_to_statement
 
 
 def _holes(text: str, diags: list[dict[str, Any]], goal_at: dict[Pos, str] | None = None) -> Any:
@@ -82,7 +83,7 @@ def test_unsolved_goals_with_two_goals_are_two_goals() -> None:
         "case pos\nx : Bool\nh✝ : x = true\n⊢ Nat",
         "case neg\nx : Bool\n⊢ Nat",
     ]
-    assert goal_from_unsolved_goals(message) == "case pos\nx : Bool\nh✝ : x = true\n⊢ Nat"
+    assert unsolved_goals(message)[0] == "case pos\nx : Bool\nh✝ : x = true\n⊢ Nat"
     assert goal_to_statement("case pos\n⊢ Nat\n\ncase neg\n⊢ Nat") is None
     assert decline_reason("case pos\n⊢ Nat\n\ncase neg\n⊢ Nat") is not None
 
@@ -115,16 +116,21 @@ def test_inaccessible_names_are_fresh_binders_substituted_in_every_type() -> Non
 
 
 def test_let_values_are_kept_as_equalities() -> None:
-    parts = goal_parts("x : ℕ := 5\n⊢ x = 5")
-    assert parts == (["(x : ℕ)", "(x_def : x = 5)"], "x = 5")
+    parts = to_lemma("x : ℕ := 5\n⊢ x = 5")
+    assert isinstance(parts, Lemma)
+    assert (list(parts.binders), parts.target) == (["(x : ℕ)", "(x_def : x = 5)"], "x = 5")
     assert negation_statement("x : ℕ := 5\n⊢ x = 5") == (
         "theorem sidecar_negation : ¬(∀ (x : ℕ) (x_def : x = 5), x = 5) := by"
     )
 
 
 def test_assignments_inside_a_type_are_not_let_values() -> None:
-    parts = goal_parts("p : Point\nh : p = { x := 1, y := 2 }\n⊢ p.x = 1")
-    assert parts == (["(p : Point)", "(h : p = { x := 1, y := 2 })"], "p.x = 1")
+    parts = to_lemma("p : Point\nh : p = { x := 1, y := 2 }\n⊢ p.x = 1")
+    assert isinstance(parts, Lemma)
+    assert (list(parts.binders), parts.target) == (
+        ["(p : Point)", "(h : p = { x := 1, y := 2 })"],
+        "p.x = 1",
+    )
 
 
 def test_goals_with_metavariables_are_declined_with_a_reason() -> None:

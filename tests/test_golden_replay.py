@@ -13,9 +13,9 @@ from typing import Any
 from lean_interact.interface import CommandResponse, LeanError, ProofStepResponse
 
 from lean_bridge.axiom_audit import parse_print_axioms
-from lean_bridge.diagnostics import DiagnosticsLog, is_sorry_warning
+from lean_bridge.diagnostics import DiagnosticsLog, uses_sorry
 from lean_bridge.goal_parse import Declined, parse_goal, to_lemma
-from lean_bridge.holes import goal_from_unsolved_goals, is_unsolved_goals, unsolved_goals
+from lean_bridge.holes import is_unsolved_goals, unsolved_goals
 from lean_bridge.repl_results import command_result, step_result
 from lean_sidecar.prover.sketch import negation_statement
 from lean_sidecar.prover.task import decline_reason, goal_to_statement
@@ -93,7 +93,7 @@ def _read_response(resp: dict[str, Any]) -> None:
 
 def _read_message(data: str, severity: str) -> None:
     warn = "declaration uses" in data and "sorry" in data
-    _count("diagnostics.is_sorry_warning", is_sorry_warning({"message": data}) == warn)
+    _count("diagnostics.uses_sorry", uses_sorry(data) == warn)
     axioms = re.match(r"'(.+)' (depends on axioms|does not depend on any axioms)", data)
     if axioms:
         report = parse_print_axioms(data)
@@ -103,9 +103,7 @@ def _read_message(data: str, severity: str) -> None:
         turnstiles = len(re.findall(r"^⊢", data, re.M))
         _count(
             "holes.unsolved_goals",
-            len(goals) == turnstiles
-            and goal_from_unsolved_goals(data) == goals[0]
-            and all(g.count("⊢") == 1 for g in goals),
+            len(goals) == turnstiles and all(g.count("⊢") == 1 for g in goals),
         )
         for g in goals:
             _read_goal(g)

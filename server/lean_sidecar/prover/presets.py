@@ -162,10 +162,6 @@ class Sampling:
     stop: tuple[str, ...]
 
 
-def preset_for(family: str) -> SamplingPreset:
-    return PRESETS[family]
-
-
 def fit_max_tokens(
     preset: SamplingPreset,
     prompt_chars: int,

@@ -58,18 +58,6 @@ def is_whole_proof(model: TextModel, decl: Declaration, start: int, end: int) ->
     return re.fullmatch(r"\s*(by\s+)?" + re.escape(hole) + r"\s*", body) is not None
 
 
-def goal_parts(goal: str) -> tuple[list[str], str] | None:
-    """The binders and the target of a goal as Lean prints it: ``x : Nat⏎h : 0 < x⏎⊢ 1 ≤ x``
-    gives ``["(x : Nat)", "(h : 0 < x)"]`` and ``1 ≤ x``. Instance hypotheses become ``[…]``,
-    inaccessible names (``x✝``) fresh ones, substituted in every type; a let value becomes an
-    equality hypothesis; a ``case`` line is dropped. ``None`` for goals that cannot be stated
-    (see :func:`decline_reason`)."""
-    lemma = to_lemma(goal)
-    if isinstance(lemma, Declined):
-        return None
-    return list(lemma.binders), lemma.target
-
-
 def decline_reason(goal: str) -> str | None:
     """Why a goal cannot become a lemma (metavariables, not a goal), or ``None`` if it can."""
     lemma = to_lemma(goal)
