@@ -2,7 +2,8 @@
 // extension, or leanSidecar.route = standalone). The sidecar starts Lean itself.
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
-import { initializationOptions, serverCommand, serverEnv, Settings } from "./config";
+import { initializationOptions, serverCommand, serverEnv } from "./config";
+import type { Settings } from "./settings";
 
 export class StandaloneClient {
   private client: LanguageClient | undefined;

@@ -4,10 +4,11 @@ import { spawn } from "child_process";
 import * as vscode from "vscode";
 import { StandaloneClient } from "./client";
 import { checkEndpoint, CommandDeps, registerCommands } from "./commands";
-import { chooseRoute, doctorCommand, serverEnv, Settings, SIDECAR_LOG } from "./config";
+import { chooseRoute, doctorCommand, serverEnv, SIDECAR_LOG } from "./config";
 import { findInterpreter } from "./interpreter";
 import { KeyChannel, removeStale } from "./keyChannel";
 import { keyFor, storeKey } from "./keyScope";
+import { readSettings as settings } from "./settings";
 import { restartLean, Shim } from "./shim";
 import { StatusBar } from "./statusBar";
 
@@ -15,27 +16,17 @@ const SECRET = "leanSidecar.apiKey";
 let standalone: StandaloneClient | undefined;
 let keyChannel: KeyChannel | undefined;
 
-function settings(): Settings {
-  const cfg = vscode.workspace.getConfiguration("leanSidecar");
-  const out: Settings = {};
-  for (const key of Object.keys(cfg)) {
-    const value = cfg.get(key);
-    if (typeof value !== "function") out[key] = value;
-  }
-  return out;
-}
-
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("lean-sidecar");
   const status = new StatusBar("leanSidecar.checkEndpointStatus");
   context.subscriptions.push(output, status);
   const s = settings();
-  const route = chooseRoute(s["route"], vscode.extensions.getExtension("leanprover.lean4") !== undefined);
+  const route = chooseRoute(s.route, vscode.extensions.getExtension("leanprover.lean4") !== undefined);
   output.appendLine(`route: ${route}`);
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-  const found = Array.isArray(s["serverCommand"]) && (s["serverCommand"] as unknown[]).length > 0 && route === "standalone"
+  const found = Array.isArray(s.serverCommand) && s.serverCommand.length > 0 && route === "standalone"
     ? { python: undefined, tried: [] }
-    : await findInterpreter(s["pythonPath"], folders);
+    : await findInterpreter(s.pythonPath, folders);
   output.appendLine(`PATH: ${process.env.PATH ?? ""}`);
   for (const t of found.tried) output.appendLine(`interpreter ${t.python}: ${t.detail}`);
   if (found.python) output.appendLine(`interpreter: ${found.python}`);
@@ -44,7 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   /** The key for the endpoints configured now: only the origin it was saved for gets it. */
   let toldWithheld = false;
   const scopedKey = async (): Promise<string | undefined> => {
-    const { key, withheld } = keyFor(await context.secrets.get(SECRET), settings()["endpoints"]);
+    const { key, withheld } = keyFor(await context.secrets.get(SECRET), settings().endpoints);
     if (withheld) {
       output.appendLine(`lean-sidecar: ${withheld}`);
       if (!toldWithheld) {
@@ -74,7 +65,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(doctorOutput);
 
   const cannotRun = (): boolean => {
-    if (found.python || route === "standalone" && Array.isArray(s["serverCommand"]) && (s["serverCommand"] as unknown[]).length) {
+    if (found.python || route === "standalone" && Array.isArray(s.serverCommand) && s.serverCommand.length) {
       return false;
     }
     const why = "lean-sidecar: no Python with lean-sidecar installed was found (tried: "
@@ -96,7 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     setApiKey: async (key) => {
       if (key) {
-        const { stored, error } = storeKey(key, settings()["endpoints"]);
+        const { stored, error } = storeKey(key, settings().endpoints);
         if (!stored) {
           vscode.window.showErrorMessage(`lean-sidecar: ${error}`);
           return;
