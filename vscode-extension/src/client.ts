@@ -2,19 +2,44 @@
 // extension, or leanSidecar.route = standalone). The sidecar starts Lean itself.
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
-import { initializationOptions, serverCommand, serverEnv, Settings } from "./config";
+import type { ApiKey } from "./apiKey";
+import { initializationOptions, serverCommand, serverEnv } from "./config";
+import type { Launch } from "./launch";
+import { readSettings, Settings } from "./settings";
 
-export class StandaloneClient {
+/** Runs the server's commands (the ids of server-commands.json). */
+export interface ServerCommands {
+  call(command: string, arg: unknown): Promise<unknown>;
+}
+
+export class StandaloneClient implements ServerCommands, vscode.Disposable {
   private client: LanguageClient | undefined;
+  /** Started once: a new API key restarts it. */
+  private started = false;
+  private readonly keyChanges: vscode.Disposable;
 
-  constructor(private readonly output: vscode.OutputChannel) {}
+  constructor(private readonly output: vscode.OutputChannel, private readonly launch: Pick<Launch, "route" | "python">,
+    apiKey: Pick<ApiKey, "onDidChange">) {
+    this.keyChanges = apiKey.onDidChange((key) => this.restart(key));
+  }
 
   get running(): LanguageClient | undefined {
     return this.client;
   }
 
-  async start(settings: Settings, python: string | undefined, apiKey: string | undefined): Promise<void> {
-    const { command, args } = serverCommand(settings, python);
+  /** Through this client while it runs; otherwise (the shim route) through the Lean extension's
+   * client, which registered the server's commands. */
+  async call(command: string, arg: unknown): Promise<unknown> {
+    const c = this.client;
+    if (c) return c.sendRequest("workspace/executeCommand", { command, arguments: [arg] });
+    return vscode.commands.executeCommand(command, arg);
+  }
+
+  /** Start the sidecar, in the standalone route only (the shim route starts nothing here). */
+  async start(settings: Settings, apiKey: string | undefined): Promise<void> {
+    if (this.launch.route !== "standalone") return;
+    this.started = true;
+    const { command, args } = serverCommand(settings, this.launch.python);
     this.output.appendLine(`standalone: starting ${command} ${args.join(" ")}`);
     // No `transport`: with TransportKind.stdio the client appends `--stdio` to the command line,
     // which `lean-sidecar serve` does not take (stdio is its default).
@@ -33,9 +58,24 @@ export class StandaloneClient {
     await this.client.start();
   }
 
+  /** A new key reaches the sidecar through its environment: start it again, with the settings
+   * of now. */
+  private async restart(apiKey: string | undefined): Promise<void> {
+    if (!this.started) return;
+    await this.stop();
+    await this.start(readSettings(), apiKey);
+  }
+
   async stop(): Promise<void> {
     const c = this.client;
     this.client = undefined;
     if (c) await c.stop();
+  }
+
+  /** Stop the server. Asynchronous: deactivate() awaits it (VS Code does not await dispose); a
+   * second call does nothing. */
+  async dispose(): Promise<void> {
+    this.keyChanges.dispose();
+    await this.stop();
   }
 }

@@ -2,29 +2,34 @@
 // registered command ids (server-commands.json): via our client in the standalone route, via the
 // Lean extension's client (which registers the server's executeCommandProvider ids) in the shim route.
 import * as vscode from "vscode";
+import type { ApiKey } from "./apiKey";
+import type { ServerCommands } from "./client";
 import { summarize } from "./config";
+import type { Doctor } from "./doctor";
+import type { EndpointCheck } from "./endpointCheck";
 import { SERVER } from "./serverCommands";
-import { EndpointStatus, StatusBar } from "./statusBar";
+import type { ShimRoute } from "./shim";
+import type { StatusBar } from "./statusBar";
 
+/** What the commands act on: the other features (only the parts used, so tests pass fakes). */
 export interface CommandDeps {
   output: vscode.OutputChannel;
-  status: StatusBar;
-  /** Call a server command (route-dependent). */
-  call(command: string, arg: unknown): Promise<unknown>;
-  /** Store (or clear) the API key and pass it to the running sidecar. */
-  setApiKey(key: string): Promise<void>;
-  routeLeanServer(): Promise<void>;
+  status: Pick<StatusBar, "busy">;
+  /** Calls a server command (route-dependent). */
+  server: ServerCommands;
+  endpoint: Pick<EndpointCheck, "check">;
+  /** Stores (or clears) the API key and passes it to the running sidecar. */
+  apiKey: Pick<ApiKey, "set">;
+  /** "Route Lean's server", and the sidecar's own log file in the shim route (the Lean extension
+   * shows every byte on stderr as an error, so there the sidecar logs to this file instead). */
+  shim: Pick<ShimRoute, "routeLeanServer" | "log">;
   /** `lean-sidecar doctor` with the interpreter found, in an output channel. */
-  runDoctor(): Promise<void>;
-  /** The sidecar's own log file in the shim route (the Lean extension shows every byte on
-   * stderr as an error, so there the sidecar logs to this file instead). */
-  sidecarLog?: string;
+  doctor: Pick<Doctor, "run">;
 }
 
 async function showLog(deps: CommandDeps): Promise<void> {
   deps.output.show();
-  if (!deps.sidecarLog) return;
-  const file = vscode.Uri.file(deps.sidecarLog);
+  const file = vscode.Uri.file(deps.shim.log);
   try {
     await vscode.workspace.fs.stat(file);
   } catch {
@@ -34,21 +39,13 @@ async function showLog(deps: CommandDeps): Promise<void> {
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
-export async function checkEndpoint(deps: CommandDeps): Promise<void> {
-  try {
-    deps.status.endpoint((await deps.call(SERVER.checkEndpoint, {})) as EndpointStatus);
-  } catch (err) {
-    deps.status.endpoint(err instanceof Error ? err : new Error(String(err)));
-  }
-}
-
 async function fillSorryAtCursor(deps: CommandDeps): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
   const uri = editor.document.uri;
   const version = editor.document.version;
   const position = editor.selection.active;
-  const result = await deps.status.busy("searching", () => deps.call(SERVER.searchProof, {
+  const result = await deps.status.busy("searching", () => deps.server.call(SERVER.searchProof, {
     uri: uri.toString(), position: { line: position.line, character: position.character } }));
   deps.output.appendLine(`search at ${position.line + 1}:${position.character + 1}: ${summarize(result)}`);
   if (editor.document.version !== version) {
@@ -68,7 +65,7 @@ async function fillSorryAtCursor(deps: CommandDeps): Promise<void> {
 async function fillAll(deps: CommandDeps): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
-  const r = (await deps.status.busy("filling", () => deps.call(SERVER.fillAll,
+  const r = (await deps.status.busy("filling", () => deps.server.call(SERVER.fillAll,
     { uri: editor.document.uri.toString() }))) as { filled?: number; holes?: unknown[]; reason?: string };
   vscode.window.showInformationMessage(
     `lean-sidecar: filled ${r?.filled ?? 0} of ${r?.holes?.length ?? 0} sorries${r?.reason ? ` (${r.reason})` : ""}`);
@@ -78,32 +75,41 @@ async function showTrace(deps: CommandDeps): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
   const p = editor.selection.active;
-  const trace = await deps.call(SERVER.trace,
+  const trace = await deps.server.call(SERVER.trace,
     { uri: editor.document.uri.toString(), position: { line: p.line, character: p.character } });
   const doc = await vscode.workspace.openTextDocument({ language: "json", content: JSON.stringify(trace, null, 2) });
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
-/** Register every contributed command; none shares an id with a server command (the language
- * client registers those, and a collision fails its start). */
-export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
-  const reg = (id: string, f: () => unknown) =>
-    context.subscriptions.push(vscode.commands.registerCommand(id, f));
-  reg("leanSidecar.fillSorryAtCursor", () => fillSorryAtCursor(deps));
-  reg("leanSidecar.fillAllSorries", () => fillAll(deps));
-  reg("leanSidecar.cancelSearches", () => deps.call(SERVER.cancelSearch, {}));
-  reg("leanSidecar.showTrace", () => showTrace(deps));
-  reg("leanSidecar.showLog", () => showLog(deps));
-  reg("leanSidecar.checkEndpointStatus", () => checkEndpoint(deps));
-  reg("leanSidecar.setApiKey", async () => {
-    const key = await vscode.window.showInputBox({
-      prompt: "API key of the prover endpoint (empty: remove it)", password: true, ignoreFocusOut: true });
-    if (key === undefined) return;
-    await deps.setApiKey(key);
-    vscode.window.showInformationMessage(key
-      ? "lean-sidecar: API key stored in VS Code's secret storage."
-      : "lean-sidecar: API key removed.");
-  });
-  reg("leanSidecar.routeLeanServer", () => deps.routeLeanServer());
-  reg("leanSidecar.runDoctor", () => deps.runDoctor());
+async function setApiKey(deps: CommandDeps): Promise<void> {
+  const key = await vscode.window.showInputBox({
+    prompt: "API key of the prover endpoint (empty: remove it)", password: true, ignoreFocusOut: true });
+  if (key === undefined) return;
+  await deps.apiKey.set(key);
+  vscode.window.showInformationMessage(key
+    ? "lean-sidecar: API key stored in VS Code's secret storage."
+    : "lean-sidecar: API key removed.");
+}
+
+/** Every contributed command, registered while this lives; none shares an id with a server
+ * command (the language client registers those, and a collision fails its start). */
+export class Commands implements vscode.Disposable {
+  private readonly registered: vscode.Disposable[] = [];
+
+  constructor(deps: CommandDeps) {
+    const reg = (id: string, f: () => unknown) => this.registered.push(vscode.commands.registerCommand(id, f));
+    reg("leanSidecar.fillSorryAtCursor", () => fillSorryAtCursor(deps));
+    reg("leanSidecar.fillAllSorries", () => fillAll(deps));
+    reg("leanSidecar.cancelSearches", () => deps.server.call(SERVER.cancelSearch, {}));
+    reg("leanSidecar.showTrace", () => showTrace(deps));
+    reg("leanSidecar.showLog", () => showLog(deps));
+    reg("leanSidecar.checkEndpointStatus", () => deps.endpoint.check());
+    reg("leanSidecar.setApiKey", () => setApiKey(deps));
+    reg("leanSidecar.routeLeanServer", () => deps.shim.routeLeanServer());
+    reg("leanSidecar.runDoctor", () => deps.doctor.run());
+  }
+
+  dispose(): void {
+    for (const d of this.registered.splice(0)) d.dispose();
+  }
 }

@@ -1,14 +1,13 @@
 // Pure logic of the extension (no `vscode` import), so that it is unit-tested with node --test.
+import type { Settings } from "./settings";
 
 /** Settings of the extension itself; every other leanSidecar.* setting is the server's. */
-export const EXTENSION_ONLY = ["route", "pythonPath", "serverCommand"] as const;
-
-export type Settings = Record<string, unknown>;
+export const EXTENSION_ONLY = ["route", "pythonPath", "serverCommand"] as const satisfies readonly (keyof Settings)[];
 
 /** initializationOptions for the sidecar: only settings that are set (null or "" mean unset, so
  * the server's default or environment applies). */
-export function initializationOptions(settings: Settings): { leanSidecar: Settings } {
-  const out: Settings = {};
+export function initializationOptions(settings: Partial<Settings>): { leanSidecar: Record<string, unknown> } {
+  const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(settings)) {
     if ((EXTENSION_ONLY as readonly string[]).includes(key)) continue;
     if (value === undefined || value === null || value === "") continue;
@@ -18,7 +17,8 @@ export function initializationOptions(settings: Settings): { leanSidecar: Settin
 }
 
 /** How to start the sidecar: an explicit command wins, then the interpreter found (absolute), then PATH. */
-export function serverCommand(settings: Settings, python?: string): { command: string; args: string[] } {
+export function serverCommand(settings: Partial<Pick<Settings, "serverCommand" | "upstream">>,
+  python?: string): { command: string; args: string[] } {
   const explicit = settings["serverCommand"];
   let base: string[];
   if (Array.isArray(explicit) && explicit.length > 0) {
@@ -50,12 +50,14 @@ export function sidecarArgs(...rest: string[]): string[] {
 /** `lean-sidecar doctor` for the command "Run doctor": the interpreter found, the project folder
  * and the settings it checks that are set (endpoints, model, paths). The API key goes in the
  * environment (serverEnv), never here. */
-export function doctorCommand(python: string, settings: Settings, project?: string): { command: string; args: string[] } {
+export function doctorCommand(python: string,
+  settings: Partial<Pick<Settings, "endpoints" | "model" | "modelFamily" | "lakePath" | "replPath">>,
+  project?: string): { command: string; args: string[] } {
   const args = sidecarArgs("doctor");
   if (project) args.push("--project", project);
   const endpoints = settings["endpoints"];
   if (Array.isArray(endpoints)) for (const e of endpoints) if (e) args.push("--endpoint", String(e));
-  const flags: [string, string][] = [["model", "--model"], ["modelFamily", "--model-family"],
+  const flags: [keyof typeof settings, string][] = [["model", "--model"], ["modelFamily", "--model-family"],
     ["lakePath", "--lake-path"], ["replPath", "--repl-path"]];
   for (const [key, flag] of flags) {
     const value = settings[key];
