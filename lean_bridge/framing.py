@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 
@@ -50,7 +51,15 @@ def frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+class FrameReader(Protocol):
+    """What :func:`read_frame` reads from: an asyncio stream, or pygls' threaded stdin reader."""
+
+    def readline(self) -> Awaitable[bytes]: ...
+
+    def readexactly(self, n: int) -> Awaitable[bytes]: ...
+
+
+async def read_frame(reader: FrameReader) -> bytes | None:
     """Read one frame's body; ``None`` at end of stream. Header names are case-insensitive."""
     length: int | None = None
     while True:

@@ -13,7 +13,6 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from lean_bridge.json_types import JsonObject
 from lean_sidecar.lsp.documents import DocState
 from lean_sidecar.lsp.merged_methods import MergedMethod
 from lean_sidecar.search.engine import SearchEngine
@@ -21,8 +20,8 @@ from lean_sidecar.search.engine import SearchEngine
 # The params pygls structured (a custom method's: nested namedtuples) -> the result, or an
 # awaitable of it; pygls turns the result into JSON.
 RequestHandler = Callable[[object], object]
-# The command's first argument, as JSON -> the result, or an awaitable of it.
-CommandHandler = Callable[[JsonObject], object]
+# The command's first argument (JSON, as the editor sent it) -> the result, or an awaitable of it.
+CommandHandler = Callable[[Mapping[str, object]], object]
 
 
 class WorkDoneProgress(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Protocol, cast
 
 from lsprotocol import types
@@ -243,7 +244,7 @@ class ProofSearch(Feature):
             ca.TRACE: self.cmd_trace,
         }
 
-    async def cmd_search(self, args: JsonObject) -> JsonObject:
+    async def cmd_search(self, args: Mapping[str, object]) -> JsonObject:
         given = CommandArgs.read(args)
         doc, snap = await self._snapshot(given.document, COMMAND_WAIT)
         if not given.offered_for(snap.version):
@@ -255,7 +256,7 @@ class ProofSearch(Feature):
 
         return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
 
-    async def cmd_fill_all(self, args: JsonObject) -> JsonObject:
+    async def cmd_fill_all(self, args: Mapping[str, object]) -> JsonObject:
         doc, snap = await self._snapshot(CommandArgs.read(args).document, COMMAND_WAIT)
         holes = [h for h in snap.holes if h.kind == "sorry"]
 
@@ -299,7 +300,7 @@ class ProofSearch(Feature):
 
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 
-    def cmd_cancel(self, args: JsonObject) -> JsonObject:
+    def cmd_cancel(self, args: Mapping[str, object]) -> JsonObject:
         uri = CommandArgs.read(args).uri
         return {"cancelled": self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH, uri))}
 
@@ -315,7 +316,7 @@ class ProofSearch(Feature):
             return {"configured": True, "error": str(exc)}
         return {"configured": True, "endpoint": url, "models": models}
 
-    def cmd_trace(self, args: JsonObject) -> JsonObject:
+    def cmd_trace(self, args: Mapping[str, object]) -> JsonObject:
         given = CommandArgs.read(args)
         uri = given.document
         doc = self.documents.get(uri)
