@@ -73,11 +73,81 @@ version, run ``tests/unit/test_compat_contract.py`` and the LSP/REPL tests, fix 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
+
+from lean_bridge.json_types import Json
+
+# The private objects are read through the Protocols below: ``cast`` says which shape compat
+# relies on (the contract tests check it against the installed libraries), and no ``Any``
+# leaks out of the accessors.
+
+#: pygls' message id (JSON-RPC's: a number or a string).
+MsgId = int | str
+#: What pygls keeps per message in flight: an asyncio future (coroutine handlers, and the
+#: sidecar's own tasks) or a concurrent.futures one (thread, generator and plain handlers).
+Pending = asyncio.Future[object] | concurrent.futures.Future[object]
+#: pygls' completion callback, called with the handler's future (of either kind). Any, honestly:
+#: pygls types it for concurrent futures but hands it asyncio ones too, and the mixin's hooks
+#: must accept what pygls' own hooks accept.
+DoneCallback = Callable[[Any], None]
+
+
+class _PyglsHooks(Protocol):
+    """pygls' own hooks, as the mixin calls them through ``super()``."""
+
+    def _execute_handler(
+        self,
+        msg_id: MsgId,
+        handler: Callable[..., object],
+        callback: DoneCallback | None,
+        args: Sequence[object] | None,
+        kwargs: Mapping[str, object] | None,
+    ) -> None: ...
+
+    def _handle_cancel_notification(self, msg_id: MsgId) -> None: ...
+
+
+class _Converter(Protocol):
+    def unstructure(self, obj: object, /) -> Json: ...
+
+
+class _JsonRpcProtocol(Protocol):
+    """The private state of pygls' ``JsonRPCProtocol`` that compat reads."""
+
+    _request_futures: dict[MsgId, Pending]
+    _shutdown: bool
+    _converter: _Converter
+
+    # yields (handler, args, kwargs) for a user ``initialize``, returns the InitializeResult
+    def lsp_initialize(
+        self, params: object
+    ) -> Generator[tuple[Callable[..., object], Sequence[object], object], object, object]: ...
+
+
+class _JsonRpcServer(Protocol):
+    _stop_event: threading.Event | None
+
+
+class _LeanServer(Protocol):
+    _proc: subprocess.Popen[str] | None
+
+
+class ReplConfig(Protocol):
+    """What compat reads of lean-interact's ``LeanREPLConfig`` (public attributes)."""
+
+    @property
+    def cache_repl_dir(self) -> str: ...
+
+    @property
+    def lake_path(self) -> str | os.PathLike[str]: ...
+
 
 # ---- pygls: the protocol ---------------------------------------------------------------------
 
@@ -89,61 +159,59 @@ class ProtocolHooks:
 
     def _execute_handler(
         self,
-        msg_id: Any,
-        handler: Callable[..., Any],
-        callback: Any = None,
-        args: Any = None,
-        kwargs: Any = None,
+        msg_id: MsgId,
+        handler: Callable[..., object],
+        callback: DoneCallback | None = None,
+        args: Sequence[object] | None = None,
+        kwargs: Mapping[str, object] | None = None,
     ) -> None:
         self.execute_handler(msg_id, handler, callback, args, kwargs)
 
     def execute_handler(
         self,
-        msg_id: Any,
-        handler: Callable[..., Any],
-        callback: Any,
-        args: Any,
-        kwargs: Any,
+        msg_id: MsgId,
+        handler: Callable[..., object],
+        callback: DoneCallback | None,
+        args: Sequence[object] | None,
+        kwargs: Mapping[str, object] | None,
     ) -> None:
         """Run ``handler`` for message ``msg_id`` (pygls' own: a future per handler, stored in
         :func:`request_futures` except for plain functions; ``callback`` on completion)."""
-        cast(Any, super())._execute_handler(msg_id, handler, callback, args, kwargs)
+        cast(_PyglsHooks, super())._execute_handler(msg_id, handler, callback, args, kwargs)
 
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
+    def _handle_cancel_notification(self, msg_id: MsgId) -> None:
         self.handle_cancel_notification(msg_id)
 
-    def handle_cancel_notification(self, msg_id: Any) -> None:
+    def handle_cancel_notification(self, msg_id: MsgId) -> None:
         """``$/cancelRequest`` for ``msg_id`` (pygls' own: pop its future and cancel it)."""
-        cast(Any, super())._handle_cancel_notification(msg_id)
+        cast(_PyglsHooks, super())._handle_cancel_notification(msg_id)
 
 
-def request_futures(protocol: Any) -> dict[Any, Any]:
+def request_futures(protocol: object) -> dict[MsgId, Pending]:
     """pygls' futures of in-flight work, by message id (the dict itself: callers mutate it)."""
-    futures: dict[Any, Any] = protocol._request_futures
-    return futures
+    return cast(_JsonRpcProtocol, protocol)._request_futures
 
 
-def is_shut_down(protocol: Any) -> bool:
+def is_shut_down(protocol: object) -> bool:
     """Whether the editor's ``shutdown`` request has been handled."""
-    return bool(protocol._shutdown)
+    return bool(cast(_JsonRpcProtocol, protocol)._shutdown)
 
 
-def unstructurer(protocol: Any) -> Callable[[Any], Any]:
+def unstructurer(protocol: object) -> Callable[[object], Json]:
     """pygls' converter's ``unstructure``: lsprotocol objects to JSON-ready values."""
-    unstructure: Callable[[Any], Any] = protocol._converter.unstructure
-    return unstructure
+    return cast(_JsonRpcProtocol, protocol)._converter.unstructure
 
 
-def unstructure(protocol: Any, value: Any) -> Any:
+def unstructure(protocol: object, value: object) -> Json:
     """``value`` (an lsprotocol object) as JSON-ready values, as pygls would send it."""
-    return protocol._converter.unstructure(value)
+    return cast(_JsonRpcProtocol, protocol)._converter.unstructure(value)
 
 
-def builtin_initialize(protocol: Any, params: Any) -> Any:
+def builtin_initialize(protocol: object, params: object) -> object:
     """Run pygls' own ``initialize`` (workspace, client and server capabilities) for ``params``
     (an lsprotocol ``InitializeParams``) and return its ``InitializeResult``."""
-    gen = protocol.lsp_initialize(params)
-    result: Any = None
+    gen = cast(_JsonRpcProtocol, protocol).lsp_initialize(params)
+    result: object = None
     try:
         while True:
             handler, args, _ = next(gen)
@@ -156,34 +224,33 @@ def builtin_initialize(protocol: Any, params: Any) -> Any:
 # ---- pygls: the server -----------------------------------------------------------------------
 
 
-def stop_event(server: Any) -> threading.Event | None:
+def stop_event(server: object) -> threading.Event | None:
     """The event pygls' ``shutdown()`` sets (None before a connection is served)."""
-    event: threading.Event | None = server._stop_event
-    return event
+    return cast(_JsonRpcServer, server)._stop_event
 
 
-def replace_stop_event(server: Any) -> threading.Event:
+def replace_stop_event(server: object) -> threading.Event:
     """Give ``server`` a fresh stop event (one per served connection) and return it."""
     event = threading.Event()
-    server._stop_event = event
+    cast(_JsonRpcServer, server)._stop_event = event
     return event
 
 
 # ---- lean-interact ---------------------------------------------------------------------------
 
 
-def repl_dir(config: Any) -> Path:
+def repl_dir(config: ReplConfig) -> Path:
     """The directory of the REPL a ``LeanREPLConfig`` runs (its ``lake`` project)."""
     return Path(config.cache_repl_dir)
 
 
-def repl_command(config: Any) -> list[str]:
+def repl_command(config: ReplConfig) -> list[str]:
     """The command ``LeanServer.start()`` runs for ``config``: ``lake env <repl binary>``."""
     repl = os.path.join(config.cache_repl_dir, ".lake", "build", "bin", "repl")
     return [str(config.lake_path), "env", repl]
 
 
-def set_repl_process(server: Any, proc: Any) -> None:
+def set_repl_process(server: object, proc: subprocess.Popen[str]) -> None:
     """Hand a ``LeanServer`` the REPL process it talks to (``subprocess.Popen`` in text mode,
     with pipes for stdin, stdout and stderr), as its ``start()`` would have."""
-    server._proc = proc
+    cast(_LeanServer, server)._proc = proc

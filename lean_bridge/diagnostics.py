@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
+
+from lean_bridge.json_types import Json, JsonObject
+from lean_bridge.lsp_types import LeanDiagnostic
 
 STALE_IMPORTS = "Imports are out of date"
 ERROR, WARNING, INFORMATION = 1, 2, 3
@@ -15,7 +18,7 @@ def uses_sorry(message: str) -> bool:
     return "declaration uses" in message and "sorry" in message
 
 
-def is_stale_imports(diag: dict[str, Any]) -> bool:
+def is_stale_imports(diag: LeanDiagnostic) -> bool:
     return str(diag.get("message", "")).startswith(STALE_IMPORTS)
 
 
@@ -27,19 +30,21 @@ class DiagnosticsLog:
     ``false`` (or absent) each notification replaces the list.
     """
 
-    version: int | None = None
-    items: list[dict[str, Any]] = field(default_factory=list)
+    version: Json = None  # as Lean sent it (an integer), None before the first
+    items: list[LeanDiagnostic] = field(default_factory=list)
 
-    def apply(self, params: dict[str, Any]) -> None:
+    def apply(self, params: JsonObject) -> None:
+        """Take one ``textDocument/publishDiagnostics`` (its params, as Lean sent them)."""
         version = params.get("version")
-        diags = [d for d in params.get("diagnostics") or [] if isinstance(d, dict)]
+        sent = cast("list[Json]", params.get("diagnostics") or [])  # LSP: an array
+        diags = [cast(LeanDiagnostic, d) for d in sent if isinstance(d, dict)]
         if params.get("isIncremental") and version == self.version:
             self.items.extend(diags)
         else:
             self.version = version
             self.items = diags
 
-    def for_version(self, version: int) -> list[dict[str, Any]]:
+    def for_version(self, version: int) -> list[LeanDiagnostic]:
         return list(self.items) if self.version == version else []
 
     @property

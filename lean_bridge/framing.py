@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 
-Message = dict[str, Any]
+from lean_bridge.json_types import Json, JsonObject
+
+Message = JsonObject
 JSONDecodeError = orjson.JSONDecodeError
 
 
@@ -21,20 +24,22 @@ class FramingError(Exception):
     """The peer sent bytes that are not a valid frame; the stream cannot be trusted further."""
 
 
-def loads(body: bytes) -> Any:
+def loads(body: bytes) -> Json:
     """Parse one JSON body; raises ``JSONDecodeError`` (a ValueError) on invalid JSON or UTF-8."""
+    value: Json
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
         # orjson refuses integers beyond 64 bits, which are valid JSON; anything else is bad.
         try:
-            return json.loads(body.decode("utf-8"))
+            value = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             text = body.decode("utf-8", "replace")
             raise orjson.JSONDecodeError("invalid JSON", text, 0) from None
+    return value
 
 
-def dumps(message: Any) -> bytes:
+def dumps(message: Json) -> bytes:
     """One JSON body, UTF-8, compact."""
     try:
         return orjson.dumps(message)
@@ -46,7 +51,15 @@ def frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+class FrameReader(Protocol):
+    """What :func:`read_frame` reads from: an asyncio stream, or pygls' threaded stdin reader."""
+
+    def readline(self) -> Awaitable[bytes]: ...
+
+    def readexactly(self, n: int) -> Awaitable[bytes]: ...
+
+
+async def read_frame(reader: FrameReader) -> bytes | None:
     """Read one frame's body; ``None`` at end of stream. Header names are case-insensitive."""
     length: int | None = None
     while True:
@@ -79,7 +92,9 @@ class CoalescingWriter:
     messages are in flight (an editor's burst of requests, Lean's burst of answers) joining them
     cuts both, and adds no latency: the flush runs at the end of the current loop turn."""
 
-    def __init__(self, write: Any, is_closing: Any = lambda: False) -> None:
+    def __init__(
+        self, write: Callable[[bytes], object], is_closing: Callable[[], bool] = lambda: False
+    ) -> None:
         self._write = write
         self._is_closing = is_closing
         self._chunks: list[bytes] = []

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, cast
 
 from lean_bridge.declarations import Declaration, enclosing_declaration, find_declarations
 from lean_bridge.diagnostics import ERROR, is_stale_imports
 from lean_bridge.goal_parse import split_goals
 from lean_bridge.hole_fill import block_column
+from lean_bridge.json_types import JsonObject
 from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lsp_types import LeanDiagnostic, LspRange
 from lean_bridge.positions import LineIndex, Pos, Span
 from lean_bridge.sorry_scan import scan_sorries
 
@@ -31,8 +33,8 @@ class Hole:
     mode: str = "tactic"  # where Lean answered plainGoal: a tactic block; else a term
     reported: Span | None = None  # where Lean's message is, when the hole is elsewhere
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {
             "kind": self.kind,
             "range": self.range.to_lsp(),
             "goal": self.goal,
@@ -81,7 +83,7 @@ def unsolved_goals(message: str) -> list[str]:
     return split_goals(rest) if head.strip() == UNSOLVED_GOALS else []
 
 
-def is_unsolved_goals(diag: dict[str, Any]) -> bool:
+def is_unsolved_goals(diag: LeanDiagnostic) -> bool:
     """Lean tags it ``leanTags: [1]`` (≥ 4.9); older servers only have the message."""
     tags = diag.get("leanTags") or []
     msg = str(diag.get("message", ""))
@@ -115,7 +117,7 @@ def blamed_span(masked: str, start: int, end: int, full_end: int) -> tuple[int, 
 
 async def collect_holes(
     model: TextModel,
-    diagnostics: list[dict[str, Any]],
+    diagnostics: list[LeanDiagnostic],
     plain_goal: GoalQuery,
     term_goal: GoalQuery,
 ) -> list[Hole]:
@@ -141,7 +143,7 @@ async def collect_holes(
     for diag in diagnostics:
         if diag.get("severity") != ERROR or is_stale_imports(diag):
             continue
-        rng = diag.get("range") or {}
+        rng = cast(LspRange, diag.get("range") or {})  # {} where absent: skipped below
         try:
             start = Pos(int(rng["start"]["line"]), int(rng["start"]["character"]))
             end = Pos(int(rng["end"]["line"]), int(rng["end"]["character"]))

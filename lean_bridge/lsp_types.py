@@ -18,6 +18,18 @@ class LspRange(TypedDict):
     end: LspPosition
 
 
+class LeanDiagnostic(TypedDict, total=False):
+    """A diagnostic of ``textDocument/publishDiagnostics`` as Lean sends it, the fields the
+    sidecar reads: LSP's, with Lean's ``fullRange`` (the whole blamed syntax) and ``leanTags``
+    (``1``: unsolved goals). Read defensively: any of them may be missing or malformed."""
+
+    range: LspRange
+    fullRange: LspRange
+    severity: int
+    message: str
+    leanTags: list[int]
+
+
 class PlainGoal(TypedDict):
     """Answer of ``$/lean/plainGoal``: the tactic state, rendered and one string per goal."""
 

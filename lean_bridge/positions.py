@@ -5,13 +5,15 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from lean_bridge.json_types import JsonObject
+
 
 @dataclass(frozen=True, order=True)
 class Pos:
     line: int
     character: int
 
-    def to_lsp(self) -> dict[str, int]:
+    def to_lsp(self) -> JsonObject:
         return {"line": self.line, "character": self.character}
 
 
@@ -20,7 +22,7 @@ class Span:
     start: Pos
     end: Pos
 
-    def to_lsp(self) -> dict[str, dict[str, int]]:
+    def to_lsp(self) -> JsonObject:
         return {"start": self.start.to_lsp(), "end": self.end.to_lsp()}
 
     def contains(self, pos: Pos) -> bool:

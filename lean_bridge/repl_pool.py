@@ -10,15 +10,25 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from lean_interact.interface import LeanError
 
 from lean_bridge import compat
 from lean_bridge.repl_results import CommandResult, StepResult, command_result, step_result
 from lean_bridge.sandbox import SandboxPolicy, describe, policy_for, start_server
+
+if TYPE_CHECKING:
+    from lean_interact import (
+        Command,
+        LeanREPLConfig,
+        LeanServer,
+        PickleEnvironment,
+        UnpickleEnvironment,
+    )
 
 log = logging.getLogger(__name__)
 # What a REPL that hangs (killed by lean-interact), dies or cannot be written to raises.
@@ -84,7 +94,7 @@ def sandbox_policy(
 @dataclass
 class _Slot:
     index: int
-    server: Any
+    server: LeanServer
     envs: dict[str, int] = field(default_factory=dict)
     answered: bool = False  # this process has answered a request (it did start)
     # This process has run something that is not a file's prefix (a candidate): from then on
@@ -100,7 +110,7 @@ def _toolchain(directory: Path) -> str | None:
 class ReplPool:
     def __init__(self, settings: ReplSettings) -> None:
         self.settings = settings
-        self._config: Any = None
+        self._config: LeanREPLConfig | None = None
         self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
         self._slots: list[_Slot] = []
         self._prefix_locks: dict[str, asyncio.Lock] = {}
@@ -116,7 +126,7 @@ class ReplPool:
         self._started = False
 
     # ---- lifecycle --------------------------------------------------------------------------
-    def _make_config(self) -> Any:
+    def _make_config(self) -> LeanREPLConfig:
         try:
             from lean_interact import LeanREPLConfig, LocalProject
         except ImportError as exc:  # pragma: no cover - a dependency
@@ -159,8 +169,9 @@ class ReplPool:
             readable=(self._verified,),
         )
 
-    def _new_server(self) -> Any:
-        return start_server(self._config, self._policy())
+    def _new_server(self) -> LeanServer:
+        config = cast("LeanREPLConfig", self._config)  # start() makes it before any server
+        return start_server(config, self._policy())
 
     async def start(self) -> None:
         if self._started:
@@ -193,7 +204,12 @@ class ReplPool:
         self._started = False
 
     # ---- running commands -------------------------------------------------------------------
-    async def _run(self, slot: _Slot, request: Any, timeout: float) -> CommandResult:
+    async def _run(
+        self,
+        slot: _Slot,
+        request: Command | PickleEnvironment | UnpickleEnvironment,
+        timeout: float,
+    ) -> CommandResult:
         t0 = time.perf_counter()
         self.commands_run += 1
         try:
@@ -394,7 +410,7 @@ async def _sha256(path: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def session(pool: ReplPool) -> Any:
+async def session(pool: ReplPool) -> AsyncIterator[ReplSession]:
     await pool.start()
     slot = await pool._idle.get()
     try:

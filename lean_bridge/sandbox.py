@@ -31,9 +31,12 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lean_bridge.compat import repl_command, set_repl_process
+
+if TYPE_CHECKING:
+    from lean_interact import LeanREPLConfig, LeanServer
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +245,9 @@ def popen(
     argv: Sequence[str], policy: SandboxPolicy, cwd: str | None, private_tmp: Path, **kwargs: Any
 ) -> subprocess.Popen[str]:
     """Start ``argv`` in the sandbox with a scrubbed environment and resource caps;
-    ``private_tmp`` (a fresh folder of the caller's) is its HOME, TMPDIR and only scratch space."""
+    ``private_tmp`` (a fresh folder of the caller's) is its HOME, TMPDIR and only scratch space.
+    ``kwargs`` go to ``subprocess.Popen`` as they are (Any: Popen's own keyword types, which
+    its overloads pick the text or bytes mode from, cannot be restated by a wrapper)."""
     env = scrubbed_env(os.environ, private_tmp, policy.path_dirs)
     full = wrap(argv, policy, private_tmp, cwd)
     proc: subprocess.Popen[str] = subprocess.Popen(
@@ -335,7 +340,7 @@ def policy_for(
     )
 
 
-def sandboxed_server_class() -> type[Any]:
+def sandboxed_server_class() -> type[LeanServer]:
     """lean-interact's ``LeanServer`` whose process starts through :func:`popen`.
 
     lean-interact spawns the REPL in ``LeanServer.start`` (also used by its restarts) as
@@ -380,10 +385,11 @@ def sandboxed_server_class() -> type[Any]:
     return SandboxedLeanServer
 
 
-def start_server(config: Any, policy: SandboxPolicy) -> Any:
+def start_server(config: LeanREPLConfig, policy: SandboxPolicy) -> LeanServer:
     """A started ``LeanServer`` for ``config`` running under ``policy``."""
     base = sandboxed_server_class()
     # A subclass per policy: LeanServer.__init__ starts the process, so the policy must be
     # known before the constructor runs.
     cls = type("PolicyLeanServer", (base,), {"policy": policy})
-    return cls(config)
+    server: LeanServer = cls(config)
+    return server

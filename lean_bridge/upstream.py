@@ -10,7 +10,6 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lean_bridge.framing import (
     CoalescingWriter,
@@ -21,6 +20,7 @@ from lean_bridge.framing import (
     loads,
     read_frames,
 )
+from lean_bridge.json_types import Json, as_object
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 class UpstreamError(Exception):
     """Lean answered a request with an error, or is not running."""
 
-    def __init__(self, message: str, code: int = -32603, data: Any = None) -> None:
+    def __init__(self, message: str, code: Json = -32603, data: Json = None) -> None:
+        # ``code`` and ``data`` as Lean sent them (JSON-RPC says an integer and any value)
         super().__init__(message)
         self.code = code
         self.data = data
@@ -60,7 +61,7 @@ class LeanUpstream:
         self._on_exit = on_exit
         self._proc: asyncio.subprocess.Process | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._pending: dict[int, asyncio.Future[Json]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._out: CoalescingWriter | None = None
         self.exited = False
@@ -105,14 +106,14 @@ class LeanUpstream:
             raise UpstreamError("Lean server is not running", code=-32803)
         self._out.write(encode_message(message))
 
-    def notify(self, method: str, params: Any) -> None:
+    def notify(self, method: str, params: Json) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    async def request(self, method: str, params: Any, timeout: float | None = None) -> Any:
+    async def request(self, method: str, params: Json, timeout: float | None = None) -> Json:
         """Send a request of the sidecar's own; its id can never collide with forwarded ones
         because every upstream id comes from the same counter."""
         msg_id = self.next_id()
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = fut
         try:
             self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
@@ -152,7 +153,7 @@ class LeanUpstream:
             if fut.done():
                 return
             if "error" in message:
-                err = message["error"] or {}
+                err = as_object(message["error"])  # JSON-RPC: an object
                 fut.set_exception(
                     UpstreamError(str(err.get("message")), err.get("code", -32603), err.get("data"))
                 )

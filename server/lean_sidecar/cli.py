@@ -6,8 +6,8 @@ import argparse
 import logging
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from lean_sidecar import __version__
 from lean_sidecar.eval_cli import add_eval_parser
@@ -36,7 +36,7 @@ def _common_settings_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", dest="log_level")
 
 
-def _settings_from(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
+def _settings_from(args: argparse.Namespace, extra: Mapping[str, object] | None = None) -> Settings:
     keys = [k for k in CLI_FLAGS if k != "upstream"]  # the flags _common_settings_flags adds
     cli = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     return load_settings({**cli, **(extra or {})}, strict=True, flags=CLI_FLAGS)

@@ -6,14 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lean_sidecar.doctor import can_search, run_checks
 from lean_sidecar.settings import Settings
 
 
 def add_doctor_parser(
-    sub: Any,
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common_flags: Callable[[argparse.ArgumentParser], None],
     settings_from: Callable[[argparse.Namespace], Settings],
 ) -> None:

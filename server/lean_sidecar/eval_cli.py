@@ -9,10 +9,10 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from lean_sidecar.evaluation.problems import load
+from lean_sidecar.evaluation.problems import Problem, load
 from lean_sidecar.evaluation.report import write_report
+from lean_sidecar.evaluation.rows import ResultRow
 from lean_sidecar.evaluation.runner import run_problems
 from lean_sidecar.evaluation.summary import format_summary, read_results, repair_tail, summarize
 from lean_sidecar.fill_cli import ProgressBar
@@ -23,7 +23,7 @@ STAGES = ("cascade", "samples", "fix", "decompose")
 
 
 def add_eval_parser(
-    sub: Any,
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common: Callable[[argparse.ArgumentParser], None],
     settings_from: Callable[..., Settings],
     setup_logging: Callable[[str], None],
@@ -109,7 +109,7 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         bar = ProgressBar(len(todo), enabled=not args.quiet)
         solved = 0
 
-        def on_done(problem: Any, row: dict[str, Any]) -> None:
+        def on_done(problem: Problem, row: ResultRow) -> None:
             nonlocal solved
             bar.done += 1
             solved += row["status"] == "solved"

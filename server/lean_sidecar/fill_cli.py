@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lean_bridge.kernel_replay import replay
 from lean_bridge.lean_versions import project_version
@@ -198,7 +197,7 @@ def print_table(rows: list[FileHole], out: Callable[[str], None]) -> None:
 
 
 def add_fill_parser(
-    sub: Any,
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common: Callable[[argparse.ArgumentParser], None],
     settings_from: Callable[..., Settings],
     setup_logging: Callable[[str], None],

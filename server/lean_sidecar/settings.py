@@ -14,10 +14,11 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from lean_bridge.json_types import Json, JsonObject
 from lean_bridge.repl_pool import ReplSettings
 from lean_bridge.secrets_env import scrub_process_environ
 
@@ -150,7 +151,7 @@ class Settings(BaseModel):
 
     @field_validator("endpoints", mode="before")
     @classmethod
-    def _endpoints(cls, v: Any) -> Any:
+    def _endpoints(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
 
     @field_validator("endpoints")
@@ -160,7 +161,7 @@ class Settings(BaseModel):
 
     def merged(
         self,
-        overrides: Mapping[str, Any],
+        overrides: Mapping[str, object],
         source: str,
         strict: bool = False,
         spell: Callable[[str], str] | None = None,
@@ -212,9 +213,9 @@ class Settings(BaseModel):
             sandbox=self.repl_sandbox,
         )
 
-    def redacted(self) -> dict[str, Any]:
+    def redacted(self) -> JsonObject:
         """What may be logged or shown: secrets are masked by SecretStr."""
-        data: dict[str, Any] = json.loads(self.model_dump_json())
+        data: JsonObject = json.loads(self.model_dump_json())
         return data
 
 
@@ -265,12 +266,13 @@ def _field_name(key: str) -> str | None:
     return name if name in Settings.model_fields else None
 
 
-def _parse_env_value(name: str, raw: str) -> Any:
+def _parse_env_value(name: str, raw: str) -> Json:
     annotation = str(Settings.model_fields[name].annotation)
     if "list" in annotation:
         raw = raw.strip()
         if raw.startswith("["):
-            return json.loads(raw)
+            parsed: Json = json.loads(raw)
+            return parsed
         if name == "upstream":
             return shlex.split(raw)  # shell-style, as documented
         return [part.strip() for part in raw.split(",") if part.strip()]
@@ -292,11 +294,11 @@ def take_secrets() -> None:
             _kept[var] = os.environ.pop(var)
 
 
-def from_environment(env: Mapping[str, str] | None = None, strict: bool = False) -> dict[str, Any]:
+def from_environment(env: Mapping[str, str] | None = None, strict: bool = False) -> JsonObject:
     if env is None:
         take_secrets()
         env = {**os.environ, **_kept}
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     for key, raw in env.items():
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX) :].lower()
@@ -315,7 +317,7 @@ def from_environment(env: Mapping[str, str] | None = None, strict: bool = False)
 
 
 def load_settings(
-    cli: Mapping[str, Any] | None = None,
+    cli: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
     strict: bool = False,
     flags: Mapping[str, str] | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+
+from lean_sidecar.evaluation.rows import ResultRow, Summary
 
 W, H, PAD = 520, 260, 44
 
@@ -93,13 +94,11 @@ def stages(by_stage: dict[str, int], unsolved: int) -> str:
     return "".join(parts) + "</svg>"
 
 
-def write_report(
-    path: Path, summary: dict[str, Any], rows: list[dict[str, Any]], title: str
-) -> None:
+def write_report(path: Path, summary: Summary, rows: list[ResultRow], title: str) -> None:
     firsts = [
-        float(r["time_to_first"])
+        float(t)
         for r in rows
-        if r["status"] == "solved" and r.get("time_to_first") is not None
+        if r["status"] == "solved" and (t := r.get("time_to_first")) is not None
     ]
     table = "".join(
         f"<tr><td>{html.escape(r['name'])}</td><td>{html.escape(r['status'])}</td>"

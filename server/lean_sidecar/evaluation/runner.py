@@ -7,15 +7,15 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lean_bridge.repl_pool import ReplUnavailable
 from lean_sidecar.evaluation.problems import Problem
+from lean_sidecar.evaluation.rows import ResultRow, TacticStats
 from lean_sidecar.search.engine import HoleResult, SearchEngine
 from lean_sidecar.search.fill_file import fill_file
 
 
-def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
+def result_row(problem: Problem, result: HoleResult) -> ResultRow:
     first = result.found[0] if result.found else None
     return {
         "name": problem.name,
@@ -37,10 +37,10 @@ def result_row(problem: Problem, result: HoleResult) -> dict[str, Any]:
     }
 
 
-def cascade_stats(result: HoleResult) -> dict[str, dict[str, Any]]:
+def cascade_stats(result: HoleResult) -> dict[str, TacticStats]:
     """Per tactic of the goal's own cascade (not sub-goals' or negations'): whether it closed
     the goal, and the seconds it took (a generator's include re-checking its suggestions)."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, TacticStats] = {}
     for a in result.attempts:
         if a.kind != "tactic" or a.candidate is None:
             continue
@@ -51,11 +51,11 @@ def cascade_stats(result: HoleResult) -> dict[str, dict[str, Any]]:
     return out
 
 
-def error_row(problem: Problem, why: str) -> dict[str, Any]:
+def error_row(problem: Problem, why: str) -> ResultRow:
     return {"name": problem.name, "status": "error", "samples": 0, "error": why}
 
 
-async def solve_problem(problem: Problem, engine: SearchEngine) -> dict[str, Any]:
+async def solve_problem(problem: Problem, engine: SearchEngine) -> ResultRow:
     """The problem's row: its statement's sorry searched as ``fill`` searches it (goal from the
     REPL, the whole declaration re-checked when it has several holes)."""
     try:
@@ -74,7 +74,7 @@ async def run_problems(
     engine: SearchEngine,
     out: Path,
     concurrency: int,
-    on_done: Callable[[Problem, dict[str, Any]], None],
+    on_done: Callable[[Problem, ResultRow], None],
 ) -> None:
     semaphore = asyncio.Semaphore(concurrency)
     lock = asyncio.Lock()

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import cast
+
+from lean_sidecar.evaluation.rows import ResultRow, Summary, TacticTotals
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
+def read_results(path: Path) -> list[ResultRow]:
     """Completed results; a line cut short by a killed run is ignored (it is redone)."""
     if not path.exists():
         return []
-    out = []
+    out: list[ResultRow] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(row, dict) and "name" in row and "status" in row:
-            out.append(row)
+            out.append(cast(ResultRow, row))  # a row the runner wrote
     return out
 
 
@@ -49,15 +51,15 @@ def budgets(max_samples: int) -> list[int]:
     return out
 
 
-def summarize(rows: list[dict[str, Any]], budget: int) -> dict[str, Any]:
+def summarize(rows: list[ResultRow], budget: int) -> Summary:
     n = len(rows)
     solved = [r for r in rows if r["status"] == "solved"]
-    firsts = [float(r["time_to_first"]) for r in solved if r.get("time_to_first") is not None]
+    firsts = [float(t) for r in solved if (t := r.get("time_to_first")) is not None]
     by_how: dict[str, int] = {}
     for r in solved:
         by_how[r.get("how") or "?"] = by_how.get(r.get("how") or "?", 0) + 1
     pass_at = {
-        str(k): (sum(1 for r in solved if int(r.get("samples_at_first", 0)) <= k) / n if n else 0.0)
+        str(k): (sum(1 for r in solved if _samples_at_first(r) <= k) / n if n else 0.0)
         for k in budgets(budget)
     }
     return {
@@ -78,11 +80,17 @@ def summarize(rows: list[dict[str, Any]], budget: int) -> dict[str, Any]:
     }
 
 
-def by_tactic(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _samples_at_first(row: ResultRow) -> int:
+    """A solved row's samples when its first proof was found (always set on a solved row;
+    ``int()`` raises on a row that has None there, as it did)."""
+    return int(cast(int, row.get("samples_at_first", 0)))
+
+
+def by_tactic(rows: list[ResultRow]) -> dict[str, TacticTotals]:
     """Per cascade tactic over the run: goals it was tried on, goals it closed, its seconds
     (a tactic cancelled because another closed the goal first counts as tried, not closed).
     Ordered by goals closed, then by seconds: the order a user might give ``tactics``."""
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, TacticTotals] = {}
     for r in rows:
         for tactic, st in (r.get("tactics") or {}).items():
             row = table.setdefault(tactic, {"tried": 0, "closed": 0, "seconds": 0.0})
@@ -93,7 +101,7 @@ def by_tactic(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {t: table[t] for t in order}
 
 
-def format_summary(s: dict[str, Any]) -> str:
+def format_summary(s: Summary) -> str:
     def sec(v: float | None) -> str:
         return "-" if v is None else f"{v:.2f} s"
 

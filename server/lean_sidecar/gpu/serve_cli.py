@@ -8,12 +8,11 @@ import importlib.util
 import os
 import shutil
 import sys
-from typing import Any
 
 from lean_sidecar.gpu.presets import PRESETS, describe, resolve, vllm_argv
 
 
-def add_endpoint_parser(sub: Any) -> None:
+def add_endpoint_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("endpoint", help="the GPU side: serve a prover with vLLM")
     esub = p.add_subparsers(dest="endpoint_command", required=True)
     serve = esub.add_parser("serve", help="start vLLM for a known prover")

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.progress import Progress
 from pygls.uris import to_fs_path
 
 from lean_bridge.compat import builtin_initialize, unstructure, unstructurer
+from lean_bridge.json_types import JsonObject, as_object
 from lean_bridge.upstream import default_upstream_command
 from lean_sidecar import __version__
 from lean_sidecar.lsp.documents import DocumentStore
@@ -75,9 +78,7 @@ class SidecarServer(LanguageServer):
         return self._lean()
 
     # ---- initialize -----------------------------------------------------------------------
-    def initialize_self(
-        self, params: types.InitializeParams | None, raw: dict[str, Any]
-    ) -> dict[str, Any]:
+    def initialize_self(self, params: types.InitializeParams | None, raw: JsonObject) -> JsonObject:
         """Run pygls' own initialize (workspace, capabilities) and return its result as JSON."""
         options = raw.get("initializationOptions")
         if isinstance(options, dict):
@@ -94,11 +95,12 @@ class SidecarServer(LanguageServer):
         if general is not None and general.position_encodings is not None:
             general.position_encodings = [UTF16]
         result = builtin_initialize(self.protocol, params)
-        ours: dict[str, Any] = unstructure(self.protocol, result)
+        ours = cast(JsonObject, unstructure(self.protocol, result))  # an InitializeResult
         for method in MERGED_METHODS:
             provided = method.own_capability()
             if provided is not None and self.features.answers(method):
-                ours.setdefault("capabilities", {})[method.capability] = provided
+                caps = cast(JsonObject, ours.setdefault("capabilities", {}))  # ServerCapabilities
+                caps[method.capability] = provided
         return ours
 
     async def pull_configuration(self) -> None:
@@ -149,7 +151,7 @@ class SidecarServer(LanguageServer):
     def show_message(self, kind: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def report_server_error(self, error: Exception, source: Any) -> None:
+    def report_server_error(self, error: Exception, source: object) -> None:
         log.error("%s: %s", getattr(source, "__name__", source), error)
 
 
@@ -157,24 +159,23 @@ class ForgetfulProgress:
     """pygls' work-done progress, except that an ended token is forgotten: pygls keeps every
     token's cancellation future (and through its callbacks, the finished work) forever."""
 
-    def __init__(self, progress: Any) -> None:
+    def __init__(self, progress: Progress) -> None:
         self._progress = progress
 
     @property
-    def tokens(self) -> dict[int | str, Any]:
-        tokens: dict[int | str, Any] = self._progress.tokens
-        return tokens
+    def tokens(self) -> Mapping[int | str, Future[object]]:
+        return self._progress.tokens
 
-    def create_async(self, token: int | str) -> Any:
+    def create_async(self, token: int | str) -> Awaitable[object]:
         return self._progress.create_async(token)
 
-    def begin(self, token: Any, value: types.WorkDoneProgressBegin) -> None:
+    def begin(self, token: int | str, value: types.WorkDoneProgressBegin) -> None:
         self._progress.begin(token, value)
 
-    def report(self, token: Any, value: types.WorkDoneProgressReport) -> None:
+    def report(self, token: int | str, value: types.WorkDoneProgressReport) -> None:
         self._progress.report(token, value)
 
-    def end(self, token: Any, value: types.WorkDoneProgressEnd) -> None:
+    def end(self, token: int | str, value: types.WorkDoneProgressEnd) -> None:
         self._progress.end(token, value)
         self._progress.tokens.pop(token, None)
 
@@ -196,11 +197,12 @@ class ServerEditor:
     def _refreshes_code_actions(self) -> bool:
         """``workspace/codeAction/refresh`` is not in LSP 3.17: only clients that say so get it
         (the 3.18 draft's ``workspace.codeAction.refreshSupport``, or ``experimental``)."""
-        caps = (self._server.lean.init_params or {}).get("capabilities") or {}
-        ws = caps.get("workspace") or {}
-        exp = caps.get("experimental") or {}
+        # ClientCapabilities and its workspace, experimental and codeAction parts: objects
+        caps = as_object((self._server.lean.init_params or {}).get("capabilities"))
+        ws = as_object(caps.get("workspace"))
+        exp = as_object(caps.get("experimental"))
         return bool(
-            (ws.get("codeAction") or {}).get("refreshSupport") or exp.get("codeActionRefresh")
+            as_object(ws.get("codeAction")).get("refreshSupport") or exp.get("codeActionRefresh")
         )
 
     async def refresh_code_actions(self) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from lean_bridge.diagnostics import DiagnosticsLog
 from lean_bridge.holes import Hole, TextModel
+from lean_bridge.json_types import JsonObject
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class HoleSnapshot:
     stale_imports: bool = False
     error: str | None = None  # why no holes were computed for this version
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {
             "version": self.version,
             "holes": [h.to_json() for h in self.holes],

@@ -6,10 +6,9 @@ ContentModified (-32801) rather than a generic internal error (-32603)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pygls.exceptions import JsonRpcException
 
+from lean_bridge.json_types import Json, JsonObject
 from lean_bridge.lsp_types import (
     CONTENT_MODIFIED,
     INTERNAL_ERROR,
@@ -59,6 +58,6 @@ class InvalidParams(SidecarError):
     CODE = INVALID_PARAMS
 
 
-def error_message(msg_id: Any, code: int, message: str) -> dict[str, Any]:
+def error_message(msg_id: Json, code: int, message: str) -> JsonObject:
     """A JSON-RPC error answer, ready to be written as it is."""
     return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}

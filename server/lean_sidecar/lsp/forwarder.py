@@ -11,11 +11,12 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from lsprotocol import types
 
 from lean_bridge.framing import Message
+from lean_bridge.json_types import Json, as_object
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.capabilities import merge_capabilities
 from lean_sidecar.lsp.errors import REQUEST_CANCELLED, REQUEST_FAILED, error_message
@@ -31,7 +32,7 @@ class EditorChannel(Protocol):
 
     def send_raw(self, message: Message) -> None: ...
 
-    def handle_structured(self, structured: Any) -> None: ...
+    def handle_structured(self, structured: object) -> None: ...
 
 
 class Answers(Protocol):
@@ -39,11 +40,11 @@ class Answers(Protocol):
 
     def answers(self, method: MergedMethod) -> bool: ...
 
-    def owns_action(self, action: Any) -> bool: ...
+    def owns_action(self, action: Json) -> bool: ...
 
-    async def own_answer(self, method: MergedMethod, params: Any) -> Any: ...
+    async def own_answer(self, method: MergedMethod, params: object) -> Json: ...
 
-    def merge_answer(self, method: MergedMethod, lean: Any, ours: Any) -> Any: ...
+    def merge_answer(self, method: MergedMethod, lean: Json, ours: Json) -> Json: ...
 
 
 class DocumentEvents(Protocol):
@@ -54,7 +55,7 @@ class DocumentEvents(Protocol):
 
 @dataclass
 class Forwarded:
-    editor_id: Any
+    editor_id: Json
     method: str
     result: asyncio.Future[Message] | None = None  # set when the sidecar merges the answer
 
@@ -64,7 +65,7 @@ class Forwarder:
         self,
         editor: EditorChannel,
         features: Answers,
-        initialize_self: Callable[[Any, Message], dict[str, Any]],
+        initialize_self: Callable[[types.InitializeParams | None, Message], Message],
         notice: UserNotice,
         tasks: TaskRegistry,
         lean: LeanProcess,
@@ -80,8 +81,8 @@ class Forwarder:
         lean.on_exit.append(self._lean_exited)
         self.lean_capabilities: Message = {}
         self._forwarded: dict[int, Forwarded] = {}
-        self._editor_ids: dict[Any, int] = {}
-        self._lean_requests: dict[str, Any] = {}
+        self._editor_ids: dict[Json, int] = {}
+        self._lean_requests: dict[str, Json] = {}  # our id of a request from Lean -> Lean's
         self._lean_ids = itertools.count(1)
 
     @property
@@ -89,11 +90,13 @@ class Forwarder:
         return self.lean.init_params if self.lean is not None else None
 
     # ---- editor -> Lean -------------------------------------------------------------------
-    def is_lean_request_id(self, msg_id: Any) -> bool:
+    def is_lean_request_id(self, msg_id: Json) -> bool:
         return isinstance(msg_id, str) and msg_id in self._lean_requests
 
-    def from_editor(self, raw: Message, structured: Any) -> None:
-        method = raw.get("method")
+    def from_editor(self, raw: Message, structured: object) -> None:
+        # The protocol routes requests and notifications by their method, a string, and answers
+        # (no method) by id; a stray non-string method on an answer fails below as it always did.
+        method = cast("str | None", raw.get("method"))
         if method is None:
             self._answer_to_lean(raw)
         elif method == "initialize":
@@ -119,7 +122,8 @@ class Forwarder:
                 self._forward(raw)
             self.editor.handle_structured(structured)
             if method.startswith("textDocument/did") and self.documents is not None:
-                self.documents.document_event(method, raw.get("params") or {})
+                # the params of textDocument/did*: an object, as LSP says
+                self.documents.document_event(method, as_object(raw.get("params")))
 
     def _lean_process(self) -> LeanProcess:
         assert self.lean is not None, "the composition root attaches Lean's process"
@@ -146,8 +150,8 @@ class Forwarder:
             return
         self._lean_process().send({**raw, "id": upstream_id})
 
-    def _cancel(self, raw: Message, structured: Any) -> None:
-        editor_id = (raw.get("params") or {}).get("id")
+    def _cancel(self, raw: Message, structured: object) -> None:
+        editor_id = as_object(raw.get("params")).get("id")  # CancelParams: an object
         self._tasks.cancel(lambda key: key == MergeTask(editor_id))
         upstream_id = self._editor_ids.get(editor_id)
         if upstream_id is not None:
@@ -156,7 +160,7 @@ class Forwarder:
             self.editor.handle_structured(structured)
 
     def _fail(
-        self, editor_id: Any, message: str, result: asyncio.Future[Message] | None = None
+        self, editor_id: Json, message: str, result: asyncio.Future[Message] | None = None
     ) -> None:
         error = error_message(editor_id, REQUEST_FAILED, message)
         if result is not None:
@@ -166,7 +170,7 @@ class Forwarder:
             self.editor.send_raw(error)
 
     # ---- merged requests ------------------------------------------------------------------
-    def _merge_request(self, raw: Message, structured: Any, method: MergedMethod) -> None:
+    def _merge_request(self, raw: Message, structured: object, method: MergedMethod) -> None:
         editor_id = raw.get("id")
         lean_answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._forward(raw, lean_answer)
@@ -176,9 +180,9 @@ class Forwarder:
 
     async def _merge(
         self,
-        editor_id: Any,
+        editor_id: Json,
         method: MergedMethod,
-        structured: Any,
+        structured: object,
         lean_answer: asyncio.Future[Message],
     ) -> None:
         try:
@@ -219,7 +223,8 @@ class Forwarder:
             self._lean_requests[editor_id] = message["id"]
             message = {**message, "id": editor_id}
         elif method == "textDocument/publishDiagnostics" and self.documents is not None:
-            self.documents.on_diagnostics(message.get("params") or {})
+            # PublishDiagnosticsParams: an object, as LSP says
+            self.documents.on_diagnostics(as_object(message.get("params")))
         # `$/lean/fileProgress` passes through untouched: an empty report can come before the last
         # diagnostics (Lean >= 4.22), so the hole model waits on textDocument/waitForDiagnostics.
         self.editor.send_raw(message)
@@ -230,16 +235,20 @@ class Forwarder:
         await lean.ready.wait()
         lean.send(raw)
 
-    async def _initialize(self, raw: Message, structured: Any) -> None:
+    async def _initialize(self, raw: Message, structured: object) -> None:
         lean = self._lean_process()
         editor_id = raw.get("id")
-        lean.init_params = raw.get("params") or {}
+        lean.init_params = as_object(raw.get("params"))  # InitializeParams: an object
+        # pygls structures `initialize` as an InitializeRequest; an Invalid one (params pygls
+        # could not read) has no ``params`` and fails here, as it always did.
+        request = cast(types.InitializeRequest, structured)
         ours = self._initialize_self(
-            structured.params if structured is not None else None, lean.init_params
+            request.params if structured is not None else None, lean.init_params
         )
         try:
             lean_result = await lean.start()
-            self.lean_capabilities = lean_result.get("capabilities") or {}
+            # InitializeResult.capabilities: an object, as LSP says
+            self.lean_capabilities = as_object(lean_result.get("capabilities"))
         except (UpstreamError, OSError) as exc:
             log.error("Lean's server did not start: %s", exc)
             lean.start_error = not_started_message(exc)

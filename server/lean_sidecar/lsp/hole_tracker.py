@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from lean_bridge.framing import Message
 from lean_bridge.holes import TextModel, collect_holes
+from lean_bridge.json_types import Json, as_object
 from lean_bridge.lsp_types import PlainGoal, PlainTermGoal
 from lean_bridge.positions import Pos
 from lean_bridge.upstream import LeanUpstream, UpstreamError
@@ -57,7 +58,8 @@ class HoleTracker:
         lean.on_restarted.append(self._reopen_all)
 
     def document_event(self, method: str, params: Message) -> None:
-        text_document = params.get("textDocument") or {}
+        # didOpen/didChange/didClose/didSave: a TextDocumentItem or (Versioned)Identifier object
+        text_document = as_object(params.get("textDocument"))
         uri = text_document.get("uri")
         if not isinstance(uri, str):
             return
@@ -78,7 +80,8 @@ class HoleTracker:
                 return  # Lean ignores both too
             doc = existing
             doc.version = version
-            self._listener.on_change(uri, first_changed_line(params.get("contentChanges") or []))
+            changes = cast("list[Json]", params.get("contentChanges") or [])  # LSP: an array
+            self._listener.on_change(uri, first_changed_line(changes))
         self._schedule_refresh(doc)
 
     def on_diagnostics(self, params: Message) -> None:
@@ -135,14 +138,14 @@ class HoleTracker:
         model = TextModel(text)
 
         async def plain_goal(pos: Pos) -> str | None:
-            result: PlainGoal | None = await self._goal_request("$/lean/plainGoal", doc.uri, pos)
+            answer = await self._goal_request("$/lean/plainGoal", doc.uri, pos)
+            result = cast("PlainGoal | None", answer)  # what Lean answers, or None on failure
             goals = result.get("goals") if isinstance(result, dict) else None
             return str(goals[0]) if goals else None
 
         async def term_goal(pos: Pos) -> str | None:
-            result: PlainTermGoal | None = await self._goal_request(
-                "$/lean/plainTermGoal", doc.uri, pos
-            )
+            answer = await self._goal_request("$/lean/plainTermGoal", doc.uri, pos)
+            result = cast("PlainTermGoal | None", answer)  # what Lean answers, or None on failure
             return str(result["goal"]) if isinstance(result, dict) and "goal" in result else None
 
         holes = await collect_holes(
@@ -153,7 +156,7 @@ class HoleTracker:
         doc.publish(HoleSnapshot(version, model, holes, doc.diagnostics.stale_imports))
         self._listener.on_holes(doc)
 
-    async def _goal_request(self, method: str, uri: str, pos: Pos) -> Any:
+    async def _goal_request(self, method: str, uri: str, pos: Pos) -> Json:
         if self._lean.upstream is None:
             return None
         try:
@@ -165,12 +168,13 @@ class HoleTracker:
             return None
 
 
-def first_changed_line(changes: list[Any]) -> int:
+def first_changed_line(changes: list[Json]) -> int:
     """A lower bound of the first line an edit touched (a full replacement touches line 0)."""
     lines = []
     for change in changes:
         rng = change.get("range") if isinstance(change, dict) else None
         if not isinstance(rng, dict):
             return 0
-        lines.append(int((rng.get("start") or {}).get("line", 0)))
+        start = as_object(rng.get("start"))  # LSP: a Position object
+        lines.append(int(cast("int | float | str", start.get("line", 0))))
     return min(lines, default=0)

@@ -13,11 +13,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from lsprotocol import types
 
 from lean_bridge.framing import Message
+from lean_bridge.json_types import Json
 from lean_bridge.upstream import LeanUpstream, UpstreamError
 from lean_sidecar.lsp.errors import REQUEST_FAILED
 from lean_sidecar.lsp.tasks import LeanRestart, TaskRegistry
@@ -88,7 +89,7 @@ class LeanProcess:
         except UpstreamError as exc:
             log.warning("could not send %s to Lean: %s", message.get("method"), exc)
 
-    async def request(self, method: str, params: Any, timeout: float | None = None) -> Any:
+    async def request(self, method: str, params: Json, timeout: float | None = None) -> Json:
         if self.upstream is None:
             raise UpstreamError("Lean's server is not running", REQUEST_FAILED)
         return await self.upstream.request(method, params, timeout)

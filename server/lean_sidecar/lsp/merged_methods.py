@@ -13,9 +13,11 @@ import copy
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from lsprotocol import types
+
+from lean_bridge.json_types import Json, JsonObject
 
 SEPARATOR = "\n\n---\n\n"
 
@@ -34,34 +36,38 @@ class Responder(Protocol):
 class MergedMethod:
     #: the LSP method
     name: str
-    #: one feature's part of a request (structured params; its answer in lsprotocol types)
-    ask: Callable[[Responder, Any], Awaitable[Any]]
+    #: one feature's part of a request (the params pygls structured for this method; its answer
+    #: in lsprotocol types, turned into JSON by the feature set)
+    ask: Callable[[Responder, object], Awaitable[object]]
     #: the features' parts, as JSON and none of them empty, as one (None when that is empty)
-    combine: Callable[[list[Any]], Any]
+    combine: Callable[[list[Json]], Json]
     #: Lean's result (None when Lean had none) and the sidecar's (never empty) as the answer
-    merge: Callable[[Any, Any], Any]
+    merge: Callable[[Json, Json], Json]
     #: the key of the server capability this method concerns
     capability: str
     #: what the sidecar advertises there when a feature answers (None: nothing of its own)
-    provides: Any
+    provides: Json
     #: Lean's value and the sidecar's (None where absent) as the editor's (None: Lean's stays)
-    merge_capability: Callable[[Any, Any], Any]
+    merge_capability: Callable[[Json, Json], Json]
 
-    def own_capability(self) -> Any:
+    def own_capability(self) -> Json:
         """A fresh copy of what the sidecar advertises (None when nothing)."""
         return copy.deepcopy(self.provides)
 
 
 # ---- textDocument/codeAction: Lean's actions first, then the sidecar's ----------------------
-def _concat_actions(parts: list[Any]) -> Any:
-    return [x for a in parts for x in a] or None
+# The features' parts are the JSON of ``Sequence[CodeAction]`` (answer_code_action), and the
+# sidecar's answer their concatenation: arrays by construction.
+def _concat_actions(parts: list[Json]) -> Json:
+    return [x for a in parts for x in cast("list[Json]", a)] or None
 
 
-def _append_actions(lean: Any, ours: Any) -> Any:
-    return list(lean or []) + list(ours)
+def _append_actions(lean: Json, ours: Json) -> Json:
+    # Lean's answer to textDocument/codeAction is an array (or null), as LSP says.
+    return list(cast("list[Json]", lean or [])) + list(cast("list[Json]", ours))
 
 
-def _code_action_provider(lean: Any, ours: Any) -> Any:
+def _code_action_provider(lean: Json, ours: Json) -> Json:
     """The kinds of both, resolve support where either resolves; Lean's other options kept."""
     if ours is None:
         return None
@@ -69,8 +75,9 @@ def _code_action_provider(lean: Any, ours: Any) -> Any:
         lean = {} if lean else {"codeActionKinds": []}
     if not isinstance(ours, dict):
         ours = {}
-    kinds = list(lean.get("codeActionKinds") or [])
-    kinds += [k for k in ours.get("codeActionKinds") or [] if k not in kinds]
+    # codeActionKinds is an array of strings (CodeActionOptions), in Lean's and in ours
+    kinds = list(cast("list[Json]", lean.get("codeActionKinds") or []))
+    kinds += [k for k in cast("list[Json]", ours.get("codeActionKinds") or []) if k not in kinds]
     return {
         **lean,
         "codeActionKinds": kinds,
@@ -80,7 +87,9 @@ def _code_action_provider(lean: Any, ours: Any) -> Any:
 
 CODE_ACTION = MergedMethod(
     name="textDocument/codeAction",
-    ask=lambda feature, params: feature.answer_code_action(params),
+    ask=lambda feature, params: feature.answer_code_action(
+        cast(types.CodeActionParams, params)  # what pygls structures this method's params as
+    ),
     combine=_concat_actions,
     merge=_append_actions,
     capability="codeActionProvider",
@@ -90,24 +99,28 @@ CODE_ACTION = MergedMethod(
 
 
 # ---- textDocument/hover: the sidecar's markdown below Lean's --------------------------------
-def _join_markdown(parts: list[Any]) -> Any:
-    return SEPARATOR.join(parts) or None
+# The features' parts are markdown strings (answer_hover), and so is the sidecar's answer.
+def _join_markdown(parts: list[Json]) -> Json:
+    return SEPARATOR.join(cast("list[str]", parts)) or None
 
 
-def _hover_below(lean: Any, ours: Any) -> Any:
+def _hover_below(lean: Json, ours: Json) -> Json:
     if not lean:
         return {"contents": {"kind": "markdown", "value": ours}}
-    value = markdown_of(lean.get("contents"))
-    return {**lean, "contents": {"kind": "markdown", "value": f"{value}{SEPARATOR}{ours}"}}
+    hover = cast(JsonObject, lean)  # Lean's answer to textDocument/hover: a Hover (or null)
+    value = markdown_of(hover.get("contents"))
+    return {**hover, "contents": {"kind": "markdown", "value": f"{value}{SEPARATOR}{ours}"}}
 
 
-def _hover_provider(lean: Any, ours: Any) -> Any:
+def _hover_provider(lean: Json, ours: Json) -> Json:
     return True if lean or ours else None
 
 
 HOVER = MergedMethod(
     name="textDocument/hover",
-    ask=lambda feature, params: feature.answer_hover(params),
+    ask=lambda feature, params: feature.answer_hover(
+        cast(types.HoverParams, params)  # what pygls structures this method's params as
+    ),
     combine=_join_markdown,
     merge=_hover_below,
     capability="hoverProvider",
@@ -124,19 +137,19 @@ BY_CAPABILITY: Mapping[str, MergedMethod] = MappingProxyType(
 )
 
 
-def combine_own(method: MergedMethod, answers: Iterable[Any]) -> Any:
+def combine_own(method: MergedMethod, answers: Iterable[Json]) -> Json:
     """The features' answers (JSON) to one request, as one (None when they have nothing)."""
     return method.combine([a for a in answers if a])
 
 
-def merge_answer(method: MergedMethod, lean: Any, ours: Any) -> Any:
+def merge_answer(method: MergedMethod, lean: Json, ours: Json) -> Json:
     """Lean's answer with the sidecar's added (Lean's alone when the sidecar has nothing)."""
     if not ours:
         return lean
     return method.merge(lean, ours)
 
 
-def markdown_of(contents: Any) -> str:
+def markdown_of(contents: Json) -> str:
     """Hover contents of any LSP shape (MarkupContent, MarkedString, a list) as markdown."""
     if isinstance(contents, dict):
         value = str(contents.get("value", ""))
@@ -146,7 +159,7 @@ def markdown_of(contents: Any) -> str:
     return str(contents or "")
 
 
-def owns_action(action: Any) -> bool:
+def owns_action(action: Json) -> bool:
     """Whether a code action (in codeAction/resolve) is one the sidecar made."""
     data = action.get("data") if isinstance(action, dict) else None
     return isinstance(data, dict) and "leanSidecar" in data

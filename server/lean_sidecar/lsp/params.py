@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 
-def as_dict(params: Any) -> dict[str, Any]:
+def as_dict(params: object) -> dict[str, object]:
+    """``params`` as a dict: a dict as it is, a namedtuple or object (pygls' parse of a JSON
+    object) by its fields, nested ones too; anything else empty. The values are as pygls parsed
+    them, hence ``object``: JSON, or namedtuples inside lists."""
     if isinstance(params, dict):
         return params
     if hasattr(params, "_asdict"):
@@ -18,7 +21,7 @@ def as_dict(params: Any) -> dict[str, Any]:
     return {}
 
 
-def first_arg(args: Any) -> dict[str, Any]:
+def first_arg(args: Sequence[object]) -> dict[str, object]:
     """The first argument of a workspace/executeCommand, as a dict."""
     arg = args[0] if args else {}
     return arg if isinstance(arg, dict) else as_dict(arg)

@@ -8,14 +8,25 @@ import contextlib
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol, cast
 
+from cattrs import Converter
+from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCMessage
 
-from lean_bridge.compat import ProtocolHooks, is_shut_down, request_futures
+from lean_bridge.compat import (
+    DoneCallback,
+    MsgId,
+    Pending,
+    ProtocolHooks,
+    is_shut_down,
+    request_futures,
+)
 from lean_bridge.framing import dumps, frame, loads
+from lean_bridge.json_types import Json, JsonObject
 from lean_sidecar.lsp.errors import (
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -59,17 +70,17 @@ SHARED_METHODS = frozenset(
 class Router(Protocol):
     """Where editor messages that Lean must see go (lean_sidecar.lsp.forwarder.Forwarder)."""
 
-    def is_lean_request_id(self, msg_id: Any) -> bool: ...
+    def is_lean_request_id(self, msg_id: Json) -> bool: ...
 
-    def from_editor(self, raw: dict[str, Any], structured: Any) -> None: ...
+    def from_editor(self, raw: JsonObject, structured: object) -> None: ...
 
 
 @dataclass
 class Routed:
     """An editor message that the proxy routes; ``structured`` is set when pygls needs it."""
 
-    raw: dict[str, Any]
-    structured: Any = None
+    raw: JsonObject
+    structured: object = None
     jsonrpc: str = "2.0"
 
 
@@ -77,7 +88,7 @@ class Routed:
 class Invalid:
     """A request whose params could not be structured: it still deserves an error answer."""
 
-    raw: dict[str, Any]
+    raw: JsonObject
     error: Exception
     jsonrpc: str = "2.0"
 
@@ -85,7 +96,7 @@ class Invalid:
 _ID = re.compile(rb'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 
 
-def readable_id(body: bytes) -> Any:
+def readable_id(body: bytes) -> Json:
     """The id of a message that could not be parsed, where one can still be read (else None)."""
     match = _ID.search(body)
     if match is None:
@@ -108,8 +119,8 @@ class Wiring(Protocol):
 
 
 class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
-    def __init__(self, server: Any, converter: Any) -> None:
-        wiring: Wiring = server  # pygls passes the server that owns this protocol
+    def __init__(self, server: LanguageServer, converter: Converter) -> None:
+        wiring = cast(Wiring, server)  # pygls passes the server that owns this protocol
         self._wiring = wiring
         self.tasks: TaskRegistry = wiring.tasks
         super().__init__(server, converter)
@@ -143,7 +154,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
             return
         self.handle_message(message)
 
-    def _refuse_batch(self, batch: list[Any]) -> None:
+    def _refuse_batch(self, batch: list[Json]) -> None:
         """LSP has no batches: every request in one is answered with InvalidRequest."""
         ids = [m["id"] for m in batch if isinstance(m, dict) and "method" in m and "id" in m]
         log.warning("refused a JSON-RPC batch of %d messages", len(batch))
@@ -151,7 +162,7 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
         for msg_id in ids or [None]:
             self.send_raw(error_message(msg_id, INVALID_REQUEST, text))
 
-    def structure_message(self, data: dict[str, Any]) -> Any:
+    def structure_message(self, data: JsonObject) -> object:
         if "jsonrpc" not in data:
             return data  # a nested object: json.loads calls this hook bottom-up
         method = data.get("method")
@@ -165,15 +176,16 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
             return Routed(data, self._structure(data))
         return Routed(data)
 
-    def _structure(self, data: dict[str, Any]) -> Any:
+    def _structure(self, data: JsonObject) -> object:
         try:
-            return super().structure_message(data)
+            structured: object = super().structure_message(data)
+            return structured
         except Exception as exc:
             if "id" in data and "method" in data:
                 return Invalid(data, exc)
             raise
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: object) -> None:
         if is_shut_down(self) and self._refused_after_shutdown(message):
             return
         if isinstance(message, Routed):
@@ -185,11 +197,11 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
                 error_message(message.raw.get("id"), INVALID_PARAMS, f"Invalid params for {method}")
             )
         elif hasattr(message, "jsonrpc"):
-            super().handle_message(message)
+            super().handle_message(cast(RPCMessage, message))  # one of pygls' message objects
         else:
             log.warning("ignoring a message that is not JSON-RPC: %.200r", message)
 
-    def _refused_after_shutdown(self, message: Any) -> bool:
+    def _refused_after_shutdown(self, message: object) -> bool:
         """After ``shutdown`` only ``exit`` is served: requests get InvalidRequest (LSP),
         notifications are dropped."""
         raw = message.raw if isinstance(message, (Routed, Invalid)) else None
@@ -206,11 +218,11 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
     # ---- requests the sidecar answers: their work is cancellable by request id --------------
     def execute_handler(
         self,
-        msg_id: Any,
-        handler: Callable[..., Any],
-        callback: Any,
-        args: Any,
-        kwargs: Any,
+        msg_id: MsgId,
+        handler: Callable[..., object],
+        callback: DoneCallback | None,
+        args: Sequence[object] | None,
+        kwargs: Mapping[str, object] | None,
     ) -> None:
         """pygls answers ``$/cancelRequest`` at once but only cancels a request that has not
         started; a command runs as an inner coroutine (executeCommand is a generator) that kept
@@ -232,29 +244,29 @@ class SidecarProtocol(ProtocolHooks, LanguageServerProtocol):
         if callback is not None:
             future.add_done_callback(callback)
 
-    def _forget_when_done(self, msg_id: Any, future: Any) -> None:
+    def _forget_when_done(self, msg_id: MsgId, future: Pending) -> None:
         """Drop ``msg_id``'s future once it is done, from the event loop and never inside the
         callback itself: pygls' ``shutdown`` iterates over the futures while cancelling them,
         and a concurrent future runs its callbacks inside ``cancel()``."""
         loop = asyncio.get_running_loop()
 
-        def forget(_f: Any) -> None:
+        def forget(_f: object) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to forget
                 loop.call_soon_threadsafe(request_futures(self).pop, msg_id, None)
 
         future.add_done_callback(forget)
 
-    def handle_cancel_notification(self, msg_id: Any) -> None:
+    def handle_cancel_notification(self, msg_id: MsgId) -> None:
         self.tasks.cancel(lambda k: is_request_task(k, msg_id))
         super().handle_cancel_notification(msg_id)
 
-    def handle_structured(self, structured: Any) -> None:
+    def handle_structured(self, structured: object) -> None:
         if isinstance(structured, Invalid):
             self.handle_message(structured)
         elif structured is not None:
-            super().handle_message(structured)
+            super().handle_message(cast(RPCMessage, structured))  # what pygls structured
 
-    def send_raw(self, message: dict[str, Any]) -> None:
+    def send_raw(self, message: JsonObject) -> None:
         """Write a message as it is: the hot path of everything Lean sends to the editor."""
         if self.writer is None:
             return

@@ -5,7 +5,6 @@ features — and hands each piece the narrow interface it needs."""
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 from lsprotocol import types
 
@@ -79,15 +78,17 @@ def build_server(settings: Settings) -> SidecarServer:
         return action
 
     @server.feature(types.INITIALIZED)
-    async def on_initialized(ls: SidecarServer, _params: Any) -> None:
+    async def on_initialized(ls: SidecarServer, _params: types.InitializedParams) -> None:
         await ls.pull_configuration()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def on_configuration(ls: SidecarServer, _params: Any) -> None:
+    async def on_configuration(
+        ls: SidecarServer, _params: types.DidChangeConfigurationParams
+    ) -> None:
         await ls.pull_configuration()
 
     @server.feature(types.SHUTDOWN)
-    async def on_shutdown(ls: SidecarServer, _params: Any) -> None:
+    async def on_shutdown(ls: SidecarServer, _params: None) -> None:
         await ls.features.close()
         await lean.stop()
 
@@ -95,7 +96,7 @@ def build_server(settings: Settings) -> SidecarServer:
 
 
 def _register_request(server: SidecarServer, method: str, handler: RequestHandler) -> None:
-    async def request(ls: SidecarServer, params: Any) -> Any:
+    async def request(ls: SidecarServer, params: object) -> object:
         result = handler(params)
         return await result if inspect.isawaitable(result) else result
 
@@ -103,7 +104,9 @@ def _register_request(server: SidecarServer, method: str, handler: RequestHandle
 
 
 def _register_command(server: SidecarServer, command: str, run: CommandHandler) -> None:
-    async def execute(ls: SidecarServer, *args: Any) -> Any:
+    # pygls reads this signature (typing.get_type_hints) to structure the command's arguments:
+    # ``*args`` takes them as they came, JSON.
+    async def execute(ls: SidecarServer, *args: object) -> object:
         result = run(first_arg(args))
         return await result if inspect.isawaitable(result) else result
 

@@ -10,9 +10,12 @@ import enum
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeGuard, TypeVar
+from typing import TypeGuard, TypeVar
 
 from pygls.exceptions import JsonRpcException
+
+from lean_bridge.compat import MsgId
+from lean_bridge.json_types import Json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -23,15 +26,15 @@ class RequestTask:
     """A request the sidecar answers itself (lean_sidecar.lsp.protocol): ``request_id`` is the
     editor's, ``msg_id`` pygls' id of this step (a command's inner coroutine has its own)."""
 
-    request_id: Any
-    msg_id: Any
+    request_id: MsgId
+    msg_id: MsgId
 
 
 @dataclass(frozen=True)
 class MergeTask:
     """The sidecar's part of a merged request (lean_sidecar.lsp.forwarder), by the editor's id."""
 
-    editor_id: Any
+    editor_id: Json
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ TaskKey = RequestTask | MergeTask | LeanRestart | HoleTask
 Predicate = Callable[[TaskKey], bool]
 
 
-def is_request_task(key: TaskKey, request_id: Any) -> TypeGuard[RequestTask]:
+def is_request_task(key: TaskKey, request_id: object) -> TypeGuard[RequestTask]:
     """Whether ``key`` is work of the editor's request ``request_id`` (any of its steps)."""
     return isinstance(key, RequestTask) and key.request_id == request_id
 
@@ -85,10 +88,12 @@ def is_hole_task(
 
 class TaskRegistry:
     def __init__(self) -> None:
-        self._keyed: dict[TaskKey, asyncio.Task[Any]] = {}
-        self._anonymous: set[asyncio.Task[Any]] = set()
+        self._keyed: dict[TaskKey, asyncio.Task[object]] = {}
+        self._anonymous: set[asyncio.Task[object]] = set()
 
-    def spawn(self, coro: Coroutine[Any, Any, T], key: TaskKey | None = None) -> asyncio.Task[T]:
+    def spawn(
+        self, coro: Coroutine[object, None, T], key: TaskKey | None = None
+    ) -> asyncio.Task[T]:
         """Run ``coro`` in the background; a keyed task is forgotten when it ends."""
         task = asyncio.ensure_future(coro)
         if key is None:
@@ -98,7 +103,7 @@ class TaskRegistry:
         task.add_done_callback(lambda t: self._done(key, t))
         return task
 
-    def _done(self, key: TaskKey | None, task: asyncio.Task[Any]) -> None:
+    def _done(self, key: TaskKey | None, task: asyncio.Task[object]) -> None:
         if key is None:
             self._anonymous.discard(task)
         elif self._keyed.get(key) is task:
@@ -109,7 +114,7 @@ class TaskRegistry:
             else:
                 log.error("background task %s failed", key or "", exc_info=exc)
 
-    def get(self, key: TaskKey) -> asyncio.Task[Any] | None:
+    def get(self, key: TaskKey) -> asyncio.Task[object] | None:
         return self._keyed.get(key)
 
     def __contains__(self, key: TaskKey) -> bool:

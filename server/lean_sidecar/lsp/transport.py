@@ -9,7 +9,8 @@ import logging
 import os
 import stat
 import sys
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, BinaryIO
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter
 
@@ -17,11 +18,15 @@ from lean_bridge.compat import replace_stop_event, stop_event
 from lean_bridge.framing import (
     CoalescingWriter,
     FrameBuffer,
+    FrameReader,
     FramingError,
     read_frame,
     read_frames,
 )
 from lean_sidecar.lsp.app import SidecarServer
+
+if TYPE_CHECKING:
+    from pygls.io_ import Writer  # a Protocol pygls defines for type checkers only
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ class _PipeWriter:
         self._transport.close()
 
 
-async def read_loop(server: SidecarServer, reader: Any) -> None:
+async def read_loop(server: SidecarServer, reader: FrameReader) -> None:
     """Read the editor's frames until the stream ends. Unlike pygls' loop, header names are
     case-insensitive (``content-length`` loses nothing) and each body is parsed once, by
     ``SidecarProtocol.receive_body``, which answers parse errors and batches."""
@@ -66,7 +71,7 @@ async def read_loop(server: SidecarServer, reader: Any) -> None:
                 server.report_server_error(exc, type(exc))
 
 
-async def _next_frames(reader: Any, frames: FrameBuffer) -> list[bytes] | None:
+async def _next_frames(reader: FrameReader, frames: FrameBuffer) -> list[bytes] | None:
     """asyncio streams are read in chunks; pygls' threaded stdin reader frame by frame."""
     if isinstance(reader, asyncio.StreamReader):
         return await read_frames(reader, frames)
@@ -74,7 +79,7 @@ async def _next_frames(reader: Any, frames: FrameBuffer) -> list[bytes] | None:
     return None if body is None else [body]
 
 
-async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None:
+async def serve_streams(server: SidecarServer, reader: FrameReader, writer: Writer) -> None:
     """Serve one editor connection until its reader ends, then stop Lean's server."""
     replace_stop_event(server)
     server.protocol.set_writer(writer)
@@ -84,7 +89,7 @@ async def serve_streams(server: SidecarServer, reader: Any, writer: Any) -> None
         await server.lean.stop()
 
 
-def _pipe_like(stream: Any) -> bool:
+def _pipe_like(stream: BinaryIO) -> bool:
     mode = os.fstat(stream.fileno()).st_mode
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
@@ -93,19 +98,20 @@ async def _stdio(server: SidecarServer) -> None:
     loop = asyncio.get_running_loop()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if _pipe_like(stdin):
-        reader: Any = asyncio.StreamReader(limit=256 * 1024 * 1024)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        stream = asyncio.StreamReader(limit=256 * 1024 * 1024)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+        reader: FrameReader = stream
     else:  # a regular file (asyncio's pipe transports refuse those): pygls' threaded reader
         reader = StdinAsyncReader(stdin, server.thread_pool)
     if _pipe_like(stdout):
         transport, _ = await loop.connect_write_pipe(asyncio.Protocol, stdout)
-        writer: Any = _PipeWriter(transport)  # type: ignore[arg-type]
+        writer: Writer = _PipeWriter(transport)  # type: ignore[arg-type]
     else:
         writer = StdoutWriter(stdout)
     await serve_streams(server, reader, writer)
 
 
-def _run(main: Any) -> None:
+def _run(main: Coroutine[object, None, None]) -> None:
     """Run on uvloop where it is installed (about half the event loop's cost per message on
     the forwarding path), else on asyncio's own loop."""
     try:

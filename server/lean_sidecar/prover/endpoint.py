@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -117,9 +117,20 @@ class EndpointClient:
     def _base(url: str) -> str:
         return url if url.endswith("/v1") else f"{url}/v1"
 
-    def _error(self, url: str, kind: FailureKind, detail: str, **kw: Any) -> EndpointError:
+    def _error(
+        self,
+        url: str,
+        kind: FailureKind,
+        detail: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> EndpointError:
         return EndpointError(
-            cut(detail, self._redact, 300), kind=kind, endpoint=safe_url(url), **kw
+            cut(detail, self._redact, 300),
+            kind=kind,
+            endpoint=safe_url(url),
+            status=status,
+            retry_after=retry_after,
         )
 
     # ---- circuit breaking ------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lean_sidecar.prover.endpoint_errors import FailureKind
 
@@ -43,7 +42,7 @@ class Accumulator:
     sizes: dict[int, int] = field(default_factory=dict)
     tokens: int = 0
 
-    def add_chunk(self, chunk: Any, streamed: bool) -> None:
+    def add_chunk(self, chunk: object, streamed: bool) -> None:
         if not isinstance(chunk, dict):
             raise StreamFault(FailureKind.MALFORMED, "an answer chunk is not a JSON object")
         if "error" in chunk or chunk.get("object") == "error":
@@ -64,7 +63,7 @@ class Accumulator:
         for choice in choices or []:
             self._add_choice(choice, streamed)
 
-    def _add_choice(self, choice: Any, streamed: bool) -> None:
+    def _add_choice(self, choice: object, streamed: bool) -> None:
         if not isinstance(choice, dict):
             raise StreamFault(FailureKind.MALFORMED, "a choice is not a JSON object")
         index = choice.get("index")

@@ -4,7 +4,9 @@ module stays small; `lean_sidecar.prover.endpoint` re-exports all three)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from lean_bridge.json_types import JsonObject
 
 
 @dataclass
@@ -20,8 +22,8 @@ class GenerationRequest:
     stop: list[str] = field(default_factory=list)
     stream: bool = True
 
-    def body(self, model: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def body(self, model: str) -> JsonObject:
+        body: JsonObject = {
             "model": model,
             "n": self.n,
             "temperature": self.temperature,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from lean_interact.interface import Message
 
@@ -46,7 +45,7 @@ class LeanError:
     data: str
 
 
-def _pos(raw: Any) -> tuple[int, int] | None:
+def _pos(raw: object) -> tuple[int, int] | None:
     if not isinstance(raw, dict):
         return None
     line, col = raw.get("line"), raw.get("column")
@@ -120,7 +119,7 @@ def import_line_count(code: str) -> int:
     return lead + k
 
 
-def goals_at_error(infotree: Any, error: LeanError, line_offset: int = 0) -> str | None:
+def goals_at_error(infotree: object, error: LeanError, line_offset: int = 0) -> str | None:
     """The goals Kimina shows for an error: the infotree node whose syntax range lies inside the
     error span and is closest to it (``10·|Δline| + |Δcolumn|`` at both ends), its
     ``goalsBefore`` (else ``goalsAfter``) joined by newlines. ``line_offset`` is subtracted from
@@ -128,7 +127,7 @@ def goals_at_error(infotree: Any, error: LeanError, line_offset: int = 0) -> str
     if error.end_line is None or error.end_column is None or not isinstance(infotree, list):
         return None
     start, end = (error.line, error.column), (error.end_line, error.end_column)
-    best: tuple[int, dict[str, Any]] | None = None
+    best: tuple[int, dict[object, object]] | None = None
     stack = list(infotree)
     while stack:
         tree = stack.pop()
@@ -277,7 +276,7 @@ def fix_turn(
     n: int,
     *,
     reasoning: str = "",
-    infotree: Any = None,
+    infotree: object = None,
     secrets: Iterable[str] = (),
 ) -> GenerationRequest | None:
     """The conversation continued in the family's trained fix format: the previous answer

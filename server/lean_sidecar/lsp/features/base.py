@@ -8,7 +8,8 @@ that does nothing, so a feature overrides only what it uses."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from concurrent.futures import Future
+from typing import Protocol
 
 from lsprotocol import types
 
@@ -16,23 +17,26 @@ from lean_sidecar.lsp.documents import DocState
 from lean_sidecar.lsp.merged_methods import MergedMethod
 from lean_sidecar.search.engine import SearchEngine
 
-RequestHandler = Callable[[Any], Awaitable[Any] | Any]  # structured params -> result
-CommandHandler = Callable[[dict[str, Any]], Awaitable[Any] | Any]  # first argument -> result
+# The params pygls structured (a custom method's: nested namedtuples) -> the result, or an
+# awaitable of it; pygls turns the result into JSON.
+RequestHandler = Callable[[object], object]
+# The command's first argument (JSON, as the editor sent it) -> the result, or an awaitable of it.
+CommandHandler = Callable[[Mapping[str, object]], object]
 
 
 class WorkDoneProgress(Protocol):
     """pygls' ``server.work_done_progress``, as far as features use it."""
 
     @property
-    def tokens(self) -> Mapping[int | str, Any]: ...  # token -> its cancellation future
+    def tokens(self) -> Mapping[int | str, Future[object]]: ...  # token -> cancellation future
 
-    def create_async(self, token: int | str) -> Awaitable[Any]: ...
+    def create_async(self, token: int | str) -> Awaitable[object]: ...
 
-    def begin(self, token: Any, value: types.WorkDoneProgressBegin) -> None: ...
+    def begin(self, token: int | str, value: types.WorkDoneProgressBegin) -> None: ...
 
-    def report(self, token: Any, value: types.WorkDoneProgressReport) -> None: ...
+    def report(self, token: int | str, value: types.WorkDoneProgressReport) -> None: ...
 
-    def end(self, token: Any, value: types.WorkDoneProgressEnd) -> None: ...
+    def end(self, token: int | str, value: types.WorkDoneProgressEnd) -> None: ...
 
 
 class Editor(Protocol):
@@ -74,9 +78,9 @@ class Feature:
     #: to Lean's; each asks the feature through its hook below.
     methods: tuple[MergedMethod, ...] = ()
 
-    async def answer(self, method: MergedMethod, params: Any) -> Any:
-        """This feature's part of a merged request, from that method's hook (None when the
-        request's params could not be read)."""
+    async def answer(self, method: MergedMethod, params: object) -> object:
+        """This feature's part of a merged request, from that method's hook, in lsprotocol
+        types (None when the request's params could not be read)."""
         return None if params is None else await method.ask(self, params)
 
     async def answer_code_action(

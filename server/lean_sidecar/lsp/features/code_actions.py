@@ -6,7 +6,6 @@ TextDocumentEdit), so an editor never applies it to a changed buffer."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from lsprotocol import types
 
@@ -16,6 +15,7 @@ from lean_bridge.gate_preview import edit_preview, edit_title
 from lean_bridge.hole_fill import HoleMode, replacement
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import Hole, insertion_column
+from lean_bridge.json_types import JsonObject
 from lean_sidecar.lsp.documents import HoleSnapshot
 from lean_sidecar.lsp.errors import RequestFailed
 from lean_sidecar.search.trace import Found, Partial, Refuted
@@ -137,7 +137,7 @@ def text_edit(snap: HoleSnapshot, splice: Splice, annotation: str | None = None)
 
 def previewed(
     uri: str, snap: HoleSnapshot, splice: Splice | list[Splice], label: str
-) -> tuple[str, types.WorkspaceEdit, dict[str, Any]]:
+) -> tuple[str, types.WorkspaceEdit, JsonObject]:
     """Title, edit and data of an action that inserts ``splice`` (or several, in ONE edit
     pinned to the snapshot's version; the title names the last, the hole's): the title never
     pretends to be the whole edit (first line and "+N lines"); a multi-line insertion carries
@@ -198,7 +198,7 @@ def search_action(uri: str, version: int, hole: Hole, running: bool) -> types.Co
     """Start a search for this sorry, or cancel the one running."""
     title = "Searching a proof… (cancel)" if running else "Search proof for this sorry"
     command = CANCEL if running else SEARCH
-    argument: dict[str, Any] = {
+    argument: JsonObject = {
         "uri": uri,
         "version": version,
         "position": hole.range.start.to_lsp(),
@@ -247,7 +247,7 @@ def replace_tactic_action(
 
 
 def checked_edits(
-    snap: HoleSnapshot, fills: list[tuple[Hole, Found]], rows: list[dict[str, Any]]
+    snap: HoleSnapshot, fills: list[tuple[Hole, Found]], rows: list[JsonObject]
 ) -> list[AnyTextEdit]:
     """The edits of every declaration whose final text (all its fills together, with their
     helpers above it) is still that declaration and those helpers alone; the others are

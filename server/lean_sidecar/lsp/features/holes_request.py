@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol, cast
 
+from lean_bridge.json_types import JsonObject
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.documents import DocumentStore
 from lean_sidecar.lsp.errors import ContentModified, InvalidParams, RequestFailed
@@ -27,8 +29,10 @@ class HolesRequest(Feature):
     def requests(self) -> dict[str, RequestHandler]:
         return {HOLES_METHOD: self.holes}
 
-    async def holes(self, params: Any) -> dict[str, Any]:
-        uri = (as_dict(params).get("textDocument") or {}).get("uri")
+    async def holes(self, params: object) -> JsonObject:
+        # textDocument: an object (a dict once as_dict has read it), as the method says
+        text_document = cast("Mapping[str, object]", as_dict(params).get("textDocument") or {})
+        uri = text_document.get("uri")
         if not isinstance(uri, str):
             raise InvalidParams("expected {textDocument: {uri}}")
         doc = self.documents.get(uri)

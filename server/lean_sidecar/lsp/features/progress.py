@@ -6,24 +6,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import cast
 
 from lsprotocol import types
 
 from lean_bridge.gate_preview import edit_title
+from lean_bridge.json_types import Json, JsonObject
 from lean_sidecar.lsp.features.base import WorkDoneProgress
 
 
-def final_message(result: Any) -> str:
-    """What the progress bar says when the work is done."""
-    found = list(result.get("found") or []) if isinstance(result, dict) else []
+def final_message(result: Json) -> str:
+    """What the progress bar says when the work is done (``result`` as a command answers: a
+    search's summary, lean_sidecar.lsp.features.search_summary, or fill-all's rows)."""
+    found: list[JsonObject] = []
+    if isinstance(result, dict):  # the fields below are as summary() and fill-all write them
+        found = list(cast("list[JsonObject]", result.get("found") or []))
     if found:
-        return f"verified proof: {edit_title(found[0]['proof'])} (use the quick fix)"
+        return f"verified proof: {edit_title(cast(str, found[0]['proof']))} (use the quick fix)"
     if isinstance(result, dict) and result.get("status") == "refuted":
         return str(result.get("error"))  # "this goal is false: …", the action shows why
     if isinstance(result, dict) and "filled" in result:
-        text = f"filled {result['filled']} of {len(result.get('holes') or [])} holes"
-        errors = list(dict.fromkeys(result.get("errors") or []))  # each reason once
+        holes = cast("list[Json]", result.get("holes") or [])
+        text = f"filled {result['filled']} of {len(holes)} holes"
+        errors = list(dict.fromkeys(cast("list[str]", result.get("errors") or [])))  # once each
         return f"{text}; {'; '.join(errors)}" if errors else text
     if isinstance(result, dict) and result.get("error"):
         return f"no proof: {result['error']}"  # the reason, never a bare "unsolved"
@@ -35,8 +40,8 @@ def final_message(result: Any) -> str:
 async def with_progress(
     progress: WorkDoneProgress,
     title: str,
-    work: Callable[[str | None], Awaitable[dict[str, Any]]],
-) -> dict[str, Any]:
+    work: Callable[[str | None], Awaitable[JsonObject]],
+) -> JsonObject:
     """Run ``work(token)`` under a progress bar (``token`` is None if the editor has none)."""
     token = str(uuid.uuid4())
     try:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol, cast
 
 from lsprotocol import types
 
 from lean_bridge.holes import Hole
+from lean_bridge.json_types import JsonObject
 from lean_bridge.upstream import UpstreamError
 from lean_sidecar.lsp.command_args import CommandArgs
 from lean_sidecar.lsp.documents import DocState, DocumentStore, HoleSnapshot
@@ -181,8 +183,8 @@ class ProofSearch(Feature):
         key = (doc.uri, snap.version, hole.start)
         existing = self.tasks.get(_task_key(key))
         if existing is not None:
-            result: HoleResult = await asyncio.shield(existing)
-            return result
+            # the running search of this hole (spawned below under the same key)
+            return cast(HoleResult, await asyncio.shield(existing))
         engine = await self.engines.engine()
         site = ca.site_of(snap, hole)
 
@@ -242,25 +244,25 @@ class ProofSearch(Feature):
             ca.TRACE: self.cmd_trace,
         }
 
-    async def cmd_search(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def cmd_search(self, args: Mapping[str, object]) -> JsonObject:
         given = CommandArgs.read(args)
         doc, snap = await self._snapshot(given.document, COMMAND_WAIT)
         if not given.offered_for(snap.version):
             raise ContentModified("the document changed since this action was offered")
         hole = ca.hole_at(snap, given.line, given.character)
 
-        async def work(token: str | None) -> dict[str, Any]:
+        async def work(token: str | None) -> JsonObject:
             return summary(await self.search_hole(doc, snap, hole, token))
 
         return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
 
-    async def cmd_fill_all(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def cmd_fill_all(self, args: Mapping[str, object]) -> JsonObject:
         doc, snap = await self._snapshot(CommandArgs.read(args).document, COMMAND_WAIT)
         holes = [h for h in snap.holes if h.kind == "sorry"]
 
-        async def work(token: str | None) -> dict[str, Any]:
+        async def work(token: str | None) -> JsonObject:
             fills: list[tuple[Hole, Found]] = []
-            rows: list[dict[str, Any]] = []
+            rows: list[JsonObject] = []
             for i, hole in enumerate(holes):
                 if token is not None:
                     self.editor.progress.report(
@@ -298,11 +300,11 @@ class ProofSearch(Feature):
 
         return await with_progress(self.editor.progress, "lean-sidecar: filling every sorry", work)
 
-    def cmd_cancel(self, args: dict[str, Any]) -> dict[str, Any]:
+    def cmd_cancel(self, args: Mapping[str, object]) -> JsonObject:
         uri = CommandArgs.read(args).uri
         return {"cancelled": self.tasks.cancel(lambda k: is_hole_task(k, HoleWork.SEARCH, uri))}
 
-    async def cmd_check_endpoint(self) -> dict[str, Any]:
+    async def cmd_check_endpoint(self) -> JsonObject:
         """The endpoint's health, for the editor's status bar (never the API key)."""
         engine = await self.engines.engine()
         if engine.endpoint is None:
@@ -314,7 +316,7 @@ class ProofSearch(Feature):
             return {"configured": True, "error": str(exc)}
         return {"configured": True, "endpoint": url, "models": models}
 
-    def cmd_trace(self, args: dict[str, Any]) -> dict[str, Any]:
+    def cmd_trace(self, args: Mapping[str, object]) -> JsonObject:
         given = CommandArgs.read(args)
         uri = given.document
         doc = self.documents.get(uri)

@@ -3,18 +3,17 @@ when there is no proof, the proofs found with the helpers they need, a refutatio
 
 from __future__ import annotations
 
-from typing import Any
-
+from lean_bridge.json_types import JsonObject
 from lean_sidecar.search.trace import HoleResult
 
 REFUTED = "this goal is false: Lean proved its negation"
 
 
-def summary(result: HoleResult) -> dict[str, Any]:
+def summary(result: HoleResult) -> JsonObject:
     error = result.error
     if result.status == "refuted":
         error = REFUTED  # never a bare "refuted"; the action shows the counterexample
-    out: dict[str, Any] = {
+    out: JsonObject = {
         "status": result.status,
         "error": error,
         "samples": result.samples,
