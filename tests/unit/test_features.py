@@ -261,3 +261,31 @@ def test_hover_text_says_what_lean_checked() -> None:
         Replacements(status=ReplacementStatus.ERROR, error="no REPL"), hole
     )  # type: ignore[arg-type]
     assert "_no suggestions: no REPL_" in error
+
+
+async def test_a_second_search_for_a_hole_joins_the_first() -> None:
+    """Two requests for one hole (a double click, the action and the palette): one search, one
+    fill offered. The engine service yields while it builds the engine, as the real one does
+    (it takes a lock), which is where a second request used to slip in and search again."""
+    gate = asyncio.Event()
+    engine = FakeEngine("simp", gate)
+
+    class SlowEngines(FakeEngines):
+        async def engine(self) -> Any:
+            await asyncio.sleep(0)
+            return await super().engine()
+
+    editor = FakeEditor()
+    store = await snapshot_store()
+    feature = ProofSearch(store, SlowEngines(engine), editor, TaskRegistry())  # type: ignore[arg-type]
+    args = {"uri": URI, "version": 1, "position": {"line": 1, "character": 2}}
+    first = asyncio.ensure_future(feature.cmd_search(args))
+    second = asyncio.ensure_future(feature.cmd_search(args))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gate.set()
+    one, two = await asyncio.gather(first, second)
+    assert engine.searched == [GOAL]  # searched once
+    assert one["found"] == two["found"] and one["found"][0]["proof"] == "simp"
+    actions = await feature.answer(CODE_ACTION, code_action_params(1))
+    assert [a.title for a in actions or []].count("Fill sorry: simp") == 1

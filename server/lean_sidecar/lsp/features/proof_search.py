@@ -185,7 +185,8 @@ class ProofSearch(Feature):
         if existing is not None:
             # the running search of this hole (spawned below under the same key)
             return cast(HoleResult, await asyncio.shield(existing))
-        engine = await self.engines.engine()
+        # No await before the spawn: a second request for this hole (a double click, the
+        # code action and the command palette) must find this search and join it.
         site = ca.site_of(snap, hole)
 
         async def on_found(found: Found) -> None:
@@ -198,11 +199,12 @@ class ProofSearch(Feature):
             if token is not None:
                 self.editor.progress.report(token, types.WorkDoneProgressReport(message=message))
 
+        async def search() -> HoleResult:
+            engine = await self.engines.engine()
+            return await search_hole(engine, site, hole.goal, on_found=on_found, progress=progress)
+
         self._decl_end[key] = snap.model.index.pos(site.decl.end).line
-        task = self.tasks.spawn(
-            search_hole(engine, site, hole.goal, on_found=on_found, progress=progress),
-            _task_key(key),
-        )
+        task = self.tasks.spawn(search(), _task_key(key))
         try:
             result = await task
         finally:
