@@ -29,6 +29,7 @@ from lean_sidecar.prover.endpoint import (
 from tests.standins.openai_endpoint import StandInEndpoint
 
 STALL = 2.0
+MIN_RATE = 4.0  # tokens/s: above the trickle case's ~2, far below every other case's
 SLACK = 3.0  # what a busy 2-core machine may add
 PROOF = "```lean4\ntheorem t : 1 = 1 := by\n  rfl\n```"
 LONG = PROOF * 20
@@ -153,6 +154,41 @@ MATRIX: dict[str, tuple[list[dict[str, Any]], bool, FailureKind | None, float, f
         SLACK,
         1,
     ),
+    "HTML page (a proxy's)": (
+        [{"html": "<!DOCTYPE html><html><body>Sign in to continue</body></html>"}],
+        True,
+        FailureKind.MALFORMED,
+        0.0,
+        SLACK,
+        1,
+    ),
+    "HTML page (whole)": (
+        [{"html": "<html><head><title>502 Bad Gateway</title></head></html>"}],
+        False,
+        FailureKind.MALFORMED,
+        0.0,
+        SLACK,
+        1,
+    ),
+    "empty choices": ([{"empty_choices": True}], True, FailureKind.MALFORMED, 0.0, SLACK, 1),
+    "empty choices (whole)": (
+        [{"empty_choices": True}],
+        False,
+        FailureKind.MALFORMED,
+        0.0,
+        SLACK,
+        1,
+    ),
+    "trickle of whole lines": (
+        # one 4-character piece every 0.5 s: never silent for `stall_timeout` (2 s), about 2
+        # tokens/s, under a `minTokenRate` of 4 here (the default, 1, is for real servers)
+        [{"texts": [LONG], "chunk_chars": 4, "chunk_delay": 0.5}],
+        True,
+        FailureKind.STALLED,
+        STALL - 0.2,
+        STALL + SLACK,
+        1,
+    ),
     "missing index (whole)": (
         [{"no_index": True, "texts": [PROOF]}],
         False,
@@ -169,7 +205,9 @@ async def test_fault_mode(endpoint: StandInEndpoint, mode: str) -> None:
     responses, streamed, kind, least, most, requests = MATRIX[mode]
     endpoint.script = [{"match": "", "responses": responses}]
     url: str = endpoint.url  # type: ignore[attr-defined]
-    client = EndpointClient([url], api_key="sk-fault", stall_timeout=STALL, timeout=60.0)
+    client = EndpointClient(
+        [url], api_key="sk-fault", stall_timeout=STALL, timeout=60.0, min_token_rate=MIN_RATE
+    )
     await client.healthy()  # /v1/models outside the timing
     t0 = time.monotonic()
     outcome: EndpointError | None = None
@@ -193,6 +231,12 @@ async def test_fault_mode(endpoint: StandInEndpoint, mode: str) -> None:
     assert least <= seconds <= most, f"{mode}: {seconds:.2f} s"
     assert len(endpoint.generation_requests()) == requests
     assert (server, ours) == (0, 0), "a connection was left open"
+    if mode.startswith("HTML page"):
+        assert "HTML page" in str(outcome), "says what came back, not a cut stream"
+    if mode.startswith("empty choices"):
+        assert "no choices" in str(outcome)
+    if mode == "trickle of whole lines":
+        assert "tokens/s" in str(outcome) and "minTokenRate" in str(outcome)
     if mode == "oversized answer":
         (rec,) = endpoint.generation_requests()
         assert rec.bytes_sent < BIG, "the client stopped reading: the answer was not buffered"

@@ -126,6 +126,14 @@ class Settings(BaseModel):
         description="Seconds a streamed answer may go without a complete line before it "
         "ends as stalled; separate from `requestTimeout`.",
     )
+    min_token_rate: float = Field(
+        1.0,
+        ge=0,
+        description="Fewest tokens a second a streamed answer may average, measured from its "
+        "first token once `stallTimeout` seconds have passed; a slower stream ends as stalled "
+        "(a server that trickles whole lines is never silent long enough to stall). 0: no "
+        "minimum. Lower it for a slow local model.",
+    )
     max_answer_bytes: int = Field(
         1_000_000,
         gt=0,

@@ -26,6 +26,13 @@ Fault modes (keys of a response), for the fault-injection tests:
     {"error_event": "boom"}             half the stream, then vLLM's in-stream error object
     {"no_index": true}                  choices without `index`
     {"chunk_chars": 65536}              bigger pieces (an oversized answer streams fast)
+    {"chunk_delay": 2.0, "chunk_chars": 4}  the stream a few characters at a time, each after
+                                        a pause: whole SSE lines that trickle (never silent
+                                        for `stall_timeout`, never done within the budget)
+    {"html": "<!DOCTYPE html>…"}        200 with Content-Type text/html and this page, what a
+                                        proxy or a login portal in front of the server sends
+    {"empty_choices": true}             a well-formed answer with `"choices": []` (an empty
+                                        stream: the role chunk, usage, [DONE])
 Connections are tracked: `open_connections` is how many are still open on the server side.
 
 Run alone: python tests/standins/openai_endpoint.py --script FILE --port 8000
@@ -219,7 +226,15 @@ class StandInEndpoint:
         if "garbage" in plan:
             await self._json(writer, 200, None, raw=str(plan["garbage"]).encode())
             return
-        n = int(rec.body.get("n", 1))
+        if "html" in plan:
+            page = str(plan["html"]).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(page) + page
+            )
+            await writer.drain()
+            return
+        n = 0 if plan.get("empty_choices") else int(rec.body.get("n", 1))
         texts = plan.get("texts") or [""]
         choices = [texts[i % len(texts)] for i in range(n)]
         tokens = sum(len(t) // 4 + 1 for t in choices)
@@ -289,7 +304,7 @@ class StandInEndpoint:
             for i in range(len(choices)):
                 role = {"index": i, "delta": {"role": "assistant", "content": ""}}
                 out.append(event([{**role, "logprobs": None, "finish_reason": None}]))
-        for k in range(max(len(p) for p in pieces)):
+        for k in range(max((len(p) for p in pieces), default=0)):
             for i, p in enumerate(pieces):
                 if k < len(p):
                     out.append(event([choice(i, p[k])]))

@@ -73,6 +73,7 @@ class EndpointClient:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         stall_timeout: float = 30.0,
+        min_token_rate: float = 0.0,
         max_answer_bytes: int = 1_000_000,
         cooldown: float = 30.0,
         breaker_failures: int = 3,
@@ -91,6 +92,7 @@ class EndpointClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.stall_timeout = stall_timeout
+        self.min_token_rate = min_token_rate
         self.max_answer_bytes = max_answer_bytes
         self.cooldown = cooldown
         self.breaker_failures = breaker_failures
@@ -279,7 +281,13 @@ class EndpointClient:
                 if r.status_code != 200:
                     raise await self._status_error(url, r, path)
                 if request.stream:
-                    await read_sse(r.aiter_bytes(), acc, self.stall_timeout, time.monotonic)
+                    await read_sse(
+                        r.aiter_bytes(),
+                        acc,
+                        self.stall_timeout,
+                        time.monotonic,
+                        self.min_token_rate,
+                    )
                 else:
                     cap = (self.max_answer_bytes + 65536) * request.n
                     body, over = await read_capped(r.aiter_bytes(), cap)
@@ -319,6 +327,7 @@ def client_from(settings: Settings) -> EndpointClient | None:
         settings.max_retries,
         settings.endpoint_concurrency,
         stall_timeout=settings.stall_timeout,
+        min_token_rate=settings.min_token_rate,
         max_answer_bytes=settings.max_answer_bytes,
         cooldown=settings.endpoint_cooldown,
     )

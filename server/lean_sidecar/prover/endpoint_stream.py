@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 from lean_sidecar.prover.endpoint_errors import FailureKind
 
 LINE_SLACK = 64 * 1024  # JSON overhead a single SSE line may carry besides its text
+HTML_PAGE = (
+    "answered with an HTML page (not JSON): a proxy's or login page, or a URL that is not "
+    "the OpenAI API's (it usually ends in /v1)"
+)
+
+
+def looks_like_html(head: bytes) -> bool:
+    """The start of a body that is a web page (a proxy's error or login page), not JSON/SSE."""
+    return head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
 class StreamFault(Exception):
@@ -41,6 +50,7 @@ class Accumulator:
     finish: dict[int, str | None] = field(default_factory=dict)
     sizes: dict[int, int] = field(default_factory=dict)
     tokens: int = 0
+    pieces: int = 0  # non-empty text pieces received (a streamed piece is about one token)
 
     def add_chunk(self, chunk: object, streamed: bool) -> None:
         if not isinstance(chunk, dict):
@@ -62,6 +72,11 @@ class Accumulator:
             raise StreamFault(FailureKind.MALFORMED, "`choices` is not a list")
         for choice in choices or []:
             self._add_choice(choice, streamed)
+
+    def check_complete(self) -> None:
+        """An answer without a single choice is not an answer: no sample can come of it."""
+        if not self.texts:
+            raise StreamFault(FailureKind.MALFORMED, "the answer has no choices (no sample)")
 
     def _add_choice(self, choice: object, streamed: bool) -> None:
         if not isinstance(choice, dict):
@@ -98,6 +113,8 @@ class Accumulator:
                 f"sample {index} passed {self.max_bytes} bytes (`maxAnswerBytes`)",
             )
         self.sizes[index] = size
+        if text or thought:
+            self.pieces += 1
         self.texts.setdefault(index, []).append(text)
         self.reasoning.setdefault(index, []).append(thought)
         if choice.get("finish_reason"):
@@ -109,16 +126,22 @@ async def read_sse(
     acc: Accumulator,
     stall_timeout: float,
     clock: Callable[[], float],
+    min_token_rate: float = 0.0,
 ) -> None:
     """Feed an SSE body into ``acc`` until ``data: [DONE]``; raise `StreamFault` on a stall
-    (no complete line for ``stall_timeout`` s, which also catches a drip), an oversized line
-    or answer, bad JSON, or a stream that ends early."""
+    (no complete line for ``stall_timeout`` s, which also catches a drip; or, once the first
+    token came, fewer than ``min_token_rate`` tokens a second over ``stall_timeout`` s or more,
+    which catches a trickle of whole lines), an oversized line or answer, a web page, bad
+    JSON, or a stream that ends early."""
     buf = bytearray()
     line_cap = acc.max_bytes + LINE_SLACK
     total_cap = (acc.max_bytes + LINE_SLACK) * acc.n * 8
     total = 0
     last_line = clock()
+    first_token: float | None = None
     async for data in chunks:
+        if total == 0 and looks_like_html(bytes(data)):
+            raise StreamFault(FailureKind.MALFORMED, HTML_PAGE)
         total += len(data)
         if total > total_cap:
             raise StreamFault(FailureKind.OVERSIZED, f"the stream passed {total_cap} bytes")
@@ -132,7 +155,12 @@ async def read_sse(
             if line.strip():
                 last_line = clock()
             if _sse_line(line, acc):
+                acc.check_complete()
                 return
+            if first_token is None and acc.pieces:
+                first_token = last_line
+            if first_token is not None and min_token_rate > 0:
+                _check_rate(acc.pieces, last_line - first_token, stall_timeout, min_token_rate)
         # No bytes at all for `stall_timeout` is httpx's read timeout (set by the client); bytes
         # that never complete a line (a drip, blank lines) are caught here, as the next ones come.
         if clock() - last_line > stall_timeout:
@@ -142,6 +170,16 @@ async def read_sse(
                 FailureKind.OVERSIZED, f"one stream line passed {line_cap} bytes (`maxAnswerBytes`)"
             )
     raise StreamFault(FailureKind.TRUNCATED, "the stream ended before `data: [DONE]`")
+
+
+def _check_rate(pieces: int, seconds: float, window: float, min_rate: float) -> None:
+    """A stream that sends whole lines, but too slowly to finish within any budget."""
+    if seconds >= window and pieces / seconds < min_rate:
+        raise StreamFault(
+            FailureKind.STALLED,
+            f"{pieces / seconds:.2f} tokens/s over {seconds:.0f} s, below `minTokenRate` "
+            f"({min_rate:g})",
+        )
 
 
 def _sse_line(line: bytes, acc: Accumulator) -> bool:
@@ -161,8 +199,11 @@ def _sse_line(line: bytes, acc: Accumulator) -> bool:
 
 def parse_full(body: bytes, acc: Accumulator) -> None:
     """A non-streamed answer (already read under its size cap) into ``acc``."""
+    if looks_like_html(body[:64]):
+        raise StreamFault(FailureKind.MALFORMED, HTML_PAGE)
     try:
         data = json.loads(body)
     except ValueError:
         raise StreamFault(FailureKind.MALFORMED, "the answer is not JSON") from None
     acc.add_chunk(data, streamed=False)
+    acc.check_complete()
