@@ -99,7 +99,7 @@ async def run_fill(
     if text is None:
         return EXIT_SETUP
     project = find_project(path.resolve())
-    built = await build_engine(settings, project)
+    built = await build_engine(settings, project, notify=warn)
     pool, engine = built.pool, built.engine
     try:
         if built.setup_error is not None:

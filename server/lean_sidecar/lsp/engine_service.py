@@ -61,16 +61,22 @@ class EngineService:
             if self._built is None:
                 root = self._root()
                 project = root if root and (root / "lean-toolchain").exists() else None
-                self._built = await build_engine(self._settings(), project)
+                self._built = await build_engine(
+                    self._settings(), project, notify=self._tell_notice
+                )
                 if self._built.setup_error is not None:
                     why = name_settings(self._built.setup_error, editor_spelling)
                     self._notice(types.MessageType.Error, f"lean-sidecar: {why}")
                 for notice in self._built.notices:  # once per engine: at the first search
-                    if ("notice", notice) not in self._told:
-                        self._told.add(("notice", notice))
-                        text = name_settings(notice, editor_spelling)
-                        self._notice(types.MessageType.Warning, f"lean-sidecar: {text}")
+                    self._tell_notice(notice)
             return self._built.engine
+
+    def _tell_notice(self, notice: str) -> None:
+        """A warning the user is shown once per engine (a cache that stopped working, …)."""
+        if ("notice", notice) not in self._told:
+            self._told.add(("notice", notice))
+            text = name_settings(notice, editor_spelling)
+            self._notice(types.MessageType.Warning, f"lean-sidecar: {text}")
 
     async def reset(self) -> None:
         """New settings take effect with the next search: the engine is rebuilt lazily."""

@@ -4,6 +4,7 @@ language server, ``lean-sidecar fill`` and ``lean-sidecar eval`` alike."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from lean_bridge.repl_pool import ReplPool, ReplUnavailable
 from lean_bridge.sandbox import unsandboxed_reason
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import client_from
-from lean_sidecar.search.cache import CacheScope, ProofCache
+from lean_sidecar.search.cache import CacheScope, ProofCache, open_cache
 from lean_sidecar.search.engine import SearchEngine
 from lean_sidecar.settings import Settings
 
@@ -44,9 +45,12 @@ async def build_engine(
     start_repl: bool = True,
     use_cache: bool = True,
     use_endpoint: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> BuiltEngine:
     """Start the REPL pool for ``project`` and build the engine over it. A REPL that cannot
-    start leaves the engine without a verifier (it answers "no Lean REPL"), never raises."""
+    start leaves the engine without a verifier (it answers "no Lean REPL"), never raises; a
+    cache that cannot be used leaves it without a cache, said once (in ``notices`` when it
+    cannot be opened, through ``notify`` when it fails later)."""
     pool = ReplPool(settings.repl(project))
     version = project_version(project)
     verifier: Verifier | None = Verifier(
@@ -68,7 +72,11 @@ async def build_engine(
             notices.append(f"{why}: {NO_MODEL_WITHOUT_SANDBOX}")
     endpoint = client_from(settings) if use_endpoint else None
     scope = CacheScope.of(project, settings.allow_native_decide)
-    cache = ProofCache(settings.cache_path, scope) if use_cache else None
+    cache: ProofCache | None = None
+    if use_cache:
+        cache, why = open_cache(settings.cache_path, scope, notify)
+        if why is not None:
+            notices.append(why)
     engine = SearchEngine(settings, verifier, endpoint, cache)
     return BuiltEngine(engine, pool, error, notices)
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -78,27 +79,80 @@ class CacheHit(NamedTuple):
     recheck: bool = False  # the file's prefix changed since: Lean must check it again
 
 
+def unusable(path: Path, exc: BaseException) -> str:
+    """What the user is told once when the cache cannot be used: the search goes on without."""
+    why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return (
+        f"the proof cache {path} cannot be used ({why}): searching without it. Set "
+        "cache_path to a file in a writable folder, free some space, or delete a damaged file"
+    )
+
+
+def open_cache(
+    path: Path, scope: CacheScope | None = None, on_failure: Callable[[str], None] | None = None
+) -> tuple[ProofCache | None, str | None]:
+    """The cache at ``path``, or None and why it cannot be used (a read-only or full folder, a
+    file that is not a database): a cache is a speed-up, never a reason for a search to fail."""
+    try:
+        return ProofCache(path, scope, on_failure), None
+    except (OSError, sqlite3.Error) as exc:
+        return None, unusable(path, exc)
+
+
 class ProofCache:
-    def __init__(self, path: Path, scope: CacheScope | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        scope: CacheScope | None = None,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_failure`` is told, once, when the cache stops working while in use (the disk
+        fills, the file is damaged); from then on it is a cache that holds nothing."""
         self.scope = scope or CacheScope()
+        self.path = path
+        self.failure: str | None = None
+        self._on_failure = on_failure
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
         os.chmod(path, 0o600)  # also an older file created with the umask's permissions
         self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        try:
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.Error:
+            self._db.close()
+            raise
         self.hits = 0
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        if self.failure is None:
+            self.failure = unusable(self.path, exc)
+            if self._on_failure is not None:
+                self._on_failure(self.failure)
 
     # ---- by hole site (what callers should use) -----------------------------------------------
     def lookup(self, site: HoleSite, goal: str | None, model: str) -> CacheHit | None:
         """A proof for this hole, re-gated; ``recheck`` set when the file's prefix changed."""
+        if self.failure is not None:
+            return None
         prefix, statement, hole = _site_parts(site)
-        return self._get(goal, _sha(statement.encode()), hole, model, _sha(prefix.encode()))
+        try:
+            return self._get(goal, _sha(statement.encode()), hole, model, _sha(prefix.encode()))
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
 
     def store(self, site: HoleSite, goal: str | None, model: str, script: str, how: str) -> None:
+        if self.failure is not None:
+            return
         prefix, statement, hole = _site_parts(site)
-        self._put(goal, _sha(statement.encode()), hole, model, _sha(prefix.encode()), script, how)
+        try:
+            self._put(
+                goal, _sha(statement.encode()), hole, model, _sha(prefix.encode()), script, how
+            )
+        except sqlite3.Error as exc:
+            self._failed(exc)
 
     # ---- storage ----------------------------------------------------------------------------
     def _get(
