@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 REPL_FAILURES = (TimeoutError, ConnectionAbortedError, BrokenPipeError, ChildProcessError, OSError)
 
 
+#: how a check that ran out of time starts its error (the search counts them to say so)
+REPL_TIMED_OUT = "Lean timed out: no answer within"
+REPL_TIMEOUT_SETTING = "repl_timeout"  # named when the check had the whole of it
+
+
 class ReplUnavailable(Exception):
     """The REPL cannot be prepared here; the message says why and what to set."""
 
@@ -220,7 +225,8 @@ class ReplPool:
             if isinstance(exc, TimeoutError):
                 return CommandResult(
                     None,
-                    error=f"the Lean REPL timed out: {exc}".splitlines()[0],
+                    error=f"{REPL_TIMED_OUT} {timeout:g} s"
+                    + (f" ({REPL_TIMEOUT_SETTING})" if timeout >= self.settings.timeout else ""),
                     seconds=time.perf_counter() - t0,
                 )
             if not started:

@@ -43,7 +43,9 @@ def test_fill_with_a_damaged_or_unwritable_cache_fills_and_says_so_once(tmp_path
             tmp_path / name, "--quiet", env_extra={"LEAN_SIDECAR_CACHE_PATH": str(path)}
         )
         assert done.returncode == 1, done.stderr  # as with a cache: two holes need a model
-        assert "easy:4" in done.stdout and "3/5 holes filled" in done.stdout, done.stdout  # the cascade alone
+        assert "easy:4" in done.stdout and "3/5 holes filled" in done.stdout, (
+            done.stdout
+        )  # the cascade alone
         told = [line for line in done.stderr.splitlines() if "proof cache" in line]
         assert len(told) == 1, done.stderr
         assert str(path) in told[0] and "searching without it" in told[0]

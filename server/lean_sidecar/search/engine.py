@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.hole_site import HoleSite
-from lean_bridge.repl_pool import ReplUnavailable
+from lean_bridge.repl_pool import REPL_TIMED_OUT, REPL_TIMEOUT_SETTING, ReplUnavailable
 from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
 from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
@@ -154,6 +154,8 @@ class SearchEngine:
             result.status = HoleStatus.REFUTED
         else:
             result.status = HoleStatus.ERROR if result.error else HoleStatus.UNSOLVED
+            if not result.error:
+                result.error = timed_out(result, self.settings.repl_timeout)
         return result
 
     # ---- one goal, recursively ------------------------------------------------------------------
@@ -247,6 +249,23 @@ class SearchEngine:
                     await keep(script, "sketch")
                     return _remember(req, key, script)
         return _remember(req, key, None)
+
+
+def timed_out(result: HoleResult, seconds: float) -> str | None:
+    """Why an unsolved search may have missed a proof: checks that Lean did not finish within
+    ``repl_timeout`` (a hung or very slow elaboration), said rather than a bare "unsolved"."""
+    slow = sum(
+        1
+        for a in result.walk()
+        if a.detail and REPL_TIMED_OUT in a.detail and REPL_TIMEOUT_SETTING in a.detail
+    )
+    if not slow:
+        return None
+    checks = "check" if slow == 1 else "checks"
+    return (
+        f"{slow} Lean {checks} did not finish within {REPL_TIMEOUT_SETTING} ({seconds:g} s); "
+        f"raise it if a proof needs longer"
+    )
 
 
 def cascade_steps(
