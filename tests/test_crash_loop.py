@@ -88,3 +88,42 @@ async def test_a_crash_loop_gives_one_message_and_quick_errors(tmp_path: Path) -
     await client.answer(4)
     client.send({"jsonrpc": "2.0", "method": "exit"})
     assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_lean_that_starts_then_dies_again_and_again_is_one_outage(tmp_path: Path) -> None:
+    """Each restart succeeds (Lean answers `initialize`) and Lean dies again seconds later: one
+    outage, one pop-up, however many restarts (it ends only after a healthy run)."""
+    pidfile = tmp_path / "pids"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lean_sidecar", "serve",
+        "--upstream", shlex.join(standin_lean_command(FACTS)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "STANDIN_PIDFILE": str(pidfile)},
+    )  # fmt: skip
+    client = RawClient(proc)
+    init = {"processId": None, "rootUri": PROJECT.as_uri(), "capabilities": {}}
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+    assert "result" in await client.answer(1)
+    client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+
+    def pids() -> list[int]:
+        return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+    statuses = lambda: _messages(client, "leanSidecar/status")  # noqa: E731
+    for k in range(4):
+        await until(lambda k=k: len(pids()) > k, f"Lean's start {k + 1}")
+        if k:  # each restart got as far as `initialize`: Lean was running again
+            await until(lambda k=k: sum(s["lean"] == "running" for s in statuses()) >= k, "up")
+        os.kill(pids()[k], signal.SIGKILL)
+    await until(lambda: len(pids()) > 4, "the fifth start")
+    await until(lambda: statuses()[-1]["lean"] == "running", "Lean to be back", 60.0)
+    restarting = [s for s in statuses() if s["lean"] == "restarting"]
+    assert [s["attempt"] for s in restarting] == [1, 2, 3, 4]  # one outage: attempts go on
+    shown = [m["message"] for m in _messages(client, "window/showMessage")]
+    assert len(shown) == 1, shown
+    client.send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
+    await client.answer(4)
+    client.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(proc.wait(), 20) == 0

@@ -67,6 +67,7 @@ class LeanProcess:
         self.restart_count = 0
         self.shutting_down = False
         self._restarts = 0
+        self._outage_told = False  # the user was shown this outage's one pop-up
         self._started_at = 0.0
         self.on_exit: list[Callable[[int | None], None]] = []  # pending requests fail here
         self.on_restarted: list[Callable[[LeanUpstream], None]] = []  # documents reopen here
@@ -114,12 +115,11 @@ class LeanProcess:
     def _crashed(self, why: str) -> None:
         """Schedule the next start; tell the user once per outage, then only by status."""
         healthy = self._started_at and time.monotonic() - self._started_at > GOOD_RUN_SECONDS
-        if healthy or self.outage is None:
-            first = True
-            if healthy:
-                self._restarts = 0
-        else:
-            first = False
+        if healthy:  # only a healthy run ends an outage: a restart that dies again soon is not
+            self._restarts = 0
+            self._outage_told = False
+        first = not self._outage_told
+        self._outage_told = True
         delay = min(MAX_BACKOFF, 0.25 * (2**self._restarts))
         self._restarts += 1
         self._started_at = 0.0
