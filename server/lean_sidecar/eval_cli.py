@@ -1,21 +1,27 @@
 """``lean-sidecar eval``: solved %, pass@k by samples, latency, tokens, Lean and GPU seconds,
-over miniF2F (from shared/data) or any JSONL of ``{name, header, formal_statement}``."""
+over miniF2F or ProofNet (from a data folder), any JSONL of ``{name, header, formal_statement}``
+or a folder of ``.lean`` files. Every file it writes is checked to be writable before anything
+is searched; results are appended one line per finished problem, so a killed run resumes."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from lean_sidecar.evaluation.problems import Problem, load
-from lean_sidecar.evaluation.report import write_report
-from lean_sidecar.evaluation.rows import ResultRow
+from lean_sidecar.evaluation.defects import defects_in
+from lean_sidecar.evaluation.problems import NAMED, Problem, load
+from lean_sidecar.evaluation.rows import ResultRow, RunInfo
+from lean_sidecar.evaluation.run_info import now, run_info
 from lean_sidecar.evaluation.runner import run_problems
 from lean_sidecar.evaluation.summary import format_summary, read_results, repair_tail, summarize
 from lean_sidecar.fill_cli import ProgressBar
+from lean_sidecar.prover.endpoint import EndpointClient
+from lean_sidecar.prover.endpoint_errors import EndpointError
 from lean_sidecar.search.build import build_engine
 from lean_sidecar.settings import Settings
 
@@ -30,7 +36,13 @@ def add_eval_parser(
 ) -> None:
     p = sub.add_parser("eval", help="run the whole pipeline over a benchmark")
     p.add_argument(
-        "benchmark", help="a JSONL file, or minif2f-test / minif2f-valid / proofnet-test"
+        "benchmark",
+        help="a JSONL file, a folder of .lean files, or one of " + " / ".join(NAMED),
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="the folder with the named benchmarks' data (see docs/benchmarks.md)",
     )
     p.add_argument("--split", help="only rows of this split")
     p.add_argument("--limit", type=int, help="the first N problems")
@@ -71,26 +83,138 @@ def add_eval_parser(
             "eval options",
         )
         setup_logging(settings.log_level if args.log_level else "WARNING")
-        return asyncio.run(evaluate(args, settings))
+        return asyncio.run(evaluate(args, settings, [s for s in STAGES if s in stages]))
 
     p.set_defaults(func=run)
 
 
-async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+MATPLOTLIB = "matplotlib>=3.8,<4"  # as pyproject.toml's `eval` extra has it
+CHARTS_MISSING = (
+    f"the HTML report needs matplotlib, which is not installed: {sys.executable} -m pip install "
+    f"'{MATPLOTLIB}' (or pip install '.[eval]' in the lean-sidecar checkout)"
+)
+
+
+def charts_missing() -> bool:
+    """Whether the report cannot be drawn (matplotlib is an extra: ``lean-sidecar[eval]``)."""
     try:
-        problems = load(args.benchmark, args.split, args.limit)
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def prepare_outputs(out: Path, others: list[Path]) -> str | None:
+    """Make the folders of every file the run will write, and open the results file for
+    appending, before anything is searched; the reason when that cannot be done."""
+    for path in [out, *others]:
+        if path.is_dir():
+            return f"cannot write {path}: it is a folder"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create the folder {path.parent} for {path}: {exc.strerror or exc}"
+    try:
+        with out.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot write the results to {out}: {exc.strerror or exc}"
+    for path in others:
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return f"cannot write {path}: permission denied"
+    return None
+
+
+def earlier_runs(summary_path: Path) -> list[RunInfo]:
+    """The runs recorded in an earlier summary of the same results file (oldest first)."""
+    try:
+        old = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict) or not isinstance(old.get("run"), dict):
+        return []
+    return [*old.get("earlier_runs", []), old["run"]]
+
+
+_COMPARED = (
+    *("model", "endpoints", "model_family", "stages", "budget_samples", "budget_seconds"),
+    *("tactics", "toolchain", "sidecar_commit"),
+)
+
+
+def differences(earlier: list[RunInfo], now: RunInfo) -> list[str]:
+    """What the earlier runs of a resumed results file did differently from this one."""
+    out = []
+    for key in _COMPARED:
+        seen = {json.dumps(r.get(key)) for r in earlier} - {json.dumps(now.get(key))}
+        if seen:
+            out.append(f"{key} {', '.join(sorted(seen))} (now {json.dumps(now.get(key))})")
+    return out
+
+
+async def served_model(endpoint: EndpointClient) -> str | None:
+    """The model the first reachable endpoint serves (what requests without a model get)."""
+    for url in endpoint.urls:
+        try:
+            models = await asyncio.wait_for(endpoint.check(url), 15)
+        except (EndpointError, asyncio.TimeoutError):
+            continue
+        if models:
+            return models[0]
+    return None
+
+
+async def evaluate(args: argparse.Namespace, settings: Settings, stages: list[str]) -> int:
+    try:
+        problems = load(args.benchmark, args.split, args.limit, args.data)
     except (FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
+    summary_path = out.with_suffix(".summary.json")
+    report: Path | None = None
+    if args.report is not None:
+        report = out.with_suffix(".html") if str(args.report) == "__default__" else args.report
     if args.fresh and out.exists():
         out.unlink()
+    why = prepare_outputs(out, [summary_path] + ([report] if report is not None else []))
+    if why is not None:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    no_charts = report is not None and charts_missing()
+    if no_charts:
+        print(
+            f"warning: {CHARTS_MISSING}; the results and the summary are still written",
+            file=sys.stderr,
+        )
     repair_tail(out)
     done = {r["name"] for r in read_results(out)}
     todo = [p for p in problems if p.name not in done]
+    resumed = sum(1 for p in problems if p.name in done)
     if done:
         print(
             f"resuming: {len(done)} problem(s) already in {out}, {len(todo)} to go", file=sys.stderr
+        )
+    info = run_info(
+        settings,
+        benchmark=args.benchmark,
+        split=args.split,
+        limit=args.limit,
+        stages=stages,
+        concurrency=args.concurrency,
+        project=args.project,
+        resumed=resumed,
+    )
+    earlier = [] if args.fresh or not resumed else earlier_runs(summary_path)
+    if not todo and earlier:
+        # nothing left to search: this invocation only summarizes, the last run is the run
+        info, earlier = earlier[-1], earlier[:-1]
+    changed = differences(earlier, info)
+    if changed:
+        print(
+            "warning: resuming rows that an earlier run made with other settings: "
+            + "; ".join(changed),
+            file=sys.stderr,
         )
     built = await build_engine(
         settings,
@@ -106,6 +230,8 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {built.setup_error}", file=sys.stderr)
             return 2
         engine = built.engine
+        if todo and settings.model is None and engine.endpoint is not None:
+            info["served_model"] = await served_model(engine.endpoint)
         bar = ProgressBar(len(todo), enabled=not args.quiet)
         solved = 0
 
@@ -119,14 +245,25 @@ async def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         bar.finish()
     finally:
         await built.close()
+    if todo or info["finished"] is None:
+        info["finished"] = now()
     names = {p.name for p in problems}
     rows = [r for r in read_results(out) if r["name"] in names]
-    summary = summarize(rows, settings.budget_samples)
+    summary = summarize(rows, settings.budget_samples, defects_in(problems))
     print(format_summary(summary))
-    summary_path = out.with_suffix(".summary.json")
-    summary_path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    if args.report is not None:
-        report = out.with_suffix(".html") if str(args.report) == "__default__" else args.report
-        write_report(report, summary, rows, f"lean-sidecar eval: {args.benchmark}")
-        print(f"report: {report}")
+    recorded = {**summary, "run": info, "earlier_runs": earlier}
+    summary_path.write_text(json.dumps(recorded, indent=1, ensure_ascii=False), encoding="utf-8")
+    if report is not None:
+        if no_charts:
+            print("report: not written (no matplotlib, see above)", file=sys.stderr)
+        else:
+            from lean_sidecar.evaluation.report import write_report
+
+            notes = (
+                ["Resumed rows come from earlier runs with other settings: " + "; ".join(changed)]
+                if changed
+                else []
+            )
+            write_report(report, summary, rows, f"lean-sidecar eval: {args.benchmark}", info, notes)
+            print(f"report: {report}")
     return 0

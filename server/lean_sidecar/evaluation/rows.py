@@ -65,3 +65,32 @@ class Summary(TypedDict):
     errors: int
     refuted: int
     by_tactic: dict[str, TacticTotals]
+    defective: dict[str, str]  # name → reason, for the run's problems with a known defect
+    solved_defective: list[str]  # those of them that were solved
+
+
+class RunInfo(TypedDict):
+    """What a run was: enough to tell two reports apart and to run it again. Never a secret:
+    endpoints are shown without user, password or query, and the API key is not read."""
+
+    benchmark: str
+    split: str | None
+    limit: int | None
+    model: str | None
+    served_model: str | None  # what the endpoint serves, asked once when no model was set
+    model_family: str
+    endpoints: list[str]
+    stages: list[str]
+    budget_samples: int
+    budget_seconds: float
+    concurrency: int
+    tactics: list[str]
+    toolchain: str | None  # the project's lean-toolchain
+    lean_version: str | None
+    started: str  # this invocation's start, ISO 8601 in UTC
+    resumed: int  # rows that an earlier invocation with the same results file wrote
+    finished: str | None
+    sidecar_version: str
+    sidecar_commit: str | None  # the checkout's git commit, "+dirty" when it has edits
+    python: str
+    matplotlib: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
@@ -51,7 +52,12 @@ def budgets(max_samples: int) -> list[int]:
     return out
 
 
-def summarize(rows: list[ResultRow], budget: int) -> Summary:
+def summarize(
+    rows: list[ResultRow], budget: int, defects: Mapping[str, str] | None = None
+) -> Summary:
+    """The run's numbers; ``defects`` (name → reason, evaluation.defects) flags statements
+    known to be defective among the rows' problems."""
+    defects = defects or {}
     n = len(rows)
     solved = [r for r in rows if r["status"] == "solved"]
     firsts = [float(t) for r in solved if (t := r.get("time_to_first")) is not None]
@@ -77,6 +83,8 @@ def summarize(rows: list[ResultRow], budget: int) -> Summary:
         "errors": sum(1 for r in rows if r["status"] == "error"),
         "refuted": sum(1 for r in rows if r["status"] == "refuted"),
         "by_tactic": by_tactic(rows),
+        "defective": {r["name"]: defects[r["name"]] for r in rows if r["name"] in defects},
+        "solved_defective": [r["name"] for r in solved if r["name"] in defects],
     }
 
 
@@ -101,28 +109,91 @@ def by_tactic(rows: list[ResultRow]) -> dict[str, TacticTotals]:
     return {t: table[t] for t in order}
 
 
-def format_summary(s: Summary) -> str:
-    def sec(v: float | None) -> str:
-        return "-" if v is None else f"{v:.2f} s"
+def seconds(v: float | None) -> str:
+    """A duration as every figure of a run shows it (the summary, the report, its charts):
+    three significant digits below 100 s (0.013 s, 2.5 s, 12.3 s), whole seconds above, and
+    hours beside from an hour up."""
+    if v is None:
+        return "-"
+    text = f"{v:.3g} s" if v < 100 else f"{v:.0f} s"
+    return f"{text} ({v / 3600:.1f} h)" if v >= 3600 else text
 
-    lines = [
-        f"solved {s['solved']}/{s['problems']} ({s['solved_pct']:.1f}%)",
-        "pass@k by samples spent: "
-        + "  ".join(f"k={k}: {100 * v:.1f}%" for k, v in s["pass_at_samples"].items()),
-        f"time to first verified proof: p50 {sec(s['time_to_first_p50'])}, "
-        f"p95 {sec(s['time_to_first_p95'])}",
-        f"samples {s['samples']}, tokens generated {s['tokens']}, Lean {s['lean_seconds']:.1f} s, "
-        f"GPU {s['gpu_seconds']:.1f} s",
-        "found by: " + (", ".join(f"{k} {v}" for k, v in sorted(s["by_stage"].items())) or "-"),
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100.0 * part / whole if whole else 0.0:.1f}%)"
+
+
+def figures(s: Summary) -> list[tuple[str, str]]:
+    """The run's figures as (label, text): the one place both the printed summary and the
+    HTML report take them from, so that they say the same. The first is the headline; a text
+    may have several lines."""
+    solved_defective = len(s.get("solved_defective", []))
+    defective = s.get("defective", {})
+    headline = f"{s['solved']}/{s['problems']} ({s['solved_pct']:.1f}%)"
+    if solved_defective:
+        plural = "s" if solved_defective > 1 else ""
+        headline += f", of which {solved_defective} defective statement{plural}"
+    out = [("solved", headline)]
+    if defective:
+        out.append(
+            (
+                "solved, without the defective statements",
+                _pct(s["solved"] - solved_defective, s["problems"] - len(defective)),
+            )
+        )
+    out += [
+        (
+            "pass@k by samples spent",
+            "  ".join(f"k={k}: {100 * v:.1f}%" for k, v in s["pass_at_samples"].items()),
+        ),
+        (
+            "time to first verified proof",
+            f"p50 {seconds(s['time_to_first_p50'])}, p95 {seconds(s['time_to_first_p95'])}",
+        ),
+        ("model samples", str(s["samples"])),
+        ("tokens generated", str(s["tokens"])),
+        ("Lean seconds", seconds(s["lean_seconds"])),
+        ("GPU seconds", seconds(s["gpu_seconds"])),
+        (
+            "found by",
+            ", ".join(f"{k} {v}" for k, v in sorted(s["by_stage"].items())) or "-",
+        ),
     ]
-    if s.get("by_tactic"):
-        lines.append("cascade, per tactic (goals closed / tried, seconds):")
-        lines += [
-            f"  {t:<16} {v['closed']:4d} / {v['tried']:<4d} {v['seconds']:9.2f} s"
-            for t, v in s["by_tactic"].items()
-        ]
     if s.get("refuted"):
-        lines.append(f"refuted: {s['refuted']} statement(s) proved false by the cascade")
+        out.append(("refuted", f"{s['refuted']} statement(s) proved false by the cascade"))
     if s["errors"]:
-        lines.append(f"errors: {s['errors']} problem(s) (see the results file)")
+        out.append(("errors", f"{s['errors']} problem(s) (see the results file)"))
+    if defective:
+        solved = set(s.get("solved_defective", []))
+        out.append(
+            (
+                "known defective statements",
+                "\n".join(
+                    f"{name} ({'solved' if name in solved else 'not solved'}): {why}"
+                    for name, why in defective.items()
+                ),
+            )
+        )
+    return out
+
+
+CASCADE_TITLE = "cascade, per tactic (goals closed / tried, seconds):"
+
+
+def cascade_table(s: Summary) -> list[str]:
+    """Per cascade tactic, goals closed / tried and seconds, one line each (printed and
+    reported alike)."""
+    return [
+        f"{t:<16} {v['closed']:4d} / {v['tried']:<4d} {v['seconds']:9.2f} s"
+        for t, v in s.get("by_tactic", {}).items()
+    ]
+
+
+def format_summary(s: Summary) -> str:
+    (_, headline), *rest = figures(s)
+    lines = [f"solved {headline}"]
+    lines += [f"{label}: {text}".replace("\n", "\n  ") for label, text in rest]
+    if s.get("by_tactic"):
+        lines.append(CASCADE_TITLE)
+        lines += [f"  {line}" for line in cascade_table(s)]
     return "\n".join(lines)
