@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Literal
 
 from lean_interact.interface import Message
 
@@ -32,6 +33,11 @@ from lean_bridge.lean_versions import Version, native_axioms
 from lean_bridge.parse_record import check_parse, expected_commands
 from lean_bridge.repl_pool import ReplPool
 
+#: Which link of the trust chain refused (docs/security.md): the text gate before Lean, the
+#: REPL itself (no answer, a lost environment), the parse of record, Lean's verdict (errors, a
+#: sorry), the axiom audit. A front end that must say exactly why (agents) reads it.
+Stage = Literal["gate", "repl", "parse", "lean", "audit"]
+
 
 @dataclass
 class Verdict:
@@ -42,6 +48,7 @@ class Verdict:
     seconds: float = 0.0
     filled_text: str | None = None
     checked: str | None = None  # the declaration as Lean saw it (error positions refer to it)
+    stage: Stage | None = None  # where a refusal happened (None when ok)
 
 
 HOLE_AXIOM = "sidecarHole"  # the verifier's own stand-in for a declaration's other holes
@@ -79,7 +86,9 @@ class Verifier:
     async def check(self, site: HoleSite, script: str) -> Verdict:
         gate = check_candidate(script, allow_native_decide=self.allow_native_decide)
         if not gate.ok:
-            return Verdict(False, f"refused before Lean: {gate.reason}", filtered=True)
+            return Verdict(
+                False, f"refused before Lean: {gate.reason}", filtered=True, stage="gate"
+            )
         filled = fill(site.text, site.start, site.end, script, site.mode)
         return await self.check_filled(site, filled)
 
@@ -116,7 +125,7 @@ class Verifier:
     ) -> Verdict:
         expected = expected_commands(decl_text, helpers)
         if isinstance(expected, str):
-            return Verdict(False, f"refused before Lean: {expected}", filtered=True)
+            return Verdict(False, f"refused before Lean: {expected}", filtered=True, stage="gate")
         prefix = audit_prefix(prefix)
         fqn = qualified_name(prefix, name)
         private = bool(_PRIVATE.search(decl_text[: decl.keyword_start - decl.start]))
@@ -127,18 +136,22 @@ class Verifier:
         seconds = sum(r.seconds for r in results)
         failed = next((r for r in results if r.error is not None), None)
         if failed is not None:
-            return Verdict(False, failed.error, seconds=seconds)
+            return Verdict(False, failed.error, seconds=seconds, stage="repl")
         if marker and (len(results) < 1 or results[0].lean_errors()):
-            return Verdict(False, "the hole marker could not be declared", seconds=seconds)
+            return Verdict(
+                False, "the hole marker could not be declared", seconds=seconds, stage="lean"
+            )
         if len(results) != len(cmds):
-            return Verdict(False, "the Lean REPL lost the environment", seconds=seconds)
+            return Verdict(
+                False, "the Lean REPL lost the environment", seconds=seconds, stage="repl"
+            )
         decl_res, audit = results[-2], results[-1]
         # The parse of record comes first: only once Lean showed that the text is exactly the
         # expected declarations (no command, elaborator, notation or axiom added) are its
         # messages and the audit's report worth reading.
         why = check_parse(decl_text, decl_res.infotree, expected)
         if why:
-            return Verdict(False, why, seconds=seconds, checked=decl_text)
+            return Verdict(False, why, seconds=seconds, checked=decl_text, stage="parse")
         errors = decl_res.lean_errors()
         if errors:
             return Verdict(
@@ -147,16 +160,19 @@ class Verifier:
                 errors=errors,
                 seconds=seconds,
                 checked=decl_text,
+                stage="lean",
             )
         if decl_res.lean_sorries or any(
             m.severity == "warning" and uses_sorry(m.data) for m in decl_res.lean_messages
         ):
-            return Verdict(False, "Lean reports a sorry in the candidate", seconds=seconds)
+            return Verdict(
+                False, "Lean reports a sorry in the candidate", seconds=seconds, stage="lean"
+            )
         report, why = audit_report(
             [(m.severity, m.data) for m in audit.lean_messages], fqn, private=private
         )
         if report is None:
-            return Verdict(False, why, seconds=seconds)
+            return Verdict(False, why, seconds=seconds, stage="audit")
         bad = disallowed_axioms(
             report,
             allow_native_decide=self.allow_native_decide,
@@ -165,6 +181,9 @@ class Verifier:
         )
         if bad:
             return Verdict(
-                False, f"depends on disallowed axioms: {', '.join(sorted(bad))}", seconds=seconds
+                False,
+                f"depends on disallowed axioms: {', '.join(sorted(bad))}",
+                seconds=seconds,
+                stage="audit",
             )
         return Verdict(True, seconds=seconds, checked=decl_text)

@@ -52,10 +52,14 @@ class FileFill:
         return sum(1 for h in self.holes if h.result is not None and h.result.status == "solved")
 
 
-async def file_holes(text: str, pool: ReplPool) -> list[FileHole]:
-    """Every sorry inside a declaration, with the goal the REPL reports at its position."""
+async def file_holes(text: str, pool: ReplPool, *, at: int | None = None) -> list[FileHole]:
+    """Every sorry inside a declaration, with the goal the REPL reports at its position; with
+    ``at`` (an offset), only those of the declaration around it (one REPL command, not one per
+    declaration of the file: an agent asking about one hole)."""
     model = TextModel(text)
     sites = sites_in(text, model)
+    if at is not None:
+        sites = [s for s in sites if s.decl.start <= at <= s.decl.end]
     by_decl: dict[int, list[HoleSite]] = {}
     for site in sites:
         by_decl.setdefault(site.decl.start, []).append(site)

@@ -23,3 +23,20 @@ async def search_hole(
     the first verified proof goes to ``on_found`` at once; the result keeps every attempt."""
     task = build_task(TextModel(site.text), site.decl, site.start, site.end, goal)
     return await engine.search(site, goal, task, on_found, progress, max_found)
+
+
+def with_budget(
+    engine: SearchEngine, *, samples: int | None = None, seconds: float | None = None
+) -> SearchEngine:
+    """``engine`` with another budget for one request (an agent passes its own): a new engine
+    over the same verifier (REPL pool), endpoint client and cache, so nothing is started twice
+    and the endpoint's bound on requests in flight still holds across both."""
+    update: dict[str, object] = {}
+    if samples is not None:
+        update["budget_samples"] = samples
+    if seconds is not None:
+        update["budget_seconds"] = seconds
+    if not update:
+        return engine
+    settings = engine.settings.model_copy(update=update)
+    return SearchEngine(settings, engine.verifier, engine.endpoint, engine.cache)
