@@ -71,6 +71,7 @@ def test_settings_that_choose_what_runs_cannot_come_from_a_workspace() -> None:
     risky = {
         "pythonPath", "serverCommand", "upstream", "lakePath", "replPath", "replSandbox",
         "allowNativeDecide", "allowUnsandboxed", "logFile", "cachePath",
+        "mcpShare", "mcpHost", "mcpPort", "mcpTokenFile",
     }  # fmt: skip
     for name in risky:
         assert props[f"leanSidecar.{name}"].get("scope") == "machine", name

@@ -70,13 +70,18 @@ MACHINE_SCOPED = frozenset(
         "leanSidecar.allowUnsandboxed",
         "leanSidecar.logFile",
         "leanSidecar.cachePath",
+        # agents over MCP: a workspace must not open a port, nor choose where its token lives
+        "leanSidecar.mcpShare",
+        "leanSidecar.mcpHost",
+        "leanSidecar.mcpPort",
+        "leanSidecar.mcpTokenFile",
     }
 )
 UNTRUSTED_WORKSPACES = {
     "supported": "limited",
     "description": "In an untrusted workspace lean-sidecar ignores the workspace's settings that "
     "choose what runs or weaken a defence (interpreter, server command, Lean and REPL paths, "
-    "sandbox, native evaluation, log and cache files).",
+    "sandbox, native evaluation, log and cache files, serving agents over MCP).",
     "restrictedConfigurations": sorted(MACHINE_SCOPED),
 }
 

@@ -15,6 +15,7 @@ from lean_sidecar.fill_cli import add_fill_parser
 from lean_sidecar.gpu.serve_cli import add_endpoint_parser
 from lean_sidecar.lsp.root import build_server
 from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
+from lean_sidecar.mcp_cli import add_mcp_parser, editor_agents
 from lean_sidecar.settings import CLI_FLAGS, Settings, SettingsError, load_settings
 
 
@@ -63,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SettingsError(f"cannot parse --upstream: {exc}") from None
     settings = _settings_from(args, extra)
     _setup_logging(settings.log_level, log_file=settings.log_file)
-    server = build_server(settings)
+    server = build_server(settings, share=editor_agents())  # agents: only with mcpShare
     if not args.tcp and sys.stdin.isatty():
         print(
             "lean-sidecar speaks the Language Server Protocol on stdin/stdout: start it from "
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     add_fill_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
     add_eval_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
+    add_mcp_parser(sub, _common_settings_flags, _settings_from, _setup_logging)
 
     add_endpoint_parser(sub)
     from lean_sidecar.doctor_cli import add_doctor_parser

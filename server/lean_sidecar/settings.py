@@ -51,6 +51,11 @@ def _default_cache() -> Path:
     return Path(base) / "lean-sidecar" / "proofs.sqlite"
 
 
+def _default_mcp_token_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "lean-sidecar" / "mcp-token"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -155,6 +160,31 @@ class Settings(BaseModel):
         description="Check a model's candidates in Lean even where no sandbox works (or "
         "replSandbox is off): model output then runs with your privileges. Off, only the "
         "symbolic tactics run there.",
+    )
+
+    # Agents over MCP (appended)
+    mcp_share: bool = Field(
+        False,
+        description="Let agents use this editor's Lean: `lean-sidecar serve` also answers MCP "
+        "(streamable HTTP at http://`mcpHost`:`mcpPort`/mcp) for callers that send the token in "
+        "`mcpTokenFile`, so editor and agent share one REPL pool and cache. Read when the "
+        "editor starts the sidecar.",
+    )
+    mcp_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the MCP HTTP server listens on (`serve` with `mcpShare`, "
+        "`lean-sidecar mcp --http`). Loopback by default; another address exposes it to the "
+        "network (the token is still required).",
+    )
+    mcp_port: int = Field(
+        7470, ge=0, le=65535, description="Port of the MCP HTTP server; 0 picks a free one."
+    )
+    mcp_token_file: Path = Field(
+        default_factory=_default_mcp_token_file,
+        description="The MCP HTTP server's bearer token, in a file only you can read (0600, in "
+        "a 0700 folder): created on first use and reused, so agent configs stay valid; a file "
+        "others could read is replaced with a new token.",
     )
 
     @field_validator("endpoints", mode="before")

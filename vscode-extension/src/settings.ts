@@ -37,6 +37,10 @@ export interface Settings {
   maxProofChars: number;
   maxRetries: number;
   maxTokens: number;
+  mcpHost: string;
+  mcpPort: number;
+  mcpShare: boolean;
+  mcpTokenFile: string | null;
   model: string | null;
   modelFamily: ModelFamily;
   negationSamples: number;
@@ -90,6 +94,10 @@ export const SETTING_TYPES: { readonly [K in keyof Settings]-?: SchemaType<Setti
   maxProofChars: "integer",
   maxRetries: "integer",
   maxTokens: "integer",
+  mcpHost: "string",
+  mcpPort: "integer",
+  mcpShare: "boolean",
+  mcpTokenFile: ["string", "null"],
   model: ["string", "null"],
   modelFamily: "string",
   negationSamples: "integer",

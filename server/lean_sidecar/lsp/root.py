@@ -9,6 +9,7 @@ import inspect
 from lsprotocol import types
 
 from lean_sidecar.lsp.app import ServerEditor, SidecarServer
+from lean_sidecar.lsp.editor_share import EditorShare, ShareHook
 from lean_sidecar.lsp.engine_service import EngineService
 from lean_sidecar.lsp.features.base import CommandHandler, Feature, RequestHandler
 from lean_sidecar.lsp.features.holes_request import HolesRequest
@@ -22,7 +23,9 @@ from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.settings import Settings
 
 
-def build_server(settings: Settings) -> SidecarServer:
+def build_server(settings: Settings, share: ShareHook | None = None) -> SidecarServer:
+    """The language server; ``share``, when given, borrows the editor's engine, documents
+    and settings from ``initialized`` to shutdown (agents over MCP, lean_sidecar.agents)."""
     # Each piece gets what it needs when it is built. The two edges that point back to a piece
     # built later (pygls builds the protocol inside the server, before the forwarder and Lean's
     # process can exist; Lean's messages go to the forwarder) are closures over names bound
@@ -80,6 +83,17 @@ def build_server(settings: Settings) -> SidecarServer:
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: SidecarServer, _params: types.InitializedParams) -> None:
         await ls.pull_configuration()
+        if share is not None:
+            await share.start(
+                EditorShare(
+                    engines,
+                    ls.documents,
+                    ls.root_path,
+                    lambda: ls.settings,
+                    ls.source,
+                    lambda text: ls.show_message(types.MessageType.Warning, text),
+                )
+            )
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(
@@ -89,6 +103,8 @@ def build_server(settings: Settings) -> SidecarServer:
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: SidecarServer, _params: None) -> None:
+        if share is not None:
+            await share.stop()
         await ls.features.close()
         await lean.stop()
 
