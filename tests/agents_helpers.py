@@ -63,6 +63,7 @@ def make_project(tmp: Path, name: str = "Agents.lean", text: str = AGENTS_LEAN) 
 def make_repl(tmp: Path, repl_facts: dict[str, Any] | None = None) -> tuple[Path, Path, Path]:
     """(lake, repl_dir, log): the stand-in REPL appends every request it receives to ``log``
     (where the REPL can write it: with ``replSandbox`` off, or a folder the sandbox shows)."""
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "facts.json"
     path.write_text(json.dumps(repl_facts or facts()))
     log = tmp / "repl.log"

@@ -18,6 +18,10 @@ CASES = [
         "time to first verified proof",
     ),
     (["bench/search_budget.py", "--budget", "8"], "+ decomposition"),
+    (
+        ["bench/mcp_shared.py", "--rounds", "1", "--repl-latency", "0"],
+        "holes answered from: editor",
+    ),
 ]
 
 
