@@ -144,6 +144,12 @@ async def test_the_agent_shares_the_editors_lean(client: LanguageClient, tmp_pat
     )
     assert result["status"] == "solved"
     assert repl_processes(REPL) == started + 1
+    # the file as it is on disk, when the editor holds other text: the REPL's answer, the same pool
+    (root / "Holes.lean").write_text("-- edited on disk\n" + (root / "Holes.lean").read_text())
+    async with mcp_client(options) as mcp:
+        out = (await mcp.call_tool("holes", {"path": "Holes.lean"})).structured_content
+        assert out is not None and out["source"] == "repl"
+    assert repl_processes(REPL) == started + 1
     assert not [m for m in shown(client) if "agents" in m]
 
 

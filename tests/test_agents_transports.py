@@ -52,9 +52,12 @@ async def http_sidecar(
     )  # fmt: skip
     assert proc.stderr is not None
     try:
-        line = (await asyncio.wait_for(proc.stderr.readline(), DEADLINE)).decode()
-        assert "listening on http://127.0.0.1:" in line, line
-        yield line.split("listening on ")[1].split()[0], proc
+        said = ""
+        while "listening on http://" not in said:
+            line = (await asyncio.wait_for(proc.stderr.readline(), DEADLINE)).decode()
+            assert line, said  # it stopped without listening
+            said += line
+        yield said.split("listening on ")[1].split()[0], proc
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
@@ -96,7 +99,8 @@ async def test_http_subprocess_needs_the_private_token(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     env = sidecar_env(tmp_path, lake, repl)
     token_file = Path(env["LEAN_SIDECAR_MCP_TOKEN_FILE"])
-    async with http_sidecar(project, env) as (url, _sidecar):
+    # everything it says (DEBUG), to look for the token in
+    async with http_sidecar(project, env, "--log-level", "DEBUG") as (url, sidecar):
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
         token = token_file.read_text().strip()
@@ -110,6 +114,11 @@ async def test_http_subprocess_needs_the_private_token(tmp_path: Path) -> None:
         async with Client(streamable_http_client(url, http_client=bearer(token))) as client:
             out = await client.call_tool("holes", {"path": "Agents.lean"})
             assert out.structured_content["source"] == "repl"  # type: ignore[index]
+        sidecar.send_signal(signal.SIGINT)
+        assert sidecar.stderr is not None
+        said = (await asyncio.wait_for(sidecar.stderr.read(), DEADLINE)).decode()
+        assert token not in said  # never logged, not even at DEBUG
+        assert await asyncio.wait_for(sidecar.wait(), DEADLINE) == 0
     # the token is kept: a restart answers to the same configuration
     async with http_sidecar(project, env) as (url, _sidecar):
         assert token_file.read_text().strip() == token

@@ -4,7 +4,10 @@ starts it), or streamable HTTP on loopback (``--http``, token in ``mcpTokenFile`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -62,9 +65,17 @@ async def run_mcp(
             file=sys.stderr,
             flush=True,
         )
+        loop = asyncio.get_running_loop()
+        handled = []
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a service manager: stop cleanly
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(sig, service.request_stop)
+                handled.append(sig)
         try:
             await service.wait()
         finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
             await service.stop()
         return 0
     finally:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
 TOKEN_BYTES = 32
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,6 +49,13 @@ def ensure_token(path: Path) -> str:
     others; the folder is created 0700 and the file written 0600 before any byte of it."""
     path = path.expanduser()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        return _ensure_token(path)
+    except FileExistsError:  # another sidecar made it just now (the editor's and `mcp --http`)
+        return _ensure_token(path)
+
+
+def _ensure_token(path: Path) -> str:
     with contextlib.suppress(FileNotFoundError):
         st = path.lstat()
         private = stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
@@ -150,6 +158,12 @@ class HttpService:
         if task.done():
             task.result()  # its failure, raised here
             raise OSError(f"the MCP HTTP server stopped at start-up on {host}:{bound}")
+        if host not in LOOPBACK:
+            log.warning(
+                "MCP listens on %s: reachable from other machines, with the token as its only "
+                "protection",
+                host,
+            )
         shown = f"[{host}]" if ":" in host else host
         return cls(server, task, f"http://{shown}:{bound}{MCP_PATH}")
 
@@ -164,6 +178,10 @@ class HttpService:
 
     async def wait(self) -> None:
         await self._task
+
+    def request_stop(self) -> None:
+        """Stop gracefully (open streams closed, the SDK's sessions ended); ``wait`` returns."""
+        self._server.should_exit = True
 
     async def stop(self) -> None:
         self._server.should_exit = True
