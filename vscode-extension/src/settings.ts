@@ -41,6 +41,7 @@ export interface Settings {
   mcpPort: number;
   mcpShare: boolean;
   mcpTokenFile: string | null;
+  minTokenRate: number;
   model: string | null;
   modelFamily: ModelFamily;
   negationSamples: number;
@@ -98,6 +99,7 @@ export const SETTING_TYPES: { readonly [K in keyof Settings]-?: SchemaType<Setti
   mcpPort: "integer",
   mcpShare: "boolean",
   mcpTokenFile: ["string", "null"],
+  minTokenRate: "number",
   model: ["string", "null"],
   modelFamily: "string",
   negationSamples: "integer",
