@@ -8,6 +8,14 @@ from typing import Literal
 
 import httpx
 
+from lean_sidecar.doctor_local import (
+    LOCAL_KINDS,
+    context_check,
+    detect,
+    read_ollama_context,
+    server_check,
+    serves,
+)
 from lean_sidecar.settings import Settings
 
 Status = Literal["ok", "warn", "fail"]
@@ -29,9 +37,14 @@ def _base(url: str) -> str:
     return url if url.endswith("/v1") else f"{url}/v1"
 
 
+# A local server loads the model on its first request: the test generation waits for that.
+LOCAL_LOAD_SECONDS = 300.0
+
+
 def check_endpoint(settings: Settings, client: Callable[[], httpx.Client]) -> list[Check]:
     """Reachable, models served, family, key present, and a one-token test generation, with
-    httpx directly (independent of the search's endpoint client, so it also checks that)."""
+    httpx directly (independent of the search's endpoint client, so it also checks that); then
+    the kind of server and whether its context holds the family's answers (doctor_local)."""
     if not settings.endpoints:
         return [
             Check(
@@ -77,7 +90,8 @@ def check_endpoint(settings: Settings, client: Callable[[], httpx.Client]) -> li
                 ),
             ]
         try:
-            models = [str(m["id"]) for m in r.json()["data"]]
+            payload = r.json()
+            models = [str(m["id"]) for m in payload["data"]]
         except (ValueError, KeyError, TypeError):
             return [
                 *out,
@@ -87,19 +101,22 @@ def check_endpoint(settings: Settings, client: Callable[[], httpx.Client]) -> li
                     f"{url}/v1/models answered HTTP {r.status_code}, not a model list",
                 ),
             ]
+        info = detect(http, url, headers, payload)
         model = settings.model or (models[0] if models else None)
-        if model is None or model not in models:
+        if model is None or not serves(info, model):
             return [
                 *out,
                 Check(
                     "endpoint",
                     "fail",
-                    f"{url} serves {models}, not {model!r}: set --model / LEAN_SIDECAR_MODEL",
+                    f"{url} serves {models}, not {model!r}: set --model / LEAN_SIDECAR_MODEL"
+                    + (f" (or `ollama pull {model}`)" if info.kind == "ollama" and model else ""),
                 ),
             ]
         from lean_sidecar.prover.families import guess_family
 
         family = settings.model_family if settings.model_family != "auto" else None
+        local = info.kind in LOCAL_KINDS
         out.append(
             Check(
                 "endpoint",
@@ -113,6 +130,7 @@ def check_endpoint(settings: Settings, client: Callable[[], httpx.Client]) -> li
                 f"{_base(url)}/completions",
                 headers=headers,
                 json={"model": model, "prompt": "theorem", "max_tokens": 1, "temperature": 0},
+                timeout=LOCAL_LOAD_SECONDS if local else httpx.USE_CLIENT_DEFAULT,
             )
             ok = g.status_code == 200 and bool(g.json().get("choices"))
         except (httpx.HTTPError, ValueError, AttributeError):
@@ -128,4 +146,12 @@ def check_endpoint(settings: Settings, client: Callable[[], httpx.Client]) -> li
                 " check the server's log",
             )
         )
+        if info.kind == "ollama":  # loaded by the test generation: /api/ps has its context
+            read_ollama_context(http, url, headers, model, info)
+    status, text = server_check(info, settings.endpoint_concurrency)
+    out.append(Check("server", status, text, essential=False))
+    status, text = context_check(
+        info, model, family or guess_family(model), settings.context_tokens
+    )
+    out.append(Check("context", status, text, essential=False))
     return out

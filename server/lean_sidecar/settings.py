@@ -83,7 +83,13 @@ class Settings(BaseModel):
     temperature: float = Field(0.6, ge=0, le=2)
     top_p: float = Field(0.95, gt=0, le=1)
     max_tokens: int = Field(8192, gt=0)
-    samples_per_request: int = Field(4, gt=0, le=256, description="`n` of one request.")
+    samples_per_request: int = Field(
+        4,
+        gt=0,
+        le=256,
+        description="`n` of one request. A server that gives fewer choices (Ollama gives one) "
+        "is asked for the rest with further requests.",
+    )
     request_timeout: float = Field(300.0, gt=0, description="Seconds for one endpoint request.")
     max_retries: int = Field(2, ge=0)
     endpoint_concurrency: int = Field(4, gt=0, description="Endpoint requests in flight at once.")

@@ -33,7 +33,12 @@ Fault modes (keys of a response), for the fault-injection tests:
                                         proxy or a login portal in front of the server sends
     {"empty_choices": true}             a well-formed answer with `"choices": []` (an empty
                                         stream: the role chunk, usage, [DONE])
+    {"finish": "length"}                the choices' `finish_reason` (default "stop")
 Connections are tracked: `open_connections` is how many are still open on the server side.
+`parallel` (default: unlimited) is how many answers are generated at once; the others wait,
+sending nothing, as a server with that many slots keeps them queued; `max_active` is the most
+seen at once. Subclasses (tests/standins/local_servers.py: Ollama, llama.cpp) change how many
+choices an answer has, the error bodies and the extra routes through the `_`-hooks below.
 
 Run alone: python tests/standins/openai_endpoint.py --script FILE --port 8000
 """
@@ -71,12 +76,53 @@ class StandInEndpoint:
     port: int = 0
     chunk_chars: int = 40
     require_key: str | None = None  # like `vllm serve --api-key`: every /v1 route checks it
+    parallel: int | None = None  # answers generated at once; the rest wait (None: no limit)
+    max_model_len: int | None = None  # listed in /v1/models with owned_by "vllm" when set
 
     def __post_init__(self) -> None:
         self._counters: dict[int, int] = {}
         self._server: asyncio.base_events.Server | None = None
+        self._slots: asyncio.Semaphore | None = None
         self.open_connections = 0
         self.connections_total = 0
+        self.active = 0
+        self.max_active = 0
+
+    # ---- hooks for the stand-ins of other servers (tests/standins/local_servers.py)
+    def _auth_error(self, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        """The 401 body for a request without the key (vLLM's --api-key middleware)."""
+        auth = headers.get("authorization", "")
+        if self.require_key is not None and auth != f"Bearer {self.require_key}":
+            return {"error": "Unauthorized"}
+        return None
+
+    def _models_body(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"id": self.model, "object": "model"}
+        if self.max_model_len is not None:  # as vLLM lists it (ModelCard)
+            entry.update(owned_by="vllm", max_model_len=self.max_model_len)
+        return {"object": "list", "data": [entry]}
+
+    async def _extra_route(
+        self, method: str, path: str, rec: Recorded, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Answer a route of this server's own; False when it has none by that name."""
+        return False
+
+    def _error_json(self, status: int, message: str) -> dict[str, Any]:
+        """vLLM's error object (ErrorResponse)."""
+        return {"error": {"message": message, "type": "InternalServerError", "code": status}}
+
+    def _refuse(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """An error answer for a request this server rejects before generating."""
+        return None
+
+    def _choice_count(self, body: dict[str, Any]) -> int:
+        """How many choices an answer has: vLLM gives `n`."""
+        return int(body.get("n", 1))
+
+    def _adjust(self, plan: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """The scripted answer as this server would send it (e.g. cut at its context)."""
+        return plan
 
     # ---- scripting
     def _prompt_text(self, body: dict[str, Any]) -> str:
@@ -123,19 +169,19 @@ class StandInEndpoint:
         rec = Recorded(path, headers, body)
         self.requests.append(rec)
         try:
-            auth = headers.get("authorization", "")
-            if self.require_key is not None and auth != f"Bearer {self.require_key}":
-                await self._json(writer, 401, {"error": "Unauthorized"})
+            refused = self._auth_error(path, headers)
+            if refused is not None:
+                await self._json(writer, 401, refused)
             elif method == "GET" and path in ("/v1/models", "/models"):
-                await self._json(
-                    writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
-                )
+                await self._json(writer, 200, self._models_body())
+            elif await self._extra_route(method, path, rec, writer):
+                pass
             elif method == "GET" and path == "/health":
                 await self._json(writer, 200, {})
             elif method == "POST" and path.endswith(("/completions",)):
                 await self._generate(reader, writer, rec, path.endswith("chat/completions"))
             else:
-                await self._json(writer, 404, {"error": {"message": f"no route {path}"}})
+                await self._json(writer, 404, self._error_json(404, f"no route {path}"))
             rec.finished = not rec.disconnected
         except (ConnectionError, asyncio.CancelledError):
             rec.disconnected = True
@@ -190,21 +236,40 @@ class StandInEndpoint:
             )
         if status == 401:  # what vLLM's --api-key middleware answers
             return json.dumps({"error": "Unauthorized"}).encode()
-        return json.dumps(
-            {
-                "error": {
-                    "message": "scripted failure",
-                    "type": "InternalServerError",
-                    "code": status,
-                }
-            }
-        ).encode()
+        return json.dumps(self._error_json(status, "scripted failure")).encode()
 
     async def _generate(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, rec: Recorded, chat: bool
     ) -> None:
         assert rec.body is not None
-        plan = self._pick(rec.body)
+        refusal = self._refuse(rec.body)
+        if refusal is not None:
+            await self._json(writer, refusal[0], refusal[1])
+            return
+        if self.parallel is not None and self._slots is None:
+            self._slots = asyncio.Semaphore(self.parallel)
+        if self._slots is not None:
+            waiter = asyncio.ensure_future(self._wait_disconnect(reader, rec))
+            slot = asyncio.ensure_future(self._slots.acquire())
+            await asyncio.wait([waiter, slot], return_when=asyncio.FIRST_COMPLETED)
+            if not slot.done():  # the client gave up while its request waited for a slot
+                slot.cancel()
+                return
+            waiter.cancel()
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            await self._answer(reader, writer, rec, chat)
+        finally:
+            self.active -= 1
+            if self._slots is not None:
+                self._slots.release()
+
+    async def _answer(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, rec: Recorded, chat: bool
+    ) -> None:
+        assert rec.body is not None
+        plan = self._adjust(self._pick(rec.body), rec.body)
         delay = plan.get("delay", self.default_delay)
         if plan.get("hang"):
             await self._wait_disconnect(reader, rec)
@@ -234,7 +299,7 @@ class StandInEndpoint:
             )
             await writer.drain()
             return
-        n = 0 if plan.get("empty_choices") else int(rec.body.get("n", 1))
+        n = 0 if plan.get("empty_choices") else self._choice_count(rec.body)
         texts = plan.get("texts") or [""]
         choices = [texts[i % len(texts)] for i in range(n)]
         tokens = sum(len(t) // 4 + 1 for t in choices)
@@ -253,13 +318,14 @@ class StandInEndpoint:
         self, plan: dict[str, Any], choices: list[str], chat: bool, tokens: int
     ) -> dict[str, Any]:
         reasoning = plan.get("reasoning", "")
+        finish = plan.get("finish", "stop")
         out: list[dict[str, Any]] = []
         for i, t in enumerate(choices):
             if chat:
                 message = {"role": "assistant", "content": t, "reasoning": reasoning or None}
-                out.append({"index": i, "message": message, "finish_reason": "stop"})
+                out.append({"index": i, "message": message, "finish_reason": finish})
             else:
-                out.append({"index": i, "text": t, "finish_reason": "stop"})
+                out.append({"index": i, "text": t, "finish_reason": finish})
             if plan.get("no_index"):
                 del out[-1]["index"]
         return {
@@ -316,7 +382,7 @@ class StandInEndpoint:
                 out.append(b"data: [DONE]\n\n")
             return out
         for i in range(len(choices)):
-            out.append(event([choice(i, None, "stop")]))
+            out.append(event([choice(i, None, plan.get("finish", "stop"))]))
         usage = {"prompt_tokens": 10, "total_tokens": 10 + tokens, "completion_tokens": tokens}
         out.append(event([], usage=usage))
         out.append(b"data: [DONE]\n\n")

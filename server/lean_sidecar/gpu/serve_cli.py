@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 
+from lean_sidecar.gpu.local_serve import run_local
 from lean_sidecar.gpu.presets import PRESETS, describe, resolve, vllm_argv
 
 
@@ -22,11 +23,25 @@ def add_endpoint_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     serve.add_argument(
         "--host", default="127.0.0.1", help="default loopback; never expose an open port"
     )
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="default 8000 (vLLM), 11434 (Ollama), 8080 (llama.cpp)",
+    )
     serve.add_argument("--gpu-memory-utilization", type=float, default=0.9)
     serve.add_argument("--tensor-parallel-size", type=int, default=None)
     serve.add_argument("--max-model-len", type=int, default=None)
     serve.add_argument("--dry-run", action="store_true", help="print the command and settings only")
+    local = serve.add_argument_group(
+        "a laptop: --backend ollama or llama.cpp (docs/local-models.md)"
+    )
+    local.add_argument("--backend", choices=["vllm", "ollama", "llama.cpp"], default="vllm")
+    local.add_argument(
+        "--context", type=int, default=None, help="tokens per request; default: the family's"
+    )
+    local.add_argument("--parallel", type=int, default=1, help="answers generated at once")
+    local.add_argument("--gguf", default=None, help="the model as a GGUF file already converted")
     serve.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more vllm serve flags")
     serve.set_defaults(func=run_serve)
     presets = esub.add_parser("presets", help="list the known provers")
@@ -44,6 +59,10 @@ def run_presets(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    if args.backend != "vllm":
+        return run_local(args)
+    if args.port is None:
+        args.port = 8000
     try:
         preset = resolve(args.model)
     except KeyError as exc:

@@ -2,7 +2,9 @@
 
 Several endpoints may be configured; the first one whose circuit is closed and whose
 ``GET /v1/models`` answers is used, and a failing one is skipped for ``cooldown`` seconds
-(failover to the next). ``n`` samples go in one request so vLLM shares the prompt's prefix.
+(failover to the next). ``n`` samples go in one request so vLLM shares the prompt's prefix; a
+server that gives fewer choices than asked (Ollama gives one, older llama.cpp refuses ``n``) has
+the difference made up by further requests, each under the concurrency limit (endpoint_choices).
 Every stream has a no-bytes timeout (``stall_timeout``) besides the total ``timeout``; 429 and
 502/503/504 are retried, honouring ``Retry-After`` only within what is left of the total; answers
 are capped in size while they stream. Each failure is an `EndpointError` with a stable ``kind``
@@ -16,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import httpx
 
+from lean_sidecar.prover.endpoint_choices import refused_choices, split
 from lean_sidecar.prover.endpoint_errors import (
     EndpointError,
     FailureKind,
@@ -53,6 +57,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 OPEN_AT_ONCE = frozenset({FailureKind.UNREACHABLE, FailureKind.UNAUTHORIZED, FailureKind.STALLED})
+
+
+class _ChoicesRefused(Exception):
+    """The server refused ``n`` and said how many choices one request may ask for."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(cap)
+        self.cap = cap
 
 
 @dataclass
@@ -106,6 +118,10 @@ class EndpointClient:
         )
         self._circuits = {u: _Circuit() for u in self.urls}
         self._models: dict[str, list[str]] = {}
+        # Choices one request brings, per endpoint, where fewer than asked came back (or ``n``
+        # was refused): further requests ask for at most that many.
+        self._choices: dict[str, int] = {}
+        self._seeds = random.Random()
         self.requests_sent = 0
         self.tokens_generated = 0
 
@@ -146,6 +162,7 @@ class EndpointClient:
         if err.kind in OPEN_AT_ONCE or c.failures >= self.breaker_failures:
             c.open_until = time.monotonic() + self.cooldown
             self._models.pop(url, None)
+            self._choices.pop(url, None)  # it may come back as another server
             log.warning(
                 "endpoint %s: %s; skipped for %g s", err.endpoint, err.kind.value, self.cooldown
             )
@@ -215,6 +232,19 @@ class EndpointClient:
 
     # ---- generation --------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> Generation:
+        """``request.n`` samples, never more. One request where the server honours ``n``
+        (vLLM); where it gives fewer choices, further requests make up the difference."""
+        per = self._choices_hint(request.n)
+        if per >= request.n:
+            first = await self._bounded(request)
+            if len(first.samples) >= request.n:
+                return first
+            return await self._make_up(request, first)
+        return await self._make_up(request, None)
+
+    async def _bounded(self, request: GenerationRequest) -> Generation:
+        """One request (with its retries and failover) under the concurrency limit and the
+        total timeout."""
         async with self._semaphore:
             try:
                 return await asyncio.wait_for(self._generate(request), self.timeout)
@@ -223,6 +253,73 @@ class EndpointClient:
                 raise self._error(
                     url, FailureKind.TIMEOUT, f"no complete answer within {self.timeout:g} s"
                 ) from None
+
+    def _choices_hint(self, wanted: int) -> int:
+        """How many choices one request is likely to bring: what the endpoint that would be
+        used has shown, else all of them."""
+        url = next((u for u in self.urls if not self._is_open(u)), None)
+        return min(wanted, self._choices.get(url, wanted)) if url else wanted
+
+    async def _make_up(self, request: GenerationRequest, first: Generation | None) -> Generation:
+        """Collect ``request.n`` samples from requests of as many choices as the server gives,
+        run at once under the concurrency limit. Each round adds a sample or ends: a failed
+        request stops the making up (the samples so far are returned, with the failure as
+        ``shortfall``); when nothing came at all, the failure is raised as it would be for one
+        request. Cancelling closes every stream at once."""
+        got = [first] if first is not None else []
+        have = sum(len(g.samples) for g in got)
+        errors: list[EndpointError] = []
+        while have < request.n and not errors:
+            missing = request.n - have
+            subs = [
+                replace(request, n=k, seed=self._seeds.randrange(2**31))
+                for k in split(missing, self._choices_hint(missing))
+            ]
+            log.info("asking %d more request(s) for %d missing sample(s)", len(subs), missing)
+            outcomes = await self._all(subs)
+            added = 0
+            for out in outcomes:
+                if isinstance(out, EndpointError):
+                    errors.append(out)
+                elif isinstance(out, BaseException):
+                    raise out
+                else:
+                    got.append(out)
+                    added += len(out.samples)
+            have += added
+            if added == 0 and not errors:  # cannot happen (no choice is an error): be safe
+                break
+        if not got:
+            raise self._combined(errors)
+        samples = [s for g in got for s in g.samples][: request.n]
+        gen = Generation(
+            samples,
+            sum(g.completion_tokens for g in got),
+            sum(g.seconds for g in got),
+            got[0].endpoint,
+        )
+        if len(samples) < request.n:
+            gen.shortfall = self._combined(errors) if errors else None
+            log.warning(
+                "%d of %d samples: %s",
+                len(samples),
+                request.n,
+                gen.shortfall.user_message if gen.shortfall else "the server gave no more",
+            )
+        return gen
+
+    async def _all(self, subs: list[GenerationRequest]) -> list[Generation | BaseException]:
+        """Every request at once (each waits for its place under the concurrency limit); when
+        the caller is cancelled, every one of them is cancelled and has closed its stream
+        before the cancellation goes on."""
+        tasks = [asyncio.ensure_future(self._bounded(sub)) for sub in subs]
+        try:
+            return list(await asyncio.gather(*tasks, return_exceptions=True))
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            raise
 
     async def _generate(self, request: GenerationRequest) -> Generation:
         deadline = time.monotonic() + self.timeout
@@ -265,21 +362,42 @@ class EndpointClient:
         model = request.model or (served[0] if served else None)
         if model is None:
             raise self._error(url, FailureKind.NO_MODEL, "serves no model")
+        n = min(request.n, self._choices.get(url, request.n))
+        while True:
+            try:
+                gen = await self._post(url, request, model, n)
+            except _ChoicesRefused as refused:  # a known answer, not a failure: ask fewer
+                log.info(
+                    "endpoint %s takes at most %d choice(s) per request", safe_url(url), refused.cap
+                )
+                self._choices[url] = n = refused.cap
+                continue
+            if len(gen.samples) < n:
+                self._choices[url] = len(gen.samples)  # e.g. Ollama: one, whatever `n` says
+            return gen
+
+    async def _post(self, url: str, request: GenerationRequest, model: str, n: int) -> Generation:
         path = "chat/completions" if request.kind == "chat" else "completions"
-        acc = Accumulator(request.kind, request.n, self.max_answer_bytes)
+        acc = Accumulator(request.kind, n, self.max_answer_bytes)
+        body = request.body(model)
+        body["n"] = n
         t0 = time.perf_counter()
         self.requests_sent += 1
         try:
             async with self._http.stream(
                 "POST",
                 f"{self._base(url)}/{path}",
-                json=request.body(model),
+                json=body,
                 auth=self._auth.get(url, httpx.USE_CLIENT_DEFAULT),
                 # a whole (non-streamed) answer sends nothing until it is done: only the total
                 timeout=httpx.USE_CLIENT_DEFAULT if request.stream else self.timeout,
             ) as r:
                 if r.status_code != 200:
-                    raise await self._status_error(url, r, path)
+                    err = await self._status_error(url, r, path)
+                    cap = refused_choices(err.detail)
+                    if cap is not None and cap < n:
+                        raise _ChoicesRefused(cap)
+                    raise err
                 if request.stream:
                     await read_sse(
                         r.aiter_bytes(),
@@ -289,11 +407,13 @@ class EndpointClient:
                         self.min_token_rate,
                     )
                 else:
-                    cap = (self.max_answer_bytes + 65536) * request.n
-                    body, over = await read_capped(r.aiter_bytes(), cap)
+                    cap_bytes = (self.max_answer_bytes + 65536) * n
+                    data, over = await read_capped(r.aiter_bytes(), cap_bytes)
                     if over:
-                        raise StreamFault(FailureKind.OVERSIZED, f"the answer passed {cap} bytes")
-                    parse_full(body, acc)
+                        raise StreamFault(
+                            FailureKind.OVERSIZED, f"the answer passed {cap_bytes} bytes"
+                        )
+                    parse_full(data, acc)
         except StreamFault as fault:
             raise self._error(url, fault.kind, fault.detail) from None
         except httpx.HTTPError as exc:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lean_bridge.json_types import JsonObject
+from lean_sidecar.prover.endpoint_errors import EndpointError
 
 
 @dataclass
@@ -21,6 +22,9 @@ class GenerationRequest:
     prompt: str = ""
     stop: list[str] = field(default_factory=list)
     stream: bool = True
+    # Sent only when set: the client gives each request that makes up a shortfall of choices
+    # its own, so that a server started with a fixed seed does not answer them all alike.
+    seed: int | None = None
 
     def body(self, model: str) -> JsonObject:
         body: JsonObject = {
@@ -35,6 +39,8 @@ class GenerationRequest:
             body["stream_options"] = {"include_usage": True}
         if self.stop:
             body["stop"] = self.stop
+        if self.seed is not None:
+            body["seed"] = self.seed
         if self.kind == "chat":
             body["messages"] = self.messages
         else:
@@ -55,3 +61,5 @@ class Generation:
     completion_tokens: int = 0
     seconds: float = 0.0
     endpoint: str = ""
+    # Fewer samples than asked: why the requests that were to make up the difference failed.
+    shortfall: EndpointError | None = None

@@ -144,6 +144,8 @@ class Sampler:
             request = settings_request(p.task, family, s, n)
             gen = await self._endpoint.generate(request)
             req.account(gen)
+            if gen.shortfall is not None:  # fewer samples than asked: say why
+                p.attempts.append(Attempt("sample", None, "error", str(gen.shortfall)[:300]))
             for sample in gen.samples:
                 checks.append(
                     asyncio.ensure_future(consider(request, sample, p.attempts, "sample", 0))
