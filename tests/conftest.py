@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +14,9 @@ STANDINS = ROOT / "tests" / "standins"
 FIXTURES = ROOT / "tests" / "fixtures"
 PROJECT = FIXTURES / "project"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# PYTHONPATH for a subprocess that must run this checkout's code, whatever the venv's install
+# points to: `lean_sidecar` lives in server/, `lean_bridge` at the root.
+CHECKOUT_PYTHONPATH = os.pathsep.join([str(ROOT / "server"), str(ROOT)])
 
 
 def standin_lean_command(facts: Path | None = None, delay_ms: float = 5) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT, ROOT, standin_lean_command
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT, standin_lean_command
 
 CONFIG_JS = ROOT / "vscode-extension" / "out" / "config.js"
 
@@ -94,7 +94,7 @@ def toolchain(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]]:
     env = {
         **os.environ,
         "PATH": f"{shim_dir}{os.pathsep}{real_dir}{os.pathsep}/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
     }
     env.pop("LEAN_SIDECAR_API_KEY", None)
     yield shim_dir, calls, env
@@ -233,3 +233,151 @@ def test_the_sidecar_behind_the_shim_logs_to_a_file_not_to_stderr(
     assert f"LEAN_SIDECAR_LOG_FILE={log_file}".encode() in environ
     assert log_file.read_text().strip(), "the sidecar logged nothing to its file"
     assert err.read_bytes() == b""
+
+
+class Session:
+    """An editor's side of `lake serve` through the shim, as vscode-lean4 drives it: framed
+    JSON-RPC, and an answer for each request the server sends (configuration, progress,
+    registration)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["lake", "serve", "--", str(PROJECT)],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.seen: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.proc.stdin.flush()
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        headers = b""
+        while not headers.endswith(b"\r\n\r\n"):
+            byte = self.proc.stdout.read(1)
+            assert byte, f"the server exited ({self.proc.wait(timeout=30)})"
+            headers += byte
+        length = int(
+            next(
+                h for h in headers.split(b"\r\n") if h.lower().startswith(b"content-length")
+            ).split(b":")[1]
+        )
+        message: dict[str, Any] = json.loads(self.proc.stdout.read(length))
+        self.seen.append(message)
+        return message
+
+    def request(self, msg_id: int, method: str, params: Any) -> Any:
+        self.send({"id": msg_id, "method": method, "params": params})
+        while True:
+            message = self.read()
+            if "method" in message and "id" in message:  # the server asks the editor
+                answer = [None] if message["method"] == "workspace/configuration" else None
+                self.send({"id": message["id"], "result": answer})
+            elif message.get("id") == msg_id and "method" not in message:
+                assert "error" not in message, message
+                return message["result"]
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_the_lean_extensions_session_through_the_shim(
+    tmp_path: Path, toolchain: tuple[Path, Path, dict[str, str]]
+) -> None:
+    """What the Lean 4 extension sends through the shim: its own initializationOptions (Lean's
+    `editDelay`, `hasWidgets`) and `didSave`, which the sidecar only passes on, are no warnings
+    in the log that docs/troubleshooting.md sends users to; and the "Search proof" action runs
+    the lean-sidecar extension's command, which shows the search as a cancellable notification
+    (the Lean extension's client would show the server's progress in the status bar only)."""
+    shim_dir, _calls, env = toolchain
+    write_shim(shim_dir, None)
+    project = tmp_path / "proj"
+    shutil.copytree(PROJECT, project)
+    fill = project / "Fill.lean"
+    session = Session(env, project)
+    try:
+        session.request(
+            1,
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": project.as_uri(),
+                "capabilities": {"workspace": {"configuration": True}},
+                "initializationOptions": {"editDelay": 200, "hasWidgets": True},
+            },
+        )
+        session.send({"method": "initialized", "params": {}})
+        uri = fill.as_uri()
+        text = fill.read_text(encoding="utf-8")
+        item = {"uri": uri, "languageId": "lean4", "version": 1, "text": text}
+        session.send({"method": "textDocument/didOpen", "params": {"textDocument": item}})
+        session.send({"method": "textDocument/didSave", "params": {"textDocument": {"uri": uri}}})
+        session.request(2, "leanSidecar/holes", {"textDocument": {"uri": uri}})
+        at = {"line": 3, "character": 2}
+        actions = session.request(
+            3,
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": uri},
+                "range": {"start": at, "end": at},
+                "context": {"diagnostics": []},
+            },
+        )
+        session.request(4, "shutdown", None)
+    finally:
+        session.close()
+    search = next(a for a in actions if a["title"] == "Search proof for this sorry")
+    assert search["command"]["command"] == "leanSidecar.searchProofWithNotification"
+    assert search["command"]["arguments"] == [
+        {"uri": uri, "version": 1, "position": {"line": 3, "character": 2}}
+    ]
+    log = (shim_dir.parent / "sidecar.log").read_text()
+    warnings = [ln for ln in log.splitlines() if "WARNING" in ln]
+    for noise in ("hasWidgets", "editDelay", "didSave", "unknown method"):
+        assert not [w for w in warnings if noise in w], warnings
+
+
+def test_doctor_checks_the_lake_that_the_search_uses_behind_the_shim(tmp_path: Path) -> None:
+    """ "Run doctor" in the shim route: the extension host's PATH starts with the shim's folder
+    (vscode-lean4 puts lean4.envPathExtensions first on it). The sidecar behind the shim runs
+    with that folder taken out of PATH, so its `lake` (for the REPL, in the sandbox) is the real
+    one; doctor checks that one too, as the search runs it, not the shim (which, in the
+    sandbox, finds no real lake and fails)."""
+    from tests.standins.toolchain import make_toolchain
+
+    shim_dir = tmp_path / "shim"
+    write_shim(shim_dir, None)
+    lake, repl = make_toolchain(tmp_path / "tc", ROOT / "tests" / "nvim" / "repl_facts.json")
+    project = tmp_path / "proj"
+    shutil.copytree(ROOT / "tests" / "nvim" / "project", project)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_SIDECAR_")}
+    env.update(
+        PATH=os.pathsep.join([str(shim_dir), str(lake.parent), "/usr/bin", "/bin"]),
+        PYTHONPATH=CHECKOUT_PYTHONPATH,
+        LEAN_SIDECAR_CACHE_PATH=str(tmp_path / "cache" / "p.sqlite"),
+    )
+    args = ["--project", str(project), "--repl-path", str(repl)]  # no --lake-path: `lake` on PATH
+    done = subprocess.run(
+        [sys.executable, "-m", "lean_sidecar", "doctor", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout + done.stderr
+    lines = {ln[6:].split(" ")[0]: ln for ln in out.splitlines() if ln[:6].strip()}
+    assert lines["lake"].startswith("OK") and str(lake) in lines["lake"], out
+    assert lines["repl"].startswith("OK"), out
+    assert "answers" in lines["repl"], out
+    assert "no real lake" not in out
+    assert str(shim_dir / "lake") in lines["editor"] and str(lake) in lines["editor"], out
+    assert done.returncode == 0, out

@@ -81,8 +81,10 @@ async def test_hover_shows_verified_replacements_and_the_action_fixes_the_file(
     assert "1. `exact le_of_lt h` — closes the goal" in value
     assert "2. `apply le_of_lt` — makes progress, leaving `⊢ a < b`" in value
     assert "nlinarith" not in value  # rejected by Lean, never shown
-    assert "Lean hover" in value  # Lean's own hover comes first, unchanged
-    assert value.index("Lean hover") < value.index("lean-sidecar")
+    assert "Lean hover" in value  # Lean's own hover follows, unchanged
+    # the sidecar's part first (seen first in a small hover box), its replacements before the goal
+    assert value.index("lean-sidecar") < value.index("Lean hover")
+    assert value.index("1. `exact le_of_lt h`") < value.index("goal before this tactic")
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri),

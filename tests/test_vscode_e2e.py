@@ -7,6 +7,11 @@ Two routes, each with default settings (nothing of ours configured):
   with the command reaching the sidecar's environment (never its command line);
 - the standalone route without the Lean extension: the sidecar is VS Code's language server.
 
+In both, a search that ends without a proof (the second sorry of Fill.lean: no tactic of the
+cascade closes it, and no endpoint is configured) shows as a notification with a Cancel button,
+then as one message naming the sorry and why; and "Run doctor" says proof search can work (in
+the shim route: with the real lake behind the shim).
+
 The toolchain is the stand-in (`lake`/`lean` scripts, tests/standins/toolchain.py) in front of the
 stand-in Lean server and REPL; the user's environment supplies what a user's machine would: the
 `lean-sidecar` script on PATH and a built REPL (LEAN_SIDECAR_REPL_PATH). Needs code-server under
@@ -27,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, ROOT, standin_lean_command
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT, standin_lean_command
 from tests.search_helpers import REPL_FACTS
 from tests.standins.toolchain import make_editor_toolchain, make_toolchain
 
@@ -104,13 +109,27 @@ def lake_project(root: Path) -> Path:
     return project
 
 
+def repl_facts_without_field_simp(dest: Path) -> Path:
+    """The stand-in REPL's facts less `field_simp` for the second sorry of Fill.lean: no tactic
+    of the cascade closes it, and with no endpoint configured (default settings) its search ends
+    without a proof, as a user's would. One of its tactics (`linarith`) takes 3 s there, as real
+    ones do: the search lasts long enough for its notification to be seen."""
+    facts = json.loads(REPL_FACTS.read_text(encoding="utf-8"))
+    div = facts["proofs"]["(x : ℝ) (h : 0 < x) : x / x = 1"]
+    div["accepted"] = [p for p in div["accepted"] if p != "by field_simp"]
+    div["delays"] = {"by linarith": 3}
+    dest.write_text(json.dumps(facts), encoding="utf-8")
+    return dest
+
+
 def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
     project = lake_project(tmp_path)
     # The stand-in Lean server with the infoview's RPC methods (tests/standins/infoview_rpc.py).
     lean = standin_lean_command(PROJECT / "holes_facts.json")
     lean[1] = str(ROOT / "tests" / "standins" / "infoview_rpc.py")
     bin_dir = make_editor_toolchain(tmp_path / "tc", lean)
-    _lake, repl = make_toolchain(tmp_path / "repl-tc", REPL_FACTS)
+    facts = repl_facts_without_field_simp(tmp_path / "repl_facts.json")
+    _lake, repl = make_toolchain(tmp_path / "repl-tc", facts)
     # A user's machine: Lean's tools and the lean-sidecar script on PATH, set in the login shell's
     # profile (VS Code's extension host takes PATH from the user's login shell, not from the
     # process that started it), and a built REPL.
@@ -123,7 +142,7 @@ def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
         "HOME": str(home),
         "SHELL": "/bin/bash",
         "PATH": path,
-        "PYTHONPATH": str(ROOT),  # this checkout's code, whatever the venv's install points to
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,  # this checkout's code, whatever the venv points to
         "LEAN_SIDECAR_REPL_PATH": str(repl),
         "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
         "CODE_SERVER": str(CODE_SERVER),
@@ -147,6 +166,8 @@ def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
     )
     out = done.stdout + done.stderr
     print(f"{script}: {time.monotonic() - started:.1f} s\n{done.stdout[-3000:]}")
+    SHOTS.mkdir(exist_ok=True)
+    (SHOTS / f"{Path(script).stem}.log").write_text(out)  # the whole run, beside its screenshots
     calls = tmp_path / "tc" / "calls.log"
     assert done.returncode == 0, (
         done.stdout[-3000:]
@@ -161,12 +182,26 @@ def run_scenario(tmp_path: Path, script: str, extra_env: dict[str, str]) -> str:
 @needs_workbench
 @pytest.mark.skipif(not LEAN4_VSIX.exists(), reason=f"needs the Lean 4 extension at {LEAN4_VSIX}")
 def test_shim_route_beside_the_real_lean_extension(tmp_path: Path) -> None:
-    run_scenario(tmp_path, "shim-route.js", {"API_KEY": "sk-e2e-not-a-real-key"})
-    for name in ("vscode-infoview.png", "vscode-quickfix-menu.png"):
+    out = run_scenario(tmp_path, "shim-route.js", {"API_KEY": "sk-e2e-not-a-real-key"})
+    for name in (
+        "vscode-infoview.png",
+        "vscode-quickfix-menu.png",
+        "vscode-shim-search-notification.png",
+        "vscode-shim-no-proof.png",
+        "vscode-shim-doctor.png",
+    ):
         assert (SHOTS / name).stat().st_size > 10_000
+    assert "the search shows as a notification with a Cancel button" in out
 
 
 @needs_workbench
 def test_standalone_route_without_the_lean_extension(tmp_path: Path) -> None:
-    run_scenario(tmp_path, "standalone-route.js", {})
-    assert (SHOTS / "vscode-standalone.png").stat().st_size > 10_000
+    out = run_scenario(tmp_path, "standalone-route.js", {})
+    for name in (
+        "vscode-standalone.png",
+        "vscode-standalone-search-notification.png",
+        "vscode-standalone-no-proof.png",
+        "vscode-standalone-doctor.png",
+    ):
+        assert (SHOTS / name).stat().st_size > 10_000
+    assert "the search shows as a notification with a Cancel button" in out

@@ -80,3 +80,25 @@ def test_settings_that_choose_what_runs_cannot_come_from_a_workspace() -> None:
     trust = pkg["capabilities"]["untrustedWorkspaces"]
     assert trust["supported"] == "limited"
     assert set(trust["restrictedConfigurations"]) == {f"leanSidecar.{n}" for n in risky}
+
+
+def test_what_the_lean_extension_sends_for_lean_is_no_unknown_setting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In the shim route the Lean 4 extension's `initialize` carries Lean's own
+    initializationOptions, flat (`editDelay`, `hasWidgets`): the sidecar passes them on to Lean
+    and does not log them as unknown settings of its own; a real unknown setting still warns."""
+    from lean_sidecar.lsp.app import sidecar_options
+
+    sent = {"editDelay": 200, "hasWidgets": True, "budgetSamples": 3, "noSuchSetting": 1}
+    with caplog.at_level(logging.DEBUG):
+        section = sidecar_options(sent)
+        merged = Settings().merged(section, "initializationOptions", editor=True)
+    assert section == {"budgetSamples": 3, "noSuchSetting": 1}
+    assert merged.budget_samples == 3
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["initializationOptions: unknown setting 'noSuchSetting' ignored"]
+    assert any("hasWidgets" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+    # under our own key, the whole object is ours (Lean's keys stay beside it)
+    assert sidecar_options({"leanSidecar": {"model": "m"}, "hasWidgets": True}) == {"model": "m"}
+    assert sidecar_options({"leanSidecar": None}) == {}

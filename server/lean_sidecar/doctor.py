@@ -27,12 +27,52 @@ from lean_sidecar.doctor_endpoint import Check, check_endpoint
 from lean_sidecar.settings import Settings
 
 REPL_REPO = "https://github.com/leanprover-community/repl"
+#: In the first lines of the `lake` shim the VS Code extension writes (lakeShim in
+#: vscode-extension/src/config.ts): how doctor tells that shim from Lean's own `lake`.
+LAKE_SHIM_MARK = "lean-sidecar's lake shim"
+
+
+def is_lake_shim(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return LAKE_SHIM_MARK in f.read(4096)
+    except OSError:
+        return False
+
+
+def search_path(path: str) -> tuple[str, list[str]]:
+    """PATH as proof search has it, and the lake shims taken out of it. In VS Code's shim route
+    the Lean extension's PATH (which the extension host shares, so Run doctor gets it too)
+    starts with the folder of the lake shim; the shim starts the sidecar with that folder
+    removed from PATH (and `--upstream "<the real lake> serve ..."`), so the `lake` that the
+    search starts the REPL with, and shows in its sandbox, is the real one. Doctor checks
+    that one: the shim itself, run in the sandbox, finds no real lake."""
+    kept: list[str] = []
+    shims: list[str] = []
+    for folder in path.split(os.pathsep):
+        if not folder:
+            continue  # the shim drops empty entries too
+        lake = os.path.join(folder, "lake")
+        if os.path.isfile(lake) and is_lake_shim(lake):
+            shims.append(lake)
+        else:
+            kept.append(folder)
+    return os.pathsep.join(kept), shims
+
+
+def _which(name: str) -> str | None:
+    return shutil.which(name, path=search_path(os.environ.get("PATH", ""))[0])
+
+
+def _lake_shims() -> list[str]:
+    return search_path(os.environ.get("PATH", ""))[1]
 
 
 def _run(argv: list[str], cwd: Path | None, stdin: str, timeout: float) -> tuple[int, str]:
+    env = {**os.environ, "PATH": search_path(os.environ.get("PATH", ""))[0]}
     try:
         done = subprocess.run(
-            argv, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout
+            argv, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout, env=env
         )
     except subprocess.TimeoutExpired:
         return 124, f"no answer within {timeout:g} s"
@@ -61,11 +101,12 @@ def _run_repl(
 class Probes:
     """What the checks ask of the machine; tests replace any of them."""
 
-    which: Callable[[str], str | None] = shutil.which
+    which: Callable[[str], str | None] = _which  # on PATH as the search has it (no lake shim)
     run: Callable[[list[str], Path | None, str, float], tuple[int, str]] = _run
     run_repl: Callable[[list[str], Path, str, float, Settings], tuple[int, str]] = _run_repl
     http: Callable[[], httpx.Client] = field(default=lambda: httpx.Client(timeout=15.0))
     sandbox: Callable[[bool], tuple[str, str]] = _sandbox
+    lake_shims: Callable[[], list[str]] = _lake_shims  # VS Code's lake shims on PATH
 
 
 def check_python() -> Check:
@@ -175,7 +216,7 @@ def check_repl(settings: Settings, project: Path, p: Probes) -> Check:
         project,
         '{"cmd": "example : True := trivial"}\n\n',
         120,
-        settings,
+        settings.model_copy(update={"lake_path": lake}),  # the sandbox shows this lake's folder
     )
     if rc not in (0,) or '"env"' not in text:
         last = text.splitlines()[-1] if text else ""
@@ -247,16 +288,20 @@ def check_kernel(project: Path) -> Check:
 
 def check_editor_route(p: Probes) -> Check:
     lake = p.which("lake")
-    shim = False
-    if lake:
-        try:
-            with open(lake, encoding="utf-8", errors="replace") as f:
-                shim = "lean-sidecar" in f.read(4096)
-        except OSError:
-            shim = False
-    if shim:
+    shims = p.lake_shims()
+    if lake and is_lake_shim(lake):
+        shims, lake = [lake, *shims], None
+    if shims:
+        behind = (
+            f"searches use the lake behind it ({lake})"
+            if lake
+            else "no real lake behind it: install elan"
+        )
         return Check(
-            "editor", "ok", f"the VS Code lake shim is first on PATH ({lake})", essential=False
+            "editor",
+            "ok",
+            f"the VS Code lake shim is first on PATH ({shims[0]}); {behind}",
+            essential=False,
         )
     return Check(
         "editor",

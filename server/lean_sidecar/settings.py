@@ -167,6 +167,15 @@ class Settings(BaseModel):
         "replSandbox is off): model output then runs with your privileges. Off, only the "
         "symbolic tactics run there.",
     )
+    # Editors (appended)
+    editor_search_command: str | None = Field(
+        None,
+        pattern=r"^leanSidecar\.[A-Za-z]+$",
+        description='The editor\'s own command that the "Search proof for this sorry" code '
+        "action runs instead of `leanSidecar.searchProof` (with the same argument; it calls "
+        "`leanSidecar.searchProof` itself). The VS Code extension sets it to show the search as a "
+        "cancellable notification; unset, the action runs `leanSidecar.searchProof`.",
+    )
 
     # Agents over MCP (appended)
     mcp_share: bool = Field(

@@ -13,7 +13,8 @@ What it accepts comes from a facts file, never from the code under test:
         "goal": "x : Nat\n⊢ ...",                 # goal reported for a sorry in this declaration
         "accepted": ["<proof body after :=>", ...], # whitespace-collapsed
         "axioms": {"<accepted body>": ["propext", "Lean.ofReduceBool"]},
-        "errors": {"<body>": "message"}, "error": "default error message"}},
+        "errors": {"<body>": "message"}, "error": "default error message",
+        "delays": {"<body>": seconds}}},          # answered that much later (a slow tactic)
      "tactics": {"<goal>": {"<tactic>": "Completed" | ["remaining goal", ...]}},
      "slow": ["<body that makes the REPL hang>"], "crash": ["<body that kills the REPL>"]}
 
@@ -283,6 +284,8 @@ class Repl:
             signature = squash(chunk[: assign.start()]) if assign else squash(chunk)
             body = squash(chunk[assign.end() :]) if assign else ""
             info = self.facts.get("proofs", {}).get(signature)
+            if info and body in info.get("delays", {}):
+                time.sleep(float(info["delays"][body]))
             if body in self.facts.get("slow", []):
                 time.sleep(3600)
             if body in self.facts.get("crash", []):

@@ -70,7 +70,7 @@ def test_merging_appends_actions_and_hover_text() -> None:
     lean_hover = {"contents": [{"language": "lean", "value": "x"}, "plain"], "range": 1}
     merged = merge_answer(HOVER, lean_hover, "ours")
     assert merged["range"] == 1
-    assert merged["contents"]["value"].endswith("\n\n---\n\nours")
+    assert merged["contents"]["value"].startswith("ours\n\n---\n\n")  # ours first, then Lean's
     assert combine_own(HOVER, ["a", None, "b"]) == "a\n\n---\n\nb"
     assert combine_own(CODE_ACTION, [[1], None, [2, 3]]) == [1, 2, 3]
     assert combine_own(CODE_ACTION, [None, []]) is None

@@ -23,6 +23,7 @@ from lean_sidecar.lsp.features.proof_search import ProofSearch
 from lean_sidecar.lsp.merged_methods import CODE_ACTION
 from lean_sidecar.lsp.tasks import TaskRegistry
 from lean_sidecar.search.engine import Found, HoleResult
+from lean_sidecar.search.trace import Partial
 from lean_sidecar.settings import Settings
 from tests.unit.test_features import (
     GOAL,
@@ -230,3 +231,85 @@ async def test_a_hover_whose_endpoint_fails_says_so_once_per_cause() -> None:
     ((cause, message),) = engines.told
     assert cause == ("unreachable", "http://gpu:8000")
     assert message.startswith("lean-sidecar: no model suggestions: http://gpu:8000: cannot connect")
+
+
+class UnsolvingEngine(FakeEngine):
+    """Every search ends without a proof (``partial``: with a sketch left over)."""
+
+    def __init__(self, partial: bool = False) -> None:
+        super().__init__()
+        self.partial = partial
+
+    async def search(
+        self, site: Any, goal: Any, task: Any, on_found: Any, progress: Any, max_found: int = 3
+    ) -> Any:
+        self.searched.append(goal)
+        sketch = Partial("have h : True := by sorry\nsorry", 2) if self.partial else None
+        return HoleResult(status="unsolved", samples=0, seconds=1.25, partial=sketch)
+
+
+async def test_a_search_without_a_proof_says_so_once_naming_the_hole_and_why() -> None:
+    store = await snapshot_store()
+    search, editor = feature(store, UnsolvingEngine())
+    result = await search.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    assert result["status"] == "unsolved" and result["found"] == []
+    assert editor.messages == [
+        "lean-sidecar: no proof of the sorry at T.lean:2:3: no tactic closed it, and no prover "
+        "endpoint is set (setting `endpoints`)"
+    ]
+    with_model, editor = feature(store, UnsolvingEngine(partial=True))
+    with_model.engines.current().endpoint = object()  # type: ignore[attr-defined]
+    await with_model.cmd_search({"uri": URI, "position": {"line": 4, "character": 2}})
+    (told,) = editor.messages
+    assert told == (
+        "lean-sidecar: no proof of the sorry at T.lean:5:3: not solved within the search budget "
+        "(0 model samples, 1.2 s); a proof sketch with 2 sorries left is offered"
+    )
+
+
+async def test_a_proof_a_refutation_or_a_cancel_adds_no_no_proof_message() -> None:
+    store = await snapshot_store()
+    solved, editor = feature(store, FakeEngine("simp"))
+    await solved.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    assert editor.messages == []  # the light bulb offers the fill
+    failing, editor = feature(store, FailingEngine())
+    await failing.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    assert len(editor.messages) == 1 and "proof search stopped" in editor.messages[0]
+    gate = asyncio.Event()
+    waiting, editor = feature(store, FakeEngine("simp", gate))
+    running = asyncio.ensure_future(
+        waiting.cmd_search({"uri": URI, "position": {"line": 1, "character": 2}})
+    )
+    await asyncio.sleep(0.05)
+    waiting.cmd_cancel({"uri": URI})
+    assert (await asyncio.wait_for(running, 5))["status"] == "cancelled"
+    assert editor.messages == []
+
+
+async def test_the_search_action_runs_the_editors_own_command_when_it_has_one() -> None:
+    """Editors that show a search under their own progress UI (the VS Code extension: a
+    cancellable notification) name their command in `editorSearchCommand`; others get
+    leanSidecar.searchProof, as before."""
+    store = await snapshot_store()
+    own: list[str | None] = [None]
+    search = ProofSearch(
+        store,
+        FakeEngines(FakeEngine()),  # type: ignore[arg-type]
+        FakeEditor(),  # type: ignore[arg-type]
+        TaskRegistry(),
+        search_command=lambda: own[0],
+    )
+    actions = await search.answer(CODE_ACTION, code_action_params(1)) or []
+    assert actions[0].command is not None
+    assert actions[0].command.command == "leanSidecar.searchProof"
+    own[0] = "leanSidecar.searchProofWithNotification"
+    actions = await search.answer(CODE_ACTION, code_action_params(1)) or []
+    assert actions[0].title == "Search proof for this sorry"
+    assert actions[0].command is not None
+    assert actions[0].command.command == "leanSidecar.searchProofWithNotification"
+    assert actions[0].command.arguments == [
+        {"uri": URI, "version": 1, "position": {"line": 1, "character": 2}}
+    ]
+    assert Settings(editor_search_command="leanSidecar.x").editor_search_command == "leanSidecar.x"
+    with pytest.raises(ValueError):  # only a command of ours: never any command of the editor
+        Settings(editor_search_command="workbench.action.terminal.sendSequence")

@@ -90,7 +90,7 @@ async def test_hover_answers_are_merged_with_leans() -> None:
     answer = next(m for m in h.out() if m.get("id") == 3)
     assert answer["result"]["contents"] == {
         "kind": "markdown",
-        "value": "```\nn\n```\n\n---\n\n**ours**",
+        "value": "**ours**\n\n---\n\n```\nn\n```",  # the sidecar's part first, then Lean's
     }
 
 

@@ -58,18 +58,23 @@ def test_code_actions_join_lean_first() -> None:
     assert merge_answer(CODE_ACTION, None, ours) == ours
 
 
-def test_hover_markdown_goes_below_leans() -> None:
+def test_hover_markdown_goes_above_leans() -> None:
     ours = combine_own(HOVER, ["**a**", None, "**b**"])
     assert ours == "**a**\n\n---\n\n**b**"
     lean = {"contents": {"kind": "markdown", "value": "L"}, "range": {"r": 1}}
     assert merge_answer(HOVER, lean, ours) == {
-        "contents": {"kind": "markdown", "value": "L\n\n---\n\n**a**\n\n---\n\n**b**"},
+        "contents": {"kind": "markdown", "value": "**a**\n\n---\n\n**b**\n\n---\n\nL"},
         "range": {"r": 1},
     }
     assert merge_answer(HOVER, None, "x") == {"contents": {"kind": "markdown", "value": "x"}}
     assert merge_answer(HOVER, {"contents": "plain"}, "x")["contents"]["value"] == (
-        "plain\n\n---\n\nx"
+        "x\n\n---\n\nplain"
     )
+    # Lean's hover with nothing in it: ours alone, over Lean's range (no dangling separator)
+    assert merge_answer(HOVER, {"contents": "", "range": {"r": 2}}, "x") == {
+        "contents": {"kind": "markdown", "value": "x"},
+        "range": {"r": 2},
+    }
 
 
 def test_what_the_sidecar_advertises() -> None:

@@ -3,13 +3,22 @@
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import type { ApiKey } from "./apiKey";
-import { initializationOptions, serverCommand, serverEnv } from "./config";
+import { serverCommand, serverEnv, standaloneOptions } from "./config";
 import type { Launch } from "./launch";
 import { readSettings, Settings } from "./settings";
 
 /** Runs the server's commands (the ids of server-commands.json). */
 export interface ServerCommands {
   call(command: string, arg: unknown): Promise<unknown>;
+}
+
+/** A server command that nobody has registered yet: in the shim route the Lean extension's client
+ * registers them once Lean's server (behind the sidecar) has started, i.e. when a Lean file is
+ * open. "Starting", not a failure. */
+export class ServerNotStarted extends Error {
+  constructor(readonly command: string) {
+    super(`the sidecar has not started yet (${command} is not registered)`);
+  }
 }
 
 export class StandaloneClient implements ServerCommands, vscode.Disposable {
@@ -32,7 +41,12 @@ export class StandaloneClient implements ServerCommands, vscode.Disposable {
   async call(command: string, arg: unknown): Promise<unknown> {
     const c = this.client;
     if (c) return c.sendRequest("workspace/executeCommand", { command, arguments: [arg] });
-    return vscode.commands.executeCommand(command, arg);
+    try {
+      return await vscode.commands.executeCommand(command, arg);
+    } catch (err) {
+      if (!(await vscode.commands.getCommands(true)).includes(command)) throw new ServerNotStarted(command);
+      throw err;
+    }
   }
 
   /** Start the sidecar, in the standalone route only (the shim route starts nothing here). */
@@ -49,7 +63,7 @@ export class StandaloneClient implements ServerCommands, vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file", language: "lean4" }, { scheme: "file", language: "lean" }],
-      initializationOptions: initializationOptions(settings),
+      initializationOptions: standaloneOptions(settings),
       synchronize: { configurationSection: "leanSidecar" },
       outputChannel: this.output,
     };

@@ -4,17 +4,16 @@
 import * as vscode from "vscode";
 import type { ApiKey } from "./apiKey";
 import type { ServerCommands } from "./client";
-import { summarize } from "./config";
+import { SEARCH_WITH_NOTIFICATION, summarize } from "./config";
 import type { Doctor } from "./doctor";
 import type { EndpointCheck } from "./endpointCheck";
+import { inNotification, SearchArg, searchProof, where } from "./search";
 import { SERVER } from "./serverCommands";
 import type { ShimRoute } from "./shim";
-import type { StatusBar } from "./statusBar";
 
 /** What the commands act on: the other features (only the parts used, so tests pass fakes). */
 export interface CommandDeps {
   output: vscode.OutputChannel;
-  status: Pick<StatusBar, "busy">;
   /** Calls a server command (route-dependent). */
   server: ServerCommands;
   endpoint: Pick<EndpointCheck, "check">;
@@ -45,9 +44,10 @@ async function fillSorryAtCursor(deps: CommandDeps): Promise<void> {
   const uri = editor.document.uri;
   const version = editor.document.version;
   const position = editor.selection.active;
-  const result = await deps.status.busy("searching", () => deps.server.call(SERVER.searchProof, {
-    uri: uri.toString(), position: { line: position.line, character: position.character } }));
-  deps.output.appendLine(`search at ${position.line + 1}:${position.character + 1}: ${summarize(result)}`);
+  const result = await searchProof(deps.server, deps.output,
+    { uri: uri.toString(), position: { line: position.line, character: position.character } });
+  const found = (result as { found?: unknown[] } | undefined)?.found ?? [];
+  if (found.length === 0) return;  // cancelled, failed or no proof: already told (by the server)
   if (editor.document.version !== version) {
     vscode.window.showWarningMessage("lean-sidecar: the file changed during the search; run it again.");
     return;
@@ -65,10 +65,13 @@ async function fillSorryAtCursor(deps: CommandDeps): Promise<void> {
 async function fillAll(deps: CommandDeps): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
-  const r = (await deps.status.busy("filling", () => deps.server.call(SERVER.fillAll,
-    { uri: editor.document.uri.toString() }))) as { filled?: number; holes?: unknown[]; reason?: string };
+  const arg: SearchArg = { uri: editor.document.uri.toString() };
+  const r = (await inNotification(deps.server, `lean-sidecar: filling every sorry (${where(arg)})`, arg,
+    () => deps.server.call(SERVER.fillAll, arg))) as
+    { status?: string; filled?: number; holes?: unknown[]; reason?: string } | undefined;
+  if (!r || r.status === "cancelled") return;
   vscode.window.showInformationMessage(
-    `lean-sidecar: filled ${r?.filled ?? 0} of ${r?.holes?.length ?? 0} sorries${r?.reason ? ` (${r.reason})` : ""}`);
+    `lean-sidecar: filled ${r.filled ?? 0} of ${r.holes?.length ?? 0} sorries${r.reason ? ` (${r.reason})` : ""}`);
 }
 
 async function showTrace(deps: CommandDeps): Promise<void> {
@@ -97,7 +100,10 @@ export class Commands implements vscode.Disposable {
   private readonly registered: vscode.Disposable[] = [];
 
   constructor(deps: CommandDeps) {
-    const reg = (id: string, f: () => unknown) => this.registered.push(vscode.commands.registerCommand(id, f));
+    const reg = (id: string, f: (...args: never[]) => unknown) =>
+      this.registered.push(vscode.commands.registerCommand(id, f));
+    // What the server's "Search proof for this sorry" action runs (its editorSearchCommand).
+    reg(SEARCH_WITH_NOTIFICATION, (arg: SearchArg) => searchProof(deps.server, deps.output, arg));
     reg("leanSidecar.fillSorryAtCursor", () => fillSorryAtCursor(deps));
     reg("leanSidecar.fillAllSorries", () => fillAll(deps));
     reg("leanSidecar.cancelSearches", () => deps.server.call(SERVER.cancelSearch, {}));

@@ -4,6 +4,21 @@ import type { Settings } from "./settings";
 /** Settings of the extension itself; every other leanSidecar.* setting is the server's. */
 export const EXTENSION_ONLY = ["route", "pythonPath", "serverCommand"] as const satisfies readonly (keyof Settings)[];
 
+/** The extension's own command that the server's "Search proof for this sorry" code action runs
+ * (the server's setting editorSearchCommand, which the extension sets in both routes): it calls
+ * the server's leanSidecar.searchProof under a cancellable notification (search.ts). The language
+ * clients (ours, and the Lean extension's in the shim route) show the server's own progress in
+ * the status bar only, without a cancel button. */
+export const SEARCH_WITH_NOTIFICATION = "leanSidecar.searchProofWithNotification";
+
+/** initializationOptions of the standalone route: the settings that are set, and our search
+ * command unless the user chose another one. */
+export function standaloneOptions(settings: Partial<Settings>): { leanSidecar: Record<string, unknown> } {
+  const options = initializationOptions(settings);
+  options.leanSidecar["editorSearchCommand"] ??= SEARCH_WITH_NOTIFICATION;
+  return options;
+}
+
 /** initializationOptions for the sidecar: only settings that are set (null or "" mean unset, so
  * the server's default or environment applies). */
 export function initializationOptions(settings: Partial<Settings>): { leanSidecar: Record<string, unknown> } {
@@ -99,6 +114,8 @@ export function chooseRoute(setting: unknown, leanExtensionInstalled: boolean): 
  * shim's folder); "Show log" opens it. */
 export const SIDECAR_LOG = "sidecar.log";
 
+/** The shim's own mark, in its first lines: `lean-sidecar doctor` (LAKE_SHIM_MARK in doctor.py)
+ * tells it from Lean's `lake` by it, and checks the real lake behind it, as the search uses. */
 export function lakeShim(python: string, shimDir: string, keySocket?: string): string {
   if (!python.startsWith("/")) throw new Error(`lake shim: interpreter must be absolute, got ${python}`);
   return `#!${python}
@@ -142,6 +159,8 @@ if args[:1] == ["serve"]:
         env["LEAN_SIDECAR_API_KEY"] = key
     # the Lean extension pops up every byte on stderr as an error: the sidecar logs to a file
     env.setdefault("LEAN_SIDECAR_LOG_FILE", os.path.join(os.path.dirname(shim_dir), ${JSON.stringify(SIDECAR_LOG)}))
+    # its "Search proof" action runs lean-sidecar's command (a cancellable notification)
+    env.setdefault("LEAN_SIDECAR_EDITOR_SEARCH_COMMAND", ${JSON.stringify(SEARCH_WITH_NOTIFICATION)})
     upstream = shlex.join([real, *args])
     os.execve(sys.executable, [sys.executable, "-c", launcher, "serve", "--upstream", upstream], env)
 os.execv(real, [real, *args])

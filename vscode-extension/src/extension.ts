@@ -27,7 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const client = new StandaloneClient(output, launch, apiKey);
   const endpoint = new EndpointCheck(status, client);
   const doctor = new Doctor(launch, apiKey);
-  const commands = new Commands({ output, status, server: client, endpoint, apiKey, shim, doctor });
+  const commands = new Commands({ output, server: client, endpoint, apiKey, shim, doctor });
   context.subscriptions.push(apiKey, shim, client, endpoint, doctor, commands);
   stopping = [client, apiKey];
 

@@ -22,6 +22,7 @@ export interface Settings {
   cachePath: string | null;
   contextTokens: number | null;
   decomposeDepth: number;
+  editorSearchCommand: string | null;
   endpointConcurrency: number;
   endpointCooldown: number;
   endpoints: string[] | null;
@@ -80,6 +81,7 @@ export const SETTING_TYPES: { readonly [K in keyof Settings]-?: SchemaType<Setti
   cachePath: ["string", "null"],
   contextTokens: ["integer", "null"],
   decomposeDepth: "integer",
+  editorSearchCommand: ["string", "null"],
   endpointConcurrency: "integer",
   endpointCooldown: "number",
   endpoints: ["array", "null"],

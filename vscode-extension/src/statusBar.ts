@@ -1,4 +1,4 @@
-// The status bar item: the endpoint's health and a running search.
+// The status bar item: the endpoint's health (a running search shows as a notification, search.ts).
 import * as vscode from "vscode";
 
 export interface EndpointStatus { configured: boolean; endpoint?: string; models?: string[]; error?: string }
@@ -21,6 +21,14 @@ export class StatusBar implements vscode.Disposable {
     this.item.tooltip = `${tooltip}\n${DOCTOR_HINT}`;
   }
 
+  /** The sidecar is not there yet: in the shim route it starts with Lean's server, when a Lean
+   * file is open. Not a problem. */
+  starting(): void {
+    this.item.text = "$(beaker) lean-sidecar: starting";
+    this.item.tooltip = "Waiting for the sidecar to start (beside the Lean 4 extension it starts with Lean's"
+      + " server, when a Lean file is open).";
+  }
+
   endpoint(r: EndpointStatus | Error): void {
     if (r instanceof Error) {
       this.item.text = "$(warning) lean-sidecar";
@@ -34,16 +42,6 @@ export class StatusBar implements vscode.Disposable {
     } else {
       this.item.text = `$(beaker) lean-sidecar: ${r.models?.[0] ?? "model"}`;
       this.item.tooltip = `Endpoint ${r.endpoint} is healthy`;
-    }
-  }
-
-  async busy<T>(label: string, work: () => Thenable<T>): Promise<T> {
-    const previous = this.item.text;
-    this.item.text = `$(sync~spin) lean-sidecar: ${label}`;
-    try {
-      return await work();
-    } finally {
-      this.item.text = previous;
     }
   }
 

@@ -42,6 +42,22 @@ def apply_log_level(level: str) -> None:
 
 CONFIG_SECTION = "leanSidecar"
 UTF16 = types.PositionEncodingKind.Utf16
+# Lean's own initializationOptions (Lean.Lsp.InitializationOptions), which the Lean 4 extension
+# sends, flat, in the VS Code shim route: Lean reads them (initialize is forwarded unchanged);
+# they are not unknown settings of ours.
+LEAN_INITIALIZATION_OPTIONS = frozenset({"editDelay", "hasWidgets"})
+
+
+def sidecar_options(options: JsonObject) -> JsonObject:
+    """The sidecar's settings in an ``initializationOptions`` object: its ``leanSidecar`` key,
+    else the object itself (flat) less what Lean's server reads there."""
+    if CONFIG_SECTION in options:
+        section = options[CONFIG_SECTION]
+        return section if isinstance(section, dict) else {}
+    lean = sorted(k for k in options if k in LEAN_INITIALIZATION_OPTIONS)
+    if lean:
+        log.debug("initializationOptions: %s are Lean's, left to it", ", ".join(lean))
+    return {k: v for k, v in options.items() if k not in LEAN_INITIALIZATION_OPTIONS}
 
 
 class SidecarServer(LanguageServer):
@@ -82,10 +98,9 @@ class SidecarServer(LanguageServer):
         """Run pygls' own initialize (workspace, capabilities) and return its result as JSON."""
         options = raw.get("initializationOptions")
         if isinstance(options, dict):
-            section = options.get(CONFIG_SECTION, options)
-            if isinstance(section, dict):
-                self.settings = self.settings.merged(section, "initializationOptions", editor=True)
-                apply_log_level(self.settings.log_level)
+            section = sidecar_options(options)
+            self.settings = self.settings.merged(section, "initializationOptions", editor=True)
+            apply_log_level(self.settings.log_level)
         self._editor_base = self.settings
         if params is None:
             return {}

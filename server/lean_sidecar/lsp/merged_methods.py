@@ -98,18 +98,21 @@ CODE_ACTION = MergedMethod(
 )
 
 
-# ---- textDocument/hover: the sidecar's markdown below Lean's --------------------------------
-# The features' parts are markdown strings (answer_hover), and so is the sidecar's answer.
+# ---- textDocument/hover: the sidecar's markdown above Lean's --------------------------------
+# The features' parts are markdown strings (answer_hover), and so is the sidecar's answer. It
+# goes first: an editor shows a hover in a small box, below the diagnostics at that place (Lean's
+# error, in VS Code), and what the sidecar adds (replacements Lean checked) is the news there;
+# Lean's own hover text follows, unchanged, and the range stays Lean's.
 def _join_markdown(parts: list[Json]) -> Json:
     return SEPARATOR.join(cast("list[str]", parts)) or None
 
 
-def _hover_below(lean: Json, ours: Json) -> Json:
-    if not lean:
-        return {"contents": {"kind": "markdown", "value": ours}}
+def _hover_above(lean: Json, ours: Json) -> Json:
     hover = cast(JsonObject, lean)  # Lean's answer to textDocument/hover: a Hover (or null)
-    value = markdown_of(hover.get("contents"))
-    return {**hover, "contents": {"kind": "markdown", "value": f"{value}{SEPARATOR}{ours}"}}
+    value = markdown_of(hover.get("contents")) if lean else ""
+    if not value.strip():
+        return {**(hover if lean else {}), "contents": {"kind": "markdown", "value": ours}}
+    return {**hover, "contents": {"kind": "markdown", "value": f"{ours}{SEPARATOR}{value}"}}
 
 
 def _hover_provider(lean: Json, ours: Json) -> Json:
@@ -122,7 +125,7 @@ HOVER = MergedMethod(
         cast(types.HoverParams, params)  # what pygls structures this method's params as
     ),
     combine=_join_markdown,
-    merge=_hover_below,
+    merge=_hover_above,
     capability="hoverProvider",
     provides=None,  # Lean always hovers; the sidecar only adds to its hovers
     merge_capability=_hover_provider,

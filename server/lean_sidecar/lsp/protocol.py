@@ -49,7 +49,9 @@ OWN_METHODS = frozenset(
     }
 )
 OWN_PREFIX = "leanSidecar/"
-# Seen by both: forwarded raw to Lean and structured for the sidecar's own use.
+# Seen by both: forwarded raw to Lean and structured for the sidecar's own use. Everything else
+# (``textDocument/didSave`` included: the sidecar keeps the text from didOpen/didChange) is only
+# forwarded, never handed to pygls, which would log each as an unknown method.
 SHARED_METHODS = frozenset(
     {
         "initialize",
@@ -59,7 +61,6 @@ SHARED_METHODS = frozenset(
         "textDocument/didOpen",
         "textDocument/didChange",
         "textDocument/didClose",
-        "textDocument/didSave",
         "codeAction/resolve",
         "$/cancelRequest",
         *(m.name for m in MERGED_METHODS),  # the sidecar adds its answer to Lean's

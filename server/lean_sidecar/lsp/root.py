@@ -65,7 +65,14 @@ def build_server(settings: Settings, share: ShareHook | None = None) -> SidecarS
     engines = EngineService(lambda: server.settings, server.root_path, server.show_message)
     features: list[Feature] = [
         HolesRequest(server.documents, lean),
-        ProofSearch(server.documents, engines, editor, tasks, lean),
+        ProofSearch(
+            server.documents,
+            engines,
+            editor,
+            tasks,
+            lean,
+            search_command=lambda: server.settings.editor_search_command,
+        ),
         TacticHover(server.documents, engines, editor, tasks, lambda: server.settings),
     ]
     for feature in features:

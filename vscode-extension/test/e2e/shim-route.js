@@ -3,7 +3,11 @@
 // has lean-sidecar (through the `lean-sidecar` script on PATH), writes its `lake` shim and offers to
 // route Lean's server through it; we accept, set the endpoint key with the command, open a file
 // with a sorry. Lean's server (the stand-in, behind the shim and the sidecar) gives diagnostics
-// and the infoview's goal; the light bulb offers "Fill sorry", we apply it and save.
+// and the infoview's goal; the status bar goes from "starting" to the endpoint's state without a
+// warning; a search that ends without a proof shows as a notification with a Cancel button, then
+// one message saying why; the light bulb offers "Fill sorry", we apply it and save; "Run doctor"
+// checks the real lake behind the shim; the sidecar's log has no warning for what the Lean
+// extension sends Lean.
 //
 // Environment: CODE_SERVER, VSIX, LEAN4_VSIX, PROJECT (Lake project with Fill.lean), WORK, SHOTS,
 // CHROMIUM, API_KEY; code-server inherits PATH (stand-in lake/lean, then the lean-sidecar script).
@@ -53,6 +57,14 @@ async function main() {
     // Our extension activates on the Lake project and offers the shim route.
     await wb.notification("route Lean's server through the sidecar", "Route it");
     log("shim route accepted");
+    // Lean's server (and the sidecar behind the shim) starts with the first Lean file: until then
+    // the endpoint check finds no server command, which is "starting", not a warning.
+    const early = await until("the endpoint check's first answer", async () => {
+      const t = await wb.statusText();
+      return t && t !== "lean-sidecar" ? t : undefined;
+    }, 30_000);
+    log(`status bar before a Lean file is open: ${early}`);
+    if (early.startsWith("[warning]")) throw new Error(`status bar: ${early}`);
     await wb.command("lean-sidecar: Set endpoint API key");
     const box = await page.waitForSelector(".quick-input-widget:not([style*='display: none']) input[type='password']");
     await box.fill(env.API_KEY);
@@ -96,7 +108,19 @@ async function main() {
       }
     }
     log(`no file of ours holds the key (${stored.length} checked; shim ${shimFile})`);
+    // The sidecar has started behind the shim: the endpoint check, retried every few seconds while
+    // the server's command was not registered ("starting", never a warning), reaches it.
+    const seen = new Set();
+    const status = await until("the endpoint's state in the status bar", async () => {
+      const t = await wb.statusText();
+      seen.add(t);
+      return t.includes("tactics only") ? t : undefined;
+    }, 75_000);
+    log(`status bar: ${[...seen].join(" -> ")}`);
+    if ([...seen].some((t) => t.startsWith("[warning]"))) throw new Error(`a warning while starting: ${[...seen]}`);
 
+    await wb.searchWithoutProof(7, 3, path.join(shots, "vscode-shim-search-notification.png"),
+      path.join(shots, "vscode-shim-no-proof.png"));
     const filled = await wb.fillFromLightBulb(4, 3, path.join(shots, "vscode-quickfix-menu.png"));
     await until("the proof in the editor", async () => (await wb.editorLines()).some((l) => l.trim() === "omega"));
     await page.keyboard.press("Control+S");
@@ -118,6 +142,18 @@ async function main() {
     await wb.command("lean-sidecar: Show log");
     await page.waitForSelector('.tab[aria-label*="sidecar.log"]', { timeout: DEADLINE });
     log("Show log opened sidecar.log");
+    const sidecarLog = fs.readFileSync(path.join(path.dirname(path.dirname(shimFile)), "sidecar.log"), "utf8");
+    const noise = sidecarLog.split("\n").filter((l) => l.includes("WARNING")
+      && /hasWidgets|editDelay|didSave|unknown method/.test(l));
+    if (noise.length) throw new Error(`warnings for what the Lean extension sends Lean:\n${noise.join("\n")}`);
+    log("sidecar.log: no warning for hasWidgets, editDelay or didSave");
+
+    const doctor = await wb.runDoctor();
+    await wb.shot(path.join(shots, "vscode-shim-doctor.png"));
+    if (doctor.includes("no real lake") || !doctor.includes("proof search can work here")) {
+      throw new Error(`Run doctor in the shim route:\n${doctor}`);
+    }
+    log(`doctor: proof search can work; ${doctor.split("\n").find((l) => /^OK +editor/.test(l.trim())) ?? "no editor line"}`);
 
     console.log("file after fill:\n" + text);
     ok = filled && text.split("\n")[6] === "  sorry";

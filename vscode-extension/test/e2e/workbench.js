@@ -162,24 +162,103 @@ class Workbench {
       .map((l) => l.textContent.replace(/\u00a0/g, " ")));
   }
 
-  /** A notification whose message contains `text`; clicks `button` on it when given. */
-  async notification(text, button) {
+  /** A notification whose message contains `text`; clicks `button` on it when given (with
+   * `{ click: false }`, only waits until the notification shows that button). */
+  async notification(text, button, { click = true, deadline = DEADLINE, everyMs = 250 } = {}) {
     const page = this.page;
     const toast = await until(`notification "${text}"`, async () => {
       const all = await page.$$(".notification-toast, .notifications-list-container .monaco-list-row");
       for (const t of all) if (((await t.textContent()) || "").includes(text)) return t;
       return undefined;
-    });
+    }, deadline, everyMs);
     if (button) {
       const b = await until(`button "${button}"`, async () => {
         for (const el of await toast.$$(".monaco-button, a.monaco-button")) {
           if (((await el.textContent()) || "").trim() === button) return el;
         }
         return undefined;
-      });
-      await b.click();
+      }, deadline, everyMs);
+      if (click) await b.click();
     }
     return toast;
+  }
+
+  /** What an output channel of `name` holds (VS Code writes each one to a file under the user
+   * data's logs: the panel shows only the lines in view), "" before it has any. */
+  outputChannel(name) {
+    const files = [];
+    const walk = (dir) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith(`-${name}.log`)) files.push(p);
+      }
+    };
+    try { walk(path.join(this.ud, "logs")); } catch { return ""; }
+    return files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  }
+
+  /** "lean-sidecar: Run doctor", and its output once it has said its verdict. */
+  async runDoctor() {
+    await this.command("lean-sidecar: Run doctor");
+    await this.page.waitForSelector(".part.panel .monaco-editor .view-lines", { timeout: DEADLINE });
+    return until("the doctor's verdict", () => {
+      const text = this.outputChannel("lean-sidecar doctor");
+      return /doctor: all good|doctor exited with/.test(text) ? text : undefined;
+    });
+  }
+
+  /** The status bar item of lean-sidecar, as shown now ("" when there is none), with
+   * "[warning] " in front when it shows the warning icon. */
+  statusText() {
+    return this.page.evaluate(() => {
+      const item = [...document.querySelectorAll(".statusbar-item")]
+        .find((e) => (e.textContent || "").includes("lean-sidecar"));
+      if (!item) return "";
+      return (item.querySelector(".codicon-warning") ? "[warning] " : "") + (item.textContent || "").trim();
+    });
+  }
+
+  /** Take "Search proof for this sorry" from the light bulb at line:column (1-based), once the
+   * sidecar offers it. */
+  async searchFromLightBulb(line, column) {
+    const page = this.page;
+    const rows = () => page.locator(".context-view .monaco-list-row, .action-widget .monaco-list-row");
+    await until("the Search proof action", async () => {
+      await page.keyboard.press("Escape");
+      await this.goTo(line, column);
+      await page.keyboard.press("Control+.");
+      const shown = await until("the quick-fix menu", async () => {
+        const e = (await rows().allTextContents()).map((t) => t.replace(/\s+/g, " ").trim()).filter(Boolean);
+        return e.length ? e : undefined;
+      }, 60_000);
+      if (shown.some((e) => e.includes("Search proof"))) {
+        await this.chooseRow(rows, "Search proof");
+        log(`search started from the light bulb at ${line}:${column}`);
+        return true;
+      }
+      log(`menu: ${shown.join(" | ")}`);
+      await page.keyboard.press("Escape");
+      return false;
+    }, DEADLINE, 1000);
+  }
+
+  /** A search that ends without a proof, from the light bulb at line:column: it shows as a
+   * notification with a Cancel button (screenshot `searchShot`), then the sidecar's one message
+   * naming the sorry and why (screenshot `toldShot`). Returns that message. */
+  async searchWithoutProof(line, column, searchShot, toldShot) {
+    await this.searchFromLightBulb(line, column);
+    await this.notification("lean-sidecar: searching a proof", "Cancel", { click: false, deadline: 60_000 });
+    log("the search shows as a notification with a Cancel button");
+    await this.shot(searchShot);
+    const phrase = `no proof of the sorry at Fill.lean:${line}:${column}`;
+    await this.notification(phrase);
+    await this.shot(toldShot);
+    const all = await this.page.$$eval(".notification-list-item-message", (els) => els.map((e) => e.textContent || ""));
+    const told = all.filter((t) => t.includes("no proof"));
+    if (told.length !== 1) throw new Error(`the outcome was not told exactly once: ${all.join(" | ")}`);
+    log(`told: ${told[0]}`);
+    return told[0];
   }
 
   /** Answer modal dialogs whose text contains a key of `answers` with its button, in the

@@ -379,3 +379,99 @@ test("Launch: the interpreter found, or why the sidecar cannot run (log, status 
   assert.strictEqual(found.cannotRun(), false);
   assert.ok(output.lines.includes(`interpreter: ${python}`));
 });
+
+test("EndpointCheck: a server command not registered yet is \"starting\", tried again soon, then the answer", async () => {
+  const { ServerNotStarted } = require("../../out/client.js");
+  const shown = [];
+  let registered = false;
+  let calls = 0;
+  const server = { call: async () => {
+    calls++;
+    if (!registered) throw new ServerNotStarted(SERVER.checkEndpoint);
+    return { configured: false };
+  } };
+  const status = { starting: () => shown.push("starting"), endpoint: (r) => shown.push(r) };
+  const check = new EndpointCheck(status, server, 5, 3);
+  const before = timers();
+  await check.check();
+  assert.deepStrictEqual(shown, ["starting"], "no warning while the sidecar starts");
+  assert.strictEqual(timers(), before + 1, "a retry is due soon");
+  await new Promise((r) => setTimeout(r, 40));
+  assert.strictEqual(calls, 4, "at most maxRetries retries in a row");
+  assert.strictEqual(timers(), before, "then only the regular interval");
+  registered = true;
+  await check.check();
+  assert.deepStrictEqual(shown.at(-1), { configured: false });
+  assert.ok(!shown.some((s) => s instanceof Error));
+  registered = false;
+  await check.check();
+  check.dispose();
+  assert.strictEqual(timers(), before, "dispose takes the retry back too");
+});
+
+test("StandaloneClient (shim route): a command nobody registered yet is ServerNotStarted; other errors stay", async () => {
+  const { ServerNotStarted } = require("../../out/client.js");
+  const client = new StandaloneClient(vscode.window.createOutputChannel("x"), launch(), fakeKey());
+  fake.state.commandResults[SERVER.checkEndpoint] = new fake.NotFound(SERVER.checkEndpoint);
+  await assert.rejects(client.call(SERVER.checkEndpoint, {}), ServerNotStarted);
+  fake.state.commandResults[SERVER.checkEndpoint] = new Error("endpoint exploded");
+  await assert.rejects(client.call(SERVER.checkEndpoint, {}), /endpoint exploded/);
+  await client.dispose();
+});
+
+test("Search proof: the server's search in a cancellable notification; Cancel cancels the file's searches", async (t) => {
+  const { SEARCH_WITH_NOTIFICATION } = require("../../out/config.js");
+  let finish;
+  const calls = [];
+  const server = { call: (command, arg) => {
+    calls.push([command, arg]);
+    if (command !== SERVER.searchProof) return Promise.resolve({ cancelled: 1 });
+    return new Promise((resolve) => { finish = resolve; });
+  } };
+  const { deps } = commandDeps({ server });
+  const commands = new Commands(deps);
+  t.after(() => commands.dispose());
+  const arg = { uri: "file:///p/Fill.lean", version: 3, position: { line: 6, character: 2 } };
+  const running = vscode.commands.executeCommand(SEARCH_WITH_NOTIFICATION, arg);
+  await settle();
+  const [shown] = fake.state.progress;
+  assert.deepStrictEqual(shown.options, { location: vscode.ProgressLocation.Notification,
+    title: "lean-sidecar: searching a proof (Fill.lean:7)", cancellable: true });
+  assert.deepStrictEqual(calls, [[SERVER.searchProof, arg]]);
+  shown.cancel();  // the notification's Cancel button
+  assert.deepStrictEqual(calls[1], [SERVER.cancelSearch, { uri: arg.uri }]);
+  finish({ status: "cancelled" });
+  assert.deepStrictEqual(await running, { status: "cancelled" });
+  assert.ok(shown.done);
+  // A search without a proof: the server told the user (window/showMessage), so nothing more here.
+  const again = vscode.commands.executeCommand(SEARCH_WITH_NOTIFICATION, arg);
+  await settle();
+  finish({ status: "unsolved", error: null, found: [] });
+  await again;
+  assert.deepStrictEqual(fake.state.messages, []);
+  assert.match(deps.output.text, /search at Fill\.lean:7: unsolved/);
+});
+
+test("Search proof: a search that cannot run says why, once", async (t) => {
+  const { SEARCH_WITH_NOTIFICATION } = require("../../out/config.js");
+  const server = { call: async () => { throw new Error("no sorry at 7:3"); } };
+  const { deps } = commandDeps({ server });
+  const commands = new Commands(deps);
+  t.after(() => commands.dispose());
+  await vscode.commands.executeCommand(SEARCH_WITH_NOTIFICATION, { uri: "file:///p/Fill.lean", position: { line: 6, character: 2 } });
+  assert.deepStrictEqual(fake.state.messages, [["error", "lean-sidecar: searching a proof (Fill.lean:7): no sorry at 7:3"]]);
+});
+
+test("the standalone client tells the server its search command; the shim tells the sidecar behind it", async () => {
+  const { SEARCH_WITH_NOTIFICATION, lakeShim } = require("../../out/config.js");
+  const client = new StandaloneClient(vscode.window.createOutputChannel("x"), launch({ route: "standalone" }), fakeKey());
+  await client.start(require("../../out/settings.js").readSettings(), undefined);
+  const [lc] = fake.state.clients;
+  assert.strictEqual(lc.clientOptions.initializationOptions.leanSidecar.editorSearchCommand, SEARCH_WITH_NOTIFICATION);
+  await client.dispose();
+  assert.ok(lakeShim("/v/bin/python", "/shim/bin").includes(
+    `env.setdefault("LEAN_SIDECAR_EDITOR_SEARCH_COMMAND", "${SEARCH_WITH_NOTIFICATION}")`));
+  // hidden from the palette: it needs the sorry's argument, which only the code action has
+  const hidden = pkg.contributes.menus.commandPalette.find((m) => m.command === SEARCH_WITH_NOTIFICATION);
+  assert.strictEqual(hidden.when, "false");
+});

@@ -194,10 +194,13 @@ def partial_action(uri: str, snap: HoleSnapshot, hole: Hole, partial: Partial) -
     )
 
 
-def search_action(uri: str, version: int, hole: Hole, running: bool) -> types.CodeAction:
-    """Start a search for this sorry, or cancel the one running."""
+def search_action(
+    uri: str, version: int, hole: Hole, running: bool, search: str = SEARCH
+) -> types.CodeAction:
+    """Start a search for this sorry, or cancel the one running. ``search`` is the command that
+    starts it: `SEARCH`, or the editor's own command that calls it (``editorSearchCommand``)."""
     title = "Searching a proof… (cancel)" if running else "Search proof for this sorry"
-    command = CANCEL if running else SEARCH
+    command = CANCEL if running else search
     argument: JsonObject = {
         "uri": uri,
         "version": version,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol, cast
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
@@ -26,7 +27,7 @@ from lean_sidecar.lsp.tasks import HoleTask, HoleWork, TaskRegistry, is_hole_tas
 from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.search.result_store import HoleKey, ResultStore
 from lean_sidecar.search.search_hole import search_hole
-from lean_sidecar.search.trace import Found, HoleResult
+from lean_sidecar.search.trace import Found, HoleResult, HoleStatus
 
 log = logging.getLogger(__name__)
 COMMAND_WAIT = 60.0  # seconds a command waits for Lean to finish the document's version
@@ -51,12 +52,16 @@ class ProofSearch(Feature):
         editor: Editor,
         tasks: TaskRegistry,
         lean: LeanStatus | None = None,
+        search_command: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.documents = documents
         self.engines = engines
         self.editor = editor
         self.tasks = tasks
         self.lean = lean
+        # the command "Search proof for this sorry" runs: the editor's own (editorSearchCommand,
+        # which calls leanSidecar.searchProof under its own progress UI), else searchProof
+        self._search_command = search_command
         self.results = ResultStore()
         self._decl_end: dict[HoleKey, int] = {}  # last line of a running search's declaration
 
@@ -171,7 +176,10 @@ class ProofSearch(Feature):
                 with contextlib.suppress(ca.RefusedEdit):  # logged with its reason
                     actions.append(ca.partial_action(doc.uri, snap, hole, partial))
             if not found:
-                actions.append(ca.search_action(doc.uri, snap.version, hole, self.running(key)))
+                search = self._search_command() or ca.SEARCH
+                actions.append(
+                    ca.search_action(doc.uri, snap.version, hole, self.running(key), search)
+                )
         if any(h.kind == "sorry" for h in snap.holes):
             actions.append(ca.fill_all_action(doc.uri, snap.version))
         return actions
@@ -254,9 +262,43 @@ class ProofSearch(Feature):
         hole = ca.hole_at(snap, given.line, given.character)
 
         async def work(token: str | None) -> JsonObject:
-            return summary(await self.search_hole(doc, snap, hole, token))
+            result = await self.search_hole(doc, snap, hole, token)
+            self._tell_no_proof(doc.uri, hole, result)
+            return summary(result)
 
         return await with_progress(self.editor.progress, "lean-sidecar: searching a proof", work)
+
+    def _tell_no_proof(self, uri: str, hole: Hole, result: HoleResult) -> None:
+        """A search the user started that ends without a proof says so, once, naming the hole
+        and why: every editor shows ``window/showMessage`` (a progress bar's last message may
+        never be seen). A refuted goal and a failed search were told already by search_hole
+        (once per hole, and once per cause), and a cancelled one was the user's doing."""
+        if result.found or result.status in (
+            HoleStatus.SOLVED,
+            HoleStatus.REFUTED,
+            HoleStatus.ERROR,
+            HoleStatus.CANCELLED,
+        ):
+            return
+        where = f"{_file_name(uri)}:{hole.range.start.line + 1}:{hole.range.start.character + 1}"
+        self.editor.show_message(
+            types.MessageType.Info,
+            f"lean-sidecar: no proof of the sorry at {where}: {self._why_unsolved(result)}",
+        )
+
+    def _why_unsolved(self, result: HoleResult) -> str:
+        if result.error:
+            return result.error  # refused: the reason the edit was refused
+        engine = self.engines.current()
+        if engine is not None and engine.endpoint is None:
+            why = "no tactic closed it, and no prover endpoint is set (setting `endpoints`)"
+        else:
+            spent = f"{result.samples} model samples, {result.seconds:.1f} s"
+            why = f"not solved within the search budget ({spent})"
+        if result.partial is not None:
+            n = result.partial.sorries_left
+            why += f"; a proof sketch with {n} {'sorry' if n == 1 else 'sorries'} left is offered"
+        return why
 
     async def cmd_fill_all(self, args: Mapping[str, object]) -> JsonObject:
         doc, snap = await self._snapshot(CommandArgs.read(args).document, COMMAND_WAIT)
@@ -333,3 +375,8 @@ class ProofSearch(Feature):
             **summary(result),
             "attempts": [a.to_json() for a in result.attempts],
         }
+
+
+def _file_name(uri: str) -> str:
+    """The file's name in a document URI (``file:///p/Fill.lean`` -> ``Fill.lean``)."""
+    return unquote(urlparse(uri).path).rsplit("/", 1)[-1] or uri

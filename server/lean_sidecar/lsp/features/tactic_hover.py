@@ -1,5 +1,5 @@
-"""Hover on a failing tactic: the goal before it and up to three replacements that Lean verified
-close the goal or make progress, each with a code action that applies it.
+"""Hover on a failing tactic: up to three replacements that Lean verified close the goal or make
+progress, each with a code action that applies it, and the goal before the tactic.
 
 The replacements are found by the domain (``lean_sidecar.search.tactic_replacement``) when Lean
 finishes a version; this feature only starts that work per failing tactic, keeps its state for
@@ -167,21 +167,18 @@ class TacticHover(Feature):
 
     @staticmethod
     def hover_text(state: Replacements | None, hole: Hole) -> str:
-        """The markdown the hover shows for a failing tactic (pure: from its state)."""
-        lines = [
-            "**lean-sidecar** — goal before this tactic:",
-            "```lean",
-            (state.goal if state else None) or hole.goal or "(unknown)",
-            "```",
-        ]
+        """The markdown the hover shows for a failing tactic (pure: from its state). It is shown
+        above Lean's hover (lean_sidecar.lsp.merged_methods: HOVER), so it opens with what the
+        sidecar adds, the replacements Lean checked, compactly; the goal before the tactic,
+        which Lean's message may repeat, comes last."""
         if state is None or state.status == ReplacementStatus.SEARCHING:
-            lines.append("_searching for verified replacements…_")
+            lines = ["**lean-sidecar** — _searching for verified replacements…_"]
         elif state.status == ReplacementStatus.ERROR:
-            lines.append(f"_no suggestions: {state.error}_")
+            lines = [f"**lean-sidecar** — _no suggestions: {state.error}_"]
         elif not state.suggestions:
-            lines.append("_no replacement found that Lean accepts_")
+            lines = ["**lean-sidecar** — _no replacement found that Lean accepts_"]
         else:
-            lines.append("Replacements checked by Lean:")
+            lines = ["**lean-sidecar** — replacements checked by Lean (quick fix applies them):"]
             for k, s in enumerate(state.suggestions, 1):
                 what = (
                     "closes the goal"
@@ -194,4 +191,6 @@ class TacticHover(Feature):
                     lines += [f"{k}. {what}:", "```lean", shown, "```"]
                 else:
                     lines.append(f"{k}. `{shown}` — {what}")
+        goal = (state.goal if state else None) or hole.goal or "(unknown)"
+        lines += ["", "goal before this tactic:", "```lean", goal, "```"]
         return "\n".join(lines)

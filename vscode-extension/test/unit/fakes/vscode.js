@@ -26,6 +26,7 @@ function reset() {
     extensions: [],            // ids installed
     workspaceFolders: undefined,
     activeTextEditor: undefined,
+    progress: [],              // { options, cancel() (the notification's Cancel button), done } per withProgress
   });
 }
 
@@ -44,6 +45,12 @@ class Uri {
   static file(p) { return new Uri("file", p); }
   static joinPath(base, ...parts) { return new Uri(base.scheme, path.join(base.fsPath, ...parts)); }
   toString() { return `${this.scheme}://${this.fsPath}`; }
+}
+
+/** What executeCommand throws for an id nobody registered (put it in commandResults): VS Code's
+ * "command '…' not found". */
+class NotFound extends Error {
+  constructor(id) { super(`command '${id}' not found`); }
 }
 
 class Position { constructor(line, character) { this.line = line; this.character = character; } }
@@ -78,6 +85,7 @@ for (const [key, prop] of Object.entries(pkg.contributes.configuration.propertie
 const exported = {
   Disposable, Uri, Position, Range,
   StatusBarAlignment: { Left: 1, Right: 2 },
+  ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   ViewColumn: { Active: -1, Beside: -2 },
   ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
   window: {
@@ -97,6 +105,18 @@ const exported = {
     showWarningMessage: message("warning"),
     showInformationMessage: message("info"),
     showInputBox: async () => state.inputBox,
+    /** Runs the task at once with a token whose cancellation `state.progress[i].cancel()` fires
+     * (the notification's Cancel button). */
+    withProgress(options, task) {
+      const listeners = [];
+      const token = {
+        isCancellationRequested: false,
+        onCancellationRequested(l) { listeners.push(l); return new Disposable(() => listeners.splice(listeners.indexOf(l), 1)); },
+      };
+      const shown = { options, done: false, cancel() { token.isCancellationRequested = true; for (const l of [...listeners]) l(); } };
+      state.progress.push(shown);
+      return Promise.resolve(task({ report() {} }, token)).finally(() => { shown.done = true; });
+    },
     showTextDocument: async (doc) => doc,
   },
   workspace: {
@@ -125,6 +145,9 @@ const exported = {
       if (state.commands.has(id)) throw new Error(`command '${id}' already exists`);
       state.commands.set(id, handler);
       return new Disposable(() => state.commands.delete(id));
+    },
+    async getCommands() {
+      return [...state.commands.keys(), ...Object.keys(state.commandResults).filter((id) => !(state.commandResults[id] instanceof NotFound))];
     },
     async executeCommand(id, ...args) {
       state.executed.push([id, ...args]);
@@ -180,4 +203,4 @@ function context(storage) {
 }
 
 reset();
-module.exports = Object.assign(exported, { fake: { state, reset, context, LanguageClient } });
+module.exports = Object.assign(exported, { fake: { state, reset, context, LanguageClient, NotFound } });
