@@ -13,6 +13,9 @@ STANDINS = ROOT / "tests" / "standins"
 FIXTURES = ROOT / "tests" / "fixtures"
 PROJECT = FIXTURES / "project"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: PYTHONPATH for a `python -m lean_sidecar` subprocess: this checkout's code (the package's
+#: source root is server/), whatever the virtualenv's editable install points to
+CHECKOUT_PYTHONPATH = f"{ROOT / 'server'}:{ROOT}"
 
 
 def standin_lean_command(facts: Path | None = None, delay_ms: float = 5) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from lean_sidecar.doctor import Probes, can_search, run_checks
 from lean_sidecar.settings import load_settings
-from tests.conftest import ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, ROOT
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import make_toolchain
 
@@ -33,7 +33,7 @@ def setup(tmp_path: Path) -> dict[str, Path]:
 def doctor(s: dict[str, Path], *extra: str, endpoint: str | None = None) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_SIDECAR_")}
     env["LEAN_SIDECAR_CACHE_PATH"] = str(s["cache"])
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = CHECKOUT_PYTHONPATH
     args = ["--project", str(s["project"]), "--lake-path", str(s["lake"])]
     args += ["--repl-path", str(s["repl"])]
     if endpoint:

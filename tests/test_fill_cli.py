@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT
 from tests.search_helpers import REPL_FACTS, lean_answer
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import make_toolchain
@@ -38,6 +38,7 @@ def run_fill(
         cmd += ["--endpoint", endpoint]
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),
         "LEAN_SIDECAR_TACTICS": "rfl,omega,nlinarith",
         "HOME": str(tmp),

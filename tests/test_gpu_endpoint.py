@@ -9,7 +9,7 @@ import pytest
 
 from lean_sidecar.gpu.presets import PRESETS, resolve, sidecar_settings, vllm_argv
 from lean_sidecar.prover.families import guess_family
-from tests.conftest import ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, ROOT
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,7 +19,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=60,
-        env=env or {"PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": CHECKOUT_PYTHONPATH, **(env or {"PATH": "/usr/bin:/bin"})},
     )
 
 

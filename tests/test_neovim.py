@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, ROOT, standin_lean_command
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT, standin_lean_command
 from tests.search_helpers import REPL_FACTS
 from tests.standins.toolchain import make_toolchain
 
@@ -96,7 +96,7 @@ def _user_env(tmp: Path, facts_dir: Path, repl_facts: Path) -> dict[str, str]:
     env.update(
         {
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": CHECKOUT_PYTHONPATH,
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_DATA_HOME": str(home / ".local" / "share"),
