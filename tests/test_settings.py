@@ -72,3 +72,23 @@ def test_every_setting_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     for name in Settings.model_fields:
         assert f"LEAN_SIDECAR_{name.upper()}" in doc, name
+
+
+def test_every_setting_has_a_meaning_and_the_docs_table_is_generated_from_it() -> None:
+    """The model's `description=` is the one text: VS Code's setting descriptions and the table
+    of docs/configuration.md are generated from it (tools/gen_vscode_contrib.py --check)."""
+    import importlib.util
+
+    for name, field in Settings.model_fields.items():
+        text = " ".join((field.description or "").split())
+        assert len(text) >= 40 and text.endswith("."), (name, text)
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "tools" / "gen_vscode_contrib.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    doc = DOC.read_text(encoding="utf-8")
+    assert gen.settings_table() in doc, "stale table: run tools/gen_vscode_contrib.py"
+    for name in ("temperature", "top_p", "max_tokens", "max_retries", "tactics"):
+        row = next(line for line in doc.splitlines() if f"`LEAN_SIDECAR_{name.upper()}`" in line)
+        assert row.split("|")[4].strip(), row  # the meaning column is filled
+
