@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -310,8 +311,10 @@ class Settings(BaseModel):
 
     @field_validator("endpoints")
     @classmethod
-    def _strip_slash(cls, v: list[str]) -> list[str]:
-        return [u.rstrip("/") for u in v]
+    def _urls(cls, v: list[str]) -> list[str]:
+        """Each an http(s) URL with a host, without its trailing slash: `gpu:8000` would
+        otherwise fail later, at every request, as "cannot connect"."""
+        return [_endpoint_url(u) for u in v]
 
     def merged(
         self,
@@ -344,10 +347,12 @@ class Settings(BaseModel):
             try:
                 checked = Settings.model_validate(trial).model_dump()
             except ValidationError as exc:
-                why = exc.errors()[0].get("msg")
+                why = str(exc.errors()[0].get("msg")).removeprefix("Value error, ")
                 if strict:
                     shown = spell(name) if spell else name
-                    raise SettingsError(f"invalid value {value!r} for {shown}: {why}") from None
+                    # a list's validator names the item at fault
+                    what = "" if isinstance(value, list) else f" {value!r}"
+                    raise SettingsError(f"invalid value{what} for {shown}: {why}") from None
                 log.warning("%s: invalid value for %s ignored: %s", source, name, why)
                 continue
             if editor and checked[name] == defaults[name]:
@@ -371,6 +376,23 @@ class Settings(BaseModel):
         """What may be logged or shown: secrets are masked by SecretStr."""
         data: JsonObject = json.loads(self.model_dump_json())
         return data
+
+
+def _endpoint_url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises on a port that is no number
+    except ValueError as exc:
+        raise ValueError(f"{raw!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        example = url if "://" in url else f"http://{url}"
+        if "://" in url:
+            example = "http://" + url.split("://", 1)[1]
+        raise ValueError(f"{raw!r} is not a URL: write it with http:// or https://, e.g. {example}")
+    if not host:
+        raise ValueError(f"{raw!r} has no host name, e.g. http://127.0.0.1:8000")
+    return url
 
 
 class SettingsError(ValueError):
