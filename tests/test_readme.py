@@ -154,7 +154,9 @@ def _fill(tmp: Path, name: str) -> int:
         shutil.copytree(NVIM / "project", project)
     lake, repl = make_toolchain(tmp / "tc", NVIM / "repl_facts.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_SIDECAR_")}
-    env.update({"LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"), "PYTHONPATH": CHECKOUT_PYTHONPATH})
+    env.update(
+        {"LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"), "PYTHONPATH": CHECKOUT_PYTHONPATH}
+    )
     done = subprocess.run(
         [
             *(sys.executable, "-m", "lean_sidecar", "fill", str(project / name)),

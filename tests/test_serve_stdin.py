@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -22,13 +23,15 @@ def frame(message: dict[str, object]) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def serve(tmp: Path, stdin: object, stdout: object, *args: str) -> subprocess.CompletedProcess[str]:
+def serve(
+    tmp: Path, stdin: int | IO[bytes], stdout: int | IO[bytes], *args: str
+) -> subprocess.CompletedProcess[str]:
     """`serve` with default settings: no upstream, no flag beyond ``args``."""
     return subprocess.run(
         [sys.executable, "-m", "lean_sidecar", "serve", *args],
         cwd=ROOT,
-        stdin=stdin,  # type: ignore[arg-type]
-        stdout=stdout,  # type: ignore[arg-type]
+        stdin=stdin,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         timeout=60,
@@ -37,7 +40,9 @@ def serve(tmp: Path, stdin: object, stdout: object, *args: str) -> subprocess.Co
 
 
 @pytest.mark.parametrize("stdout", ["pipe", "devnull"])
-def test_serve_with_stdin_at_dev_null_ends_cleanly_with_one_line(tmp_path: Path, stdout: str) -> None:
+def test_serve_with_stdin_at_dev_null_ends_cleanly_with_one_line(
+    tmp_path: Path, stdout: str
+) -> None:
     out = subprocess.PIPE if stdout == "pipe" else subprocess.DEVNULL
     done = serve(tmp_path, subprocess.DEVNULL, out)
     assert done.returncode == 0, (done.returncode, done.stderr)

@@ -96,7 +96,10 @@ def test_every_setting_has_a_meaning_and_the_docs_table_is_generated_from_it() -
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("gpu:8000", "'gpu:8000' is not a URL: write it with http:// or https://, e.g. http://gpu:8000"),
+        (
+            "gpu:8000",
+            "'gpu:8000' is not a URL: write it with http:// or https://, e.g. http://gpu:8000",
+        ),
         ("localhost:8000", "e.g. http://localhost:8000"),
         ("ftp://gpu:8000", "write it with http:// or https://"),
         ("http://", "has no host name"),
