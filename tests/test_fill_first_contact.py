@@ -174,3 +174,47 @@ def test_trace_folds_duplicate_samples_into_one_line(tmp_path: Path) -> None:
         r"\b[2-9] duplicate samples \(each the same as a candidate tried", duplicates[0]
     )
     assert samples[-1].startswith("sample   verified") and "exact magic n h" in samples[-1]
+
+
+def test_no_repl_offline_says_what_is_missing_and_what_to_do(tmp_path: Path) -> None:
+    """No --repl-path and no network: lean-interact cannot clone the REPL. The error used to
+    start with lean-interact's internal path (`InvalidGitRepositoryError: …/site-packages/
+    lean_interact/cache/…`, from the empty folder a failed clone leaves, on every later run);
+    it says what is missing and the two ways out, and a second run says the same."""
+    from lean_bridge.repl_pool import _clean_copy
+
+    if shutil.which("git", path="/usr/bin:/bin") is None:
+        pytest.skip("no git in /usr/bin or /bin: lean-interact cannot even try to clone")
+    clone = _clean_copy()
+    if clone is not None and clone.is_dir() and any(clone.iterdir()):
+        pytest.skip(f"lean-interact already holds a REPL clone in {clone}: it would build it")
+    lake, _repl = make_toolchain(tmp_path / "tc", REPL_FACTS)
+    project = tmp_path / "proj"
+    project.mkdir()
+    shutil.copy(PROJECT / "lean-toolchain", project / "lean-toolchain")
+    target = project / "FillCli.lean"
+    shutil.copy(PROJECT / "FillCli.lean", target)
+    # Offline, whatever this machine's network: git is sent to a repository that does not exist.
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.{tmp_path / 'offline'}/.insteadOf",
+        "GIT_CONFIG_VALUE_0": "https://github.com/",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+    cmd = [sys.executable, "-m", "lean_sidecar", "fill", str(target), "--lake-path", str(lake)]
+    for _ in range(2):
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(
+            "lean-sidecar fill: error: no Lean REPL for leanprover/lean4:v4.24.0: --repl-path "
+            "(or LEAN_SIDECAR_REPL_PATH) is not set, and one could not be fetched and built"
+        ), line
+        assert "git clone failed: " in line
+        assert "git checkout v4.24.0 && lake build) and set --repl-path" in line
+        assert "or run again with network access" in line
+        for internal in ("site-packages", "lean_interact", "InvalidGitRepositoryError", "cmdline"):
+            assert internal not in line, line
