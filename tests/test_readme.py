@@ -126,7 +126,7 @@ def test_docs_contain_only_what_a_user_can_use(doc: Path) -> None:
         line
         for line in text.splitlines()
         if re.search(r"\bshared/|\bissue\s*#?\d+|(?<![\w&])#\d+\b", line, re.I)
-        or re.search(r"\bpipx? install (-U |--upgrade )?lean-sidecar\b", line)
+        or re.search(r"\bpipx? install (-U |--upgrade )?['\"]?lean-sidecar\b", line)
     ]
     assert not bad, f"{doc.name}: lines a user cannot use: {bad}"
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
