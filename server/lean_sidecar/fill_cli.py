@@ -238,11 +238,16 @@ async def check_endpoint(built: BuiltEngine, settings: Settings) -> str | None:
                 )
             )
             continue
-        return None  # the first one that answers is the one the search uses
+        for failed in failures:  # the search starts with this one: the failed ones are told
+            warn(f"endpoint {failed.endpoint}: {failed.detail}; using {safe_url(url)}")
+        return None
     first = failures[0]
-    advice = ENDPOINT_ADVICE.get(first.kind, first.advice.rstrip(".")).format(
-        endpoints=_spell("endpoints"), api_key=env_name("api_key")
-    )
+    if first.kind in ENDPOINT_ADVICE:
+        advice = ENDPOINT_ADVICE[first.kind].format(
+            endpoints=_spell("endpoints"), api_key=env_name("api_key")
+        )
+    else:
+        advice = first.advice.rstrip(".")
     others = "".join(f"; {e.endpoint} also failed: {e.detail}" for e in failures[1:])
     warn(
         f"endpoint {first.endpoint}: {first.detail}{others}. {advice[:1].upper()}{advice[1:]} "
