@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
-import itertools
 import logging
 import re
 import sys
@@ -311,20 +310,24 @@ def _once(text: str) -> str:
 
 
 def print_attempts(attempts: list[Attempt], depth: int, out: Callable[[str], None]) -> None:
-    """Each attempt on one line, its children below it; a run of candidates that repeat one
-    tried already (outcome ``duplicate``) is one line with their count."""
-    for (kind, outcome), group in itertools.groupby(attempts, lambda a: (a.kind, a.outcome)):
-        run = list(group)
-        if outcome == "duplicate" and len(run) > 1:
-            seconds = sum(a.seconds for a in run)
-            what = {"sample": "samples", "fix": "fixes"}.get(kind, f"{kind} attempts")
-            out(
-                f"{'  ' * depth}{kind:8} {outcome:11} {seconds:6.2f}s  "
-                f"{len(run)} duplicate {what} (each the same as a candidate tried before)"
-            )
-            continue
-        for a in run:
+    """Each attempt on one line, its children below it. Candidates that repeat one tried
+    already (outcome ``duplicate``) say nothing new: those of one kind are one line with their
+    count, where the first of them was."""
+    duplicates: dict[str, list[Attempt]] = {}
+    for a in attempts:
+        if a.outcome == "duplicate":
+            duplicates.setdefault(a.kind, []).append(a)
+    for a in attempts:
+        same = duplicates.get(a.kind, []) if a.outcome == "duplicate" else []
+        if len(same) < 2:
             print_attempt(a, depth, out)
+        elif a is same[0]:
+            seconds = sum(d.seconds for d in same)
+            what = {"sample": "samples", "fix": "fixes"}.get(a.kind, f"{a.kind} attempts")
+            out(
+                f"{'  ' * depth}{a.kind:8} {a.outcome:11} {seconds:6.2f}s  "
+                f"{len(same)} duplicate {what} (each the same as a candidate tried before)"
+            )
 
 
 def print_attempt(a: Attempt, depth: int, out: Callable[[str], None]) -> None:
