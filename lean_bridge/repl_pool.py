@@ -112,6 +112,70 @@ def _toolchain(directory: Path) -> str | None:
     return f.read_text().strip() if f.exists() else None
 
 
+REPL_REPO = "https://github.com/leanprover-community/repl"
+
+
+def no_repl_message(version: str | None, exc: BaseException) -> str:
+    """What is missing and what to do, when no REPL is set and lean-interact could not fetch
+    and build one (offline, most often): in the user's terms, not lean-interact's paths."""
+    tag = version.rsplit(":", 1)[-1] if version else "<your Lean version>"
+    return (
+        f"no Lean REPL for {version or 'this project'}: repl_path is not set, and one could "
+        f"not be fetched and built for it ({_fetch_cause(exc)}). Build one yourself (git clone "
+        f"{REPL_REPO} && cd repl && git checkout {tag} && lake build) and set repl_path to that "
+        "folder, or run again with network access: the REPL is then cloned and built on first "
+        "use (a few minutes)"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def _fetch_cause(exc: BaseException) -> str:
+    """Why the REPL could not be fetched, in a few words: git's own `fatal:` line when the
+    clone failed (``could not resolve host: github.com``), else the error's first line."""
+    fatal = [
+        line.strip().strip("'").removeprefix("fatal: ")
+        for line in str(exc).splitlines()
+        if line.strip().startswith("fatal:")
+    ]
+    if fatal:
+        return f"git clone failed: {fatal[0][:200]}"
+    return _first_line(exc)
+
+
+def _clean_copy() -> Path | None:
+    """The folder lean-interact clones the REPL into before building it (its own cache)."""
+    try:
+        from lean_interact.utils import DEFAULT_CACHE_DIR, DEFAULT_REPL_GIT_URL
+    except ImportError:  # another lean-interact: nothing to tidy
+        return None
+    owner, repo = str(DEFAULT_REPL_GIT_URL).rstrip("/").removesuffix(".git").split("/")[-2:]
+    return Path(DEFAULT_CACHE_DIR) / owner / repo / "repl_clean_copy"
+
+
+def _drop_failed_clone() -> None:
+    """A clone that failed (offline) leaves lean-interact's folder for it empty, and
+    lean-interact takes an existing folder for a finished clone: every later run, online or
+    not, then fails with `InvalidGitRepositoryError`. Remove the empty folder, under
+    lean-interact's own lock, so that the next run clones again."""
+    folder = _clean_copy()
+    if folder is None or not folder.is_dir():
+        return
+    try:
+        from filelock import FileLock
+    except ImportError:  # pragma: no cover - a dependency of lean-interact
+        return
+    try:
+        with FileLock(f"{folder}.lock", timeout=5):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    except Exception:  # a lock held elsewhere, a read-only install: the message still says why
+        log.debug("could not remove the empty clone folder %s", folder, exc_info=True)
+
+
 class ReplPool:
     def __init__(self, settings: ReplSettings) -> None:
         self.settings = settings
@@ -148,6 +212,8 @@ class ReplPool:
                     f"the REPL at {s.repl_path} is built for {have}, but the project uses {want}; "
                     "build a REPL for the project's toolchain and set repl_path to it"
                 )
+        if s.repl_path is None:
+            _drop_failed_clone()  # one an older run left behind would fail this one too
         try:
             return LeanREPLConfig(
                 project=project,
@@ -157,11 +223,13 @@ class ReplPool:
                 memory_hard_limit_mb=s.memory_mb,
             )
         except Exception as exc:
-            version = _toolchain(s.project_dir) if s.project_dir else "unknown"
+            version = _toolchain(s.project_dir) if s.project_dir else None
+            if s.repl_path is None:
+                _drop_failed_clone()
+                raise ReplUnavailable(no_repl_message(version, exc)) from exc
             raise ReplUnavailable(
-                f"cannot prepare a Lean REPL for {version}: {type(exc).__name__}: {exc}. "
-                "Set repl_path to a built leanprover-community/repl for this toolchain "
-                "(offline machines cannot clone or build one)"
+                f"the REPL at {s.repl_path} cannot be used: {_first_line(exc)}. Set repl_path "
+                f"to a built {REPL_REPO} folder for {version or 'your Lean version'}"
             ) from exc
 
     def _policy(self) -> SandboxPolicy:

@@ -14,9 +14,9 @@ STANDINS = ROOT / "tests" / "standins"
 FIXTURES = ROOT / "tests" / "fixtures"
 PROJECT = FIXTURES / "project"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-# PYTHONPATH for a subprocess that must run this checkout's code, whatever the venv's install
-# points to: `lean_sidecar` lives in server/, `lean_bridge` at the root.
-CHECKOUT_PYTHONPATH = os.pathsep.join([str(ROOT / "server"), str(ROOT)])
+#: PYTHONPATH for a `python -m lean_sidecar` subprocess: this checkout's code (the package's
+#: source root is server/), whatever the virtualenv's editable install points to
+CHECKOUT_PYTHONPATH = f"{ROOT / 'server'}:{ROOT}"
 
 
 def standin_lean_command(facts: Path | None = None, delay_ms: float = 5) -> list[str]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import PROJECT, standin_lean_command
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, standin_lean_command
 from tests.test_malformed_input import RawClient
 
 FACTS = PROJECT / "holes_facts.json"
@@ -41,7 +41,7 @@ async def test_a_crash_loop_gives_one_message_and_quick_errors(tmp_path: Path) -
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "STANDIN_PIDFILE": str(pidfile)},
+        env={**os.environ, "PYTHONPATH": CHECKOUT_PYTHONPATH, "STANDIN_PIDFILE": str(pidfile)},
     )  # fmt: skip
     client = RawClient(proc)
     client.send(

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT
 from tests.search_helpers import REPL_FACTS, lean_answer
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import make_toolchain
@@ -38,6 +38,7 @@ def run_fill(
         cmd += ["--endpoint", endpoint]
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),
         "LEAN_SIDECAR_TACTICS": "rfl,omega,nlinarith",
         "HOME": str(tmp),
@@ -85,7 +86,10 @@ def test_fill_without_endpoint_uses_the_cascade_alone_and_diffs(tmp_path: Path) 
 
 
 def test_a_hole_that_errored_is_exit_1_with_its_whole_reason(tmp_path: Path) -> None:
-    ep = StandInEndpoint(require_key="right-key")
+    # The key is refused by generation only: `fill` checks /v1/models before the search (a key
+    # refused there is said once, up front: tests/test_fill_first_contact.py), so this is an
+    # endpoint that fails during the search.
+    ep = StandInEndpoint(script=[{"match": "", "responses": [{"status": 401, "body": "bad key"}]}])
     url = ep.start_in_thread()
     done = run_fill(tmp_path, "--quiet", endpoint=url, env_extra={"LEAN_SIDECAR_API_KEY": "bad"})
     assert done.returncode == 1, done.stderr
@@ -175,7 +179,7 @@ def test_serve_on_a_terminal_says_it_speaks_lsp(tmp_path: Path) -> None:
         stdout=follower,
         stderr=subprocess.PIPE,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": CHECKOUT_PYTHONPATH},
     )
     try:
         assert proc.stderr is not None

@@ -18,7 +18,7 @@ from lean_bridge.holes import TextModel
 from lean_sidecar.prover.helpers import fresh_name
 from lean_sidecar.search.engine import Found, HoleResult
 from lean_sidecar.search.fill_file import FileHole, assemble
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import make_toolchain
 from tests.test_search_wiring import HELPER, USES, helper_answer, helper_facts
@@ -39,6 +39,7 @@ def fill(
     cmd += ["--lake-path", str(lake), "--repl-path", str(repl_dir), "--endpoint", endpoint]
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),
         "LEAN_SIDECAR_TACTICS": "rfl,omega",
         "HOME": str(tmp),

@@ -9,7 +9,7 @@ import pytest
 
 from lean_sidecar.gpu.presets import PRESETS, resolve, sidecar_settings, vllm_argv
 from lean_sidecar.prover.families import guess_family
-from tests.conftest import ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, ROOT
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,7 +19,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=60,
-        env=env or {"PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": CHECKOUT_PYTHONPATH, **(env or {"PATH": "/usr/bin:/bin"})},
     )
 
 
@@ -73,7 +73,22 @@ def test_api_key_is_never_printed_nor_put_on_the_command_line() -> None:
 def test_open_port_without_a_key_is_warned_and_missing_vllm_is_a_clear_error() -> None:
     done = serve("--model", "kimina-distill-1.7b", "--host", "0.0.0.0")
     assert "warning: listening beyond loopback without VLLM_API_KEY" in done.stderr
-    assert done.returncode == 2 and "pip install 'lean-sidecar[gpu]'" in done.stderr
+    # lean-sidecar is not on PyPI: the advice installs vLLM into this environment, never
+    # `lean-sidecar[gpu]` from the registry (someone else's package under that name)
+    assert done.returncode == 2 and f"{sys.executable} -m pip install 'vllm" in done.stderr
+    assert ".venv/bin/pip install -e '.[gpu]'" in done.stderr
+    assert "lean-sidecar[gpu]" not in done.stderr
+
+
+def test_no_message_tells_to_install_lean_sidecar_from_pypi() -> None:
+    """The package is not on PyPI: `pip install lean-sidecar…` installs a stranger's package.
+    (The docs are checked by tests/test_readme.py.)"""
+    import re
+
+    pattern = re.compile(r"pip install\s+['\"]?lean-sidecar")
+    files = [*(ROOT / "server").rglob("*.py"), *(ROOT / "vscode-extension" / "src").glob("*.ts")]
+    offenders = [str(p) for p in files if pattern.search(p.read_text(encoding="utf-8"))]
+    assert not offenders
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -24,7 +24,7 @@ import pytest
 
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.sandbox import detect
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, PROJECT, ROOT
 from tests.standins.openai_endpoint import StandInEndpoint
 from tests.standins.toolchain import install_script
 
@@ -89,6 +89,7 @@ def run_chain(tmp: Path, pretend_env: str | None = None) -> dict[str, Any]:
     url = ep.start_in_thread()
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "HOME": str(home),
         "LEAN_SIDECAR_API_KEY": SECRET,
         "LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from tests.conftest import ROOT
+from tests.conftest import CHECKOUT_PYTHONPATH, ROOT
 from tests.standins.toolchain import make_toolchain
 
 README = ROOT / "README.md"
@@ -126,7 +126,7 @@ def test_docs_contain_only_what_a_user_can_use(doc: Path) -> None:
         line
         for line in text.splitlines()
         if re.search(r"\bshared/|\bissue\s*#?\d+|(?<![\w&])#\d+\b", line, re.I)
-        or re.search(r"\bpipx? install (-U |--upgrade )?lean-sidecar\b", line)
+        or re.search(r"\bpipx? install (-U |--upgrade )?['\"]?lean-sidecar\b", line)
     ]
     assert not bad, f"{doc.name}: lines a user cannot use: {bad}"
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
@@ -154,7 +154,9 @@ def _fill(tmp: Path, name: str) -> int:
         shutil.copytree(NVIM / "project", project)
     lake, repl = make_toolchain(tmp / "tc", NVIM / "repl_facts.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_SIDECAR_")}
-    env.update({"LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"), "PYTHONPATH": str(ROOT)})
+    env.update(
+        {"LEAN_SIDECAR_CACHE_PATH": str(tmp / "cache.sqlite"), "PYTHONPATH": CHECKOUT_PYTHONPATH}
+    )
     done = subprocess.run(
         [
             *(sys.executable, "-m", "lean_sidecar", "fill", str(project / name)),

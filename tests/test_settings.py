@@ -72,3 +72,71 @@ def test_every_setting_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     for name in Settings.model_fields:
         assert f"LEAN_SIDECAR_{name.upper()}" in doc, name
+
+
+def test_every_setting_has_a_meaning_and_the_docs_table_is_generated_from_it() -> None:
+    """The model's `description=` is the one text: VS Code's setting descriptions and the table
+    of docs/configuration.md are generated from it (tools/gen_vscode_contrib.py --check)."""
+    import importlib.util
+
+    for name, field in Settings.model_fields.items():
+        text = " ".join((field.description or "").split())
+        assert len(text) >= 40 and text.endswith("."), (name, text)
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "tools" / "gen_vscode_contrib.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    doc = DOC.read_text(encoding="utf-8")
+    assert gen.settings_table() in doc, "stale table: run tools/gen_vscode_contrib.py"
+    for name in ("temperature", "top_p", "max_tokens", "max_retries", "tactics"):
+        row = next(line for line in doc.splitlines() if f"`LEAN_SIDECAR_{name.upper()}`" in line)
+        assert row.split("|")[4].strip(), row  # the meaning column is filled
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "gpu:8000",
+            "'gpu:8000' is not a URL: write it with http:// or https://, e.g. http://gpu:8000",
+        ),
+        ("localhost:8000", "e.g. http://localhost:8000"),
+        ("ftp://gpu:8000", "write it with http:// or https://"),
+        ("http://", "has no host name"),
+    ],
+)
+def test_an_endpoint_without_http_is_refused_up_front_by_the_cli(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    """`--endpoint gpu:8000` used to pass and then fail at every request as "cannot connect":
+    the settings model refuses it, so the command line says what to write."""
+    import subprocess
+    import sys
+
+    from tests.conftest import CHECKOUT_PYTHONPATH
+
+    target = tmp_path / "T.lean"
+    target.write_text("theorem t : True := by\n  sorry\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": CHECKOUT_PYTHONPATH}
+    done = subprocess.run(
+        [sys.executable, "-m", "lean_sidecar", "fill", str(target), "--endpoint", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lean-sidecar: error: invalid value for --endpoint: "), line
+    assert says in line and "cannot connect" not in line
+    # the same from the environment names the variable; an editor's value is logged and ignored
+    env["LEAN_SIDECAR_ENDPOINTS"] = url
+    done = subprocess.run(
+        [sys.executable, "-m", "lean_sidecar", "fill", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2 and "for LEAN_SIDECAR_ENDPOINTS: " in done.stderr
+    assert Settings().merged({"endpoints": [url]}, "initializationOptions").endpoints == []

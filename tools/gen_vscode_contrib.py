@@ -1,11 +1,13 @@
-"""Generate the VS Code extension's settings and the server's command ids from the server itself.
+"""Generate the VS Code extension's settings, the settings table of the docs and the server's
+command ids from the server itself.
 
-One source of truth: ``lean_sidecar.settings.Settings`` (the typed model) gives
-``contributes.configuration`` of vscode-extension/package.json, and the commands a freshly built
-server registers (what its ``initialize`` result advertises as ``executeCommandProvider``) give
+One source of truth: ``lean_sidecar.settings.Settings`` (the typed model, each field's
+``description=``) gives ``contributes.configuration`` of vscode-extension/package.json and the
+table of docs/configuration.md, and the commands a freshly built server registers (what its
+``initialize`` result advertises as ``executeCommandProvider``) give
 vscode-extension/src/server-commands.json. Run after changing either:
 
-    .venv/bin/python tools/gen_vscode_contrib.py          # rewrite the two files
+    .venv/bin/python tools/gen_vscode_contrib.py          # rewrite the three files
     .venv/bin/python tools/gen_vscode_contrib.py --check  # exit 1 when they are stale (CI)
 """
 
@@ -18,13 +20,22 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# This checkout's code (the package's source root is server/), not an installed copy's.
+sys.path[:0] = [str(ROOT / "server"), str(ROOT)]
 
-from lean_sidecar.settings import Settings  # noqa: E402
+from lean_sidecar.settings import Settings, env_name  # noqa: E402
 
 EXT = ROOT / "vscode-extension"
 PACKAGE = EXT / "package.json"
 COMMANDS = EXT / "src" / "server-commands.json"
+DOC = ROOT / "docs" / "configuration.md"
+TABLE_START = "<!-- settings table: generated from settings.py by tools/gen_vscode_contrib.py -->"
+TABLE_END = "<!-- end of the generated settings table -->"
+# Defaults computed on the machine that runs the generator, written as a user reads them.
+DOC_DEFAULTS = {
+    "cache_path": "~/.cache/lean-sidecar/proofs.sqlite",
+    "mcp_token_file": "~/.config/lean-sidecar/mcp-token",
+}
 
 # Server settings the editor must not set: the API key lives in VS Code's SecretStorage.
 SERVER_ONLY = {"api_key"}
@@ -147,6 +158,37 @@ def configuration() -> dict[str, Any]:
     return {"title": "lean-sidecar", "properties": dict(sorted(props.items()))}
 
 
+def _doc_default(name: str) -> str:
+    """The default as the table shows it: code, or "unset"."""
+    if name in DOC_DEFAULTS:
+        return f"`{DOC_DEFAULTS[name]}`"
+    value = Settings.model_fields[name].get_default(call_default_factory=True)
+    if value is None:
+        return "unset"
+    return f"`{value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}`"
+
+
+def settings_table() -> str:
+    """The table of docs/configuration.md: every setting, its variable, default and meaning."""
+    rows = [
+        "| setting | environment variable | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        meaning = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| `{camel(name)}` | `{env_name(name)}` | {_doc_default(name)} | {meaning} |")
+    return "\n".join([TABLE_START, *rows, TABLE_END])
+
+
+def with_table(doc: str) -> str:
+    """``doc`` with its generated table replaced by the current one."""
+    head, start, rest = doc.partition(TABLE_START)
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise SystemExit(f"{DOC.relative_to(ROOT)} has no {TABLE_START!r} … {TABLE_END!r} block")
+    return head + settings_table() + tail
+
+
 def server_commands() -> list[str]:
     """The ids the server registers, read from a server built in-process (no Lean started)."""
     from lean_sidecar.lsp.root import build_server
@@ -164,19 +206,17 @@ def main() -> int:
     pkg["capabilities"] = {"untrustedWorkspaces": UNTRUSTED_WORKSPACES}
     new_pkg = json.dumps(pkg, indent=2, ensure_ascii=False) + "\n"
     new_cmds = json.dumps({"commands": server_commands()}, indent=2) + "\n"
-    stale = [
-        p
-        for p, text in ((PACKAGE, new_pkg), (COMMANDS, new_cmds))
-        if not p.exists() or p.read_text() != text
-    ]
+    new_doc = with_table(DOC.read_text(encoding="utf-8"))
+    outputs = ((PACKAGE, new_pkg), (COMMANDS, new_cmds), (DOC, new_doc))
+    stale = [p for p, text in outputs if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:
             print(
                 f"stale: {p.relative_to(ROOT)} (run tools/gen_vscode_contrib.py)", file=sys.stderr
             )
         return 1 if stale else 0
-    PACKAGE.write_text(new_pkg)
-    COMMANDS.write_text(new_cmds)
+    for p, text in outputs:
+        p.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -74,8 +74,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         serve_tcp(server, host or "127.0.0.1", int(port))
-    else:
-        serve_stdio(server)
+    elif serve_stdio(server) == 0:
+        # stdin was empty (/dev/null under a service manager, nohup or CI): not an error, but
+        # nothing was served, and the user should know why the server ended at once.
+        print(
+            "lean-sidecar serve: standard input ended before any LSP message arrived, so there "
+            "is nothing to serve; an editor starts `serve` with its messages on stdin "
+            "(use --tcp HOST:PORT for a server that waits for connections).",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -13,10 +15,19 @@ from pathlib import Path
 from lean_bridge.kernel_replay import replay
 from lean_bridge.lean_versions import project_version
 from lean_bridge.repl_pool import ReplUnavailable
-from lean_sidecar.search.build import build_engine
+from lean_sidecar.prover.endpoint import EndpointError, FailureKind
+from lean_sidecar.prover.endpoint_errors import safe_url
+from lean_sidecar.search.build import BuiltEngine, build_engine
+from lean_sidecar.search.engine import HoleResult, SearchEngine
 from lean_sidecar.search.fill_file import FileHole, file_holes, fill_holes
 from lean_sidecar.search.trace import Attempt
-from lean_sidecar.settings import CLI_FLAGS, Settings, cli_spelling, name_settings
+from lean_sidecar.settings import (
+    CLI_FLAGS,
+    Settings,
+    cli_spelling,
+    env_name,
+    name_settings,
+)
 
 EXIT_FILLED, EXIT_UNSOLVED, EXIT_SETUP = 0, 1, 2
 #: the flags `fill` has (errors name what the user can set)
@@ -27,14 +38,28 @@ def _spell(name: str) -> str:
     return cli_spelling(name, FILL_FLAGS)
 
 
+def cli_terms(text: str) -> str:
+    """``text`` with every setting written as a command-line user sets it: a field name such as
+    ``repl_path``, and an editor's spelling in backquotes such as ``apiKey`` (the endpoint's
+    advice is written for editors)."""
+    fields = set(Settings.model_fields)
+
+    def camel(m: re.Match[str]) -> str:
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", m.group(1)).lower()
+        return _spell(name) if name in fields else m.group(0)
+
+    text = re.sub(r"`([a-z]+[A-Za-z]*)`", camel, name_settings(text, _spell))
+    return re.sub(r"\b(LEAN_SIDECAR_[A-Z_]+) \(or \1\)", r"\1", text)
+
+
 def warn(message: str) -> None:
     """A warning the user must see once (stderr), naming the flag or variable to set."""
-    print(f"lean-sidecar fill: warning: {name_settings(message, _spell)}", file=sys.stderr)
+    print(f"lean-sidecar fill: warning: {cli_terms(message)}", file=sys.stderr)
 
 
 def error(message: str) -> None:
     """A usage or setup error: one line on stderr, naming the flag or variable to set."""
-    print(f"lean-sidecar fill: error: {name_settings(message, _spell)}", file=sys.stderr)
+    print(f"lean-sidecar fill: error: {cli_terms(message)}", file=sys.stderr)
 
 
 def read_lean_file(path: Path) -> str | None:
@@ -100,7 +125,7 @@ async def run_fill(
         return EXIT_SETUP
     project = find_project(path.resolve())
     built = await build_engine(settings, project, notify=warn)
-    pool, engine = built.pool, built.engine
+    pool = built.pool
     try:
         if built.setup_error is not None:
             error(built.setup_error)
@@ -115,6 +140,8 @@ async def run_fill(
             return EXIT_FILLED
         for notice in built.notices:  # said once, as the first search starts
             warn(notice)
+        no_model = await check_endpoint(built, settings)
+        engine = built.engine
         bar = ProgressBar(len(rows), enabled=not quiet)
         started: list[FileHole] = []
 
@@ -139,14 +166,13 @@ async def run_fill(
         new_text = filled.text
     finally:
         await built.close()
-    print_table(rows, out)
+    print_table(rows, out, reasons(no_model, settings))
     if trace:
         for row in rows:
             out(
                 f"\n{row.declaration} (line {row.line}): {row.result.status if row.result else '-'}"
             )
-            for a in row.result.attempts if row.result else []:
-                print_attempt(a, 1, out)
+            print_attempts(row.result.attempts if row.result else [], 1, out)
     if diff:
         out(
             "".join(
@@ -170,16 +196,152 @@ async def run_fill(
     return EXIT_FILLED if solved else EXIT_UNSOLVED
 
 
+#: what the user is told, per kind of failure of the endpoint, besides what failed
+ENDPOINT_ADVICE = {
+    FailureKind.UNREACHABLE: "check that the server is running and that {endpoints} has its URL",
+    FailureKind.UNAUTHORIZED: "set the server's key in {api_key}",
+}
+#: the table's phrase for an endpoint left out after its check failed
+ENDPOINT_LEFT_OUT = {
+    FailureKind.UNREACHABLE: "endpoint unreachable",
+    FailureKind.UNAUTHORIZED: "endpoint refused the key",
+    FailureKind.NO_MODEL: "endpoint does not serve the model",
+}
+
+
+async def check_endpoint(built: BuiltEngine, settings: Settings) -> str | None:
+    """Check the endpoint once, before any hole is searched; None when a model will be asked,
+    else why not, as the table's rows say it. An endpoint that fails its check is left out
+    (one line on stderr: what failed, what to do) and the symbolic tactics run alone: what
+    they fill is worth having, and every hole would otherwise repeat the same failure."""
+    endpoint = built.engine.endpoint
+    if not settings.endpoints:
+        return f"no endpoint (set one with --endpoint or {env_name('endpoints')})"
+    if endpoint is None:  # kept out already, and the notice said why (no sandbox)
+        return "no sandbox for model output"
+    failures: list[EndpointError] = []
+    for url in endpoint.urls:
+        try:
+            models = await endpoint.check(url)
+        except EndpointError as exc:
+            failures.append(exc)
+            continue
+        if settings.model and models and settings.model not in models:
+            served = ", ".join(models[:5])
+            failures.append(
+                EndpointError(
+                    f"serves {served}, not {settings.model}",
+                    kind=FailureKind.NO_MODEL,
+                    endpoint=safe_url(url),
+                    advice=f"set {_spell('model')} to a model it serves",
+                )
+            )
+            continue
+        for failed in failures:  # the search starts with this one: the failed ones are told
+            warn(f"endpoint {failed.endpoint}: {failed.detail}; using {safe_url(url)}")
+        return None
+    first = failures[0]
+    if first.kind in ENDPOINT_ADVICE:
+        advice = ENDPOINT_ADVICE[first.kind].format(
+            endpoints=_spell("endpoints"), api_key=env_name("api_key")
+        )
+    else:
+        advice = first.advice.rstrip(".")
+    others = "".join(f"; {e.endpoint} also failed: {e.detail}" for e in failures[1:])
+    warn(
+        f"endpoint {first.endpoint}: {first.detail}{others}. {advice[:1].upper()}{advice[1:]} "
+        "(`lean-sidecar doctor` checks it). Going on with the symbolic tactics only."
+    )
+    await endpoint.close()
+    built.engine = SearchEngine(settings, built.engine.verifier, None, built.engine.cache)
+    return ENDPOINT_LEFT_OUT.get(first.kind, "the endpoint failed its check") + " (see above)"
+
+
+def reasons(no_model: str | None, settings: Settings) -> Callable[[FileHole], str]:
+    """`why_not` for the rows of one table, in order: an endpoint's failure is told in full
+    on the first row it ended, and the rows after it that it ended too point there."""
+    first: dict[tuple[str, str], str] = {}
+
+    def why(row: FileHole) -> str:
+        r, label = row.result, f"{row.declaration}:{row.line}"
+        if r is not None and r.error and r.cause is not None:
+            where = first.setdefault(r.cause, label)
+            if where != label:
+                return f"the same endpoint failure as {where}"
+        return why_not(row, no_model, settings)
+
+    return why
+
+
+def why_not(row: FileHole, no_model: str | None, settings: Settings) -> str:
+    """One short phrase: why this hole is not filled."""
+    r = row.result
+    if r is None:
+        return "not searched"
+    if r.error:  # an endpoint's failure repeats its remarks when carried from hole to hole
+        return " ".join((_once(r.error) if r.cause else r.error).split())
+    if no_model is not None:
+        return f"tactics only: {no_model}"
+    if settings.budget_samples == 0:
+        return f"tactics only: {env_name('budget_samples')} is 0"
+    if r.seconds >= settings.budget_seconds * 0.98:
+        return f"time budget spent ({settings.budget_seconds:g} s) after {_samples(r)}"
+    if r.samples >= settings.budget_samples:
+        return f"sample budget spent after {_samples(r)}"
+    return f"no proof after {_samples(r)}"
+
+
+def _samples(r: HoleResult) -> str:
+    return f"{r.samples} sample{'' if r.samples == 1 else 's'}"
+
+
+def _once(text: str) -> str:
+    """``text`` with each parenthesised remark kept once (an endpoint's failure carried from
+    hole to hole gathers the same remark again)."""
+    seen: set[str] = set()
+
+    def keep(m: re.Match[str]) -> str:
+        if m.group(0) in seen:
+            return ""
+        seen.add(m.group(0))
+        return m.group(0)
+
+    return re.sub(r" ?\([^()]*\)", keep, text)
+
+
+def print_attempts(attempts: list[Attempt], depth: int, out: Callable[[str], None]) -> None:
+    """Each attempt on one line, its children below it. Candidates that repeat one tried
+    already (outcome ``duplicate``) say nothing new: those of one kind are one line with their
+    count, where the first of them was."""
+    duplicates: dict[str, list[Attempt]] = {}
+    for a in attempts:
+        if a.outcome == "duplicate":
+            duplicates.setdefault(a.kind, []).append(a)
+    for a in attempts:
+        same = duplicates.get(a.kind, []) if a.outcome == "duplicate" else []
+        if len(same) < 2:
+            print_attempt(a, depth, out)
+        elif a is same[0]:
+            seconds = sum(d.seconds for d in same)
+            what = {"sample": "samples", "fix": "fixes"}.get(a.kind, f"{a.kind} attempts")
+            out(
+                f"{'  ' * depth}{a.kind:8} {a.outcome:11} {seconds:6.2f}s  "
+                f"{len(same)} duplicate {what} (each the same as a candidate tried before)"
+            )
+
+
 def print_attempt(a: Attempt, depth: int, out: Callable[[str], None]) -> None:
     candidate = a.candidate.splitlines()[0] if a.candidate else ""
     detail = f"  — {a.detail.splitlines()[0]}" if a.detail else ""
     out(f"{'  ' * depth}{a.kind:8} {a.outcome:11} {a.seconds:6.2f}s  {candidate[:70]}{detail[:80]}")
-    for child in a.children:
-        print_attempt(child, depth + 1, out)
+    print_attempts(a.children, depth + 1, out)
 
 
-def print_table(rows: list[FileHole], out: Callable[[str], None]) -> None:
-    out(f"{'hole':32} {'status':10} {'how':8} {'seconds':>8}  proof")
+def print_table(
+    rows: list[FileHole], out: Callable[[str], None], why: Callable[[FileHole], str]
+) -> None:
+    """One row per hole: its proof (first line), or why it has none (``why``)."""
+    out(f"{'hole':32} {'status':10} {'how':8} {'seconds':>8}  proof, or why not")
     for row in rows:
         r = row.result
         how = r.found[0].how if r and r.found else "-"
@@ -187,7 +349,7 @@ def print_table(rows: list[FileHole], out: Callable[[str], None]) -> None:
             lines = r.found[0].script.strip().splitlines() or [""]
             shown = lines[0] + (f"  (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
         else:
-            shown = " ".join((r.error or "").split()) if r else ""  # the whole reason, one line
+            shown = why(row)  # the whole reason, one line
         hole = f"{row.declaration}:{row.line}"
         status = r.status if r else "-"
         seconds = r.seconds if r else 0.0
@@ -218,7 +380,11 @@ def add_fill_parser(
 
     def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
-        setup_logging(settings.log_level if args.log_level else "WARNING")
+        # What the user must know is said in fill's own lines (stderr) and in the table: the
+        # log (timestamped lines) only when asked for with --log-level.
+        setup_logging(settings.log_level if args.log_level else "ERROR")
+        if not args.log_level:
+            logging.getLogger("lean_interact").setLevel(logging.CRITICAL)  # said as our error
         t0 = time.perf_counter()
         if args.paranoid and not args.write:
             error("--paranoid checks the written file: use it with --write")

@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -61,74 +62,213 @@ class Settings(BaseModel):
 
     # Lean
     upstream: list[str] | None = Field(
-        None, description="Command of Lean's server; default `lake serve --` or `lean --server`."
+        None,
+        description="Command that starts Lean's own language server, which the sidecar stands "
+        "in front of. Unset: `lake serve --` inside a Lake project, `lean --server` elsewhere. "
+        "Set it for a Lean built by hand or a wrapper script.",
     )
-    lake_path: str = Field("lake", description="The `lake` executable the REPL is started with.")
+    lake_path: str = Field(
+        "lake",
+        description="The `lake` executable the Lean REPL is built and started with. Set it when "
+        "`lake` is not on the `PATH` the sidecar sees (e.g. `~/.elan/bin/lake`).",
+    )
     repl_path: str | None = Field(
-        None, description="A built Lean REPL directory (skips cloning and building it)."
+        None,
+        description="A built Lean REPL (`leanprover-community/repl`) folder for your project's "
+        "Lean version. Unset: lean-interact fetches and builds one on first use, which needs the "
+        "network and a few minutes. Set it on an offline machine, or to build the REPL once "
+        "yourself (install.md).",
     )
     # Endpoints
     endpoints: list[str] = Field(
-        default_factory=list, description="OpenAI-compatible base URLs, first healthy one used."
+        default_factory=list,
+        description="Base URLs (`http://` or `https://`) of OpenAI-compatible prover servers "
+        "(vLLM). The first one that answers is used; the next takes over when it fails. Empty: "
+        "only the symbolic tactics run.",
     )
     api_key: SecretStr | None = Field(
-        None, description="Bearer token for the endpoints. Never logged."
+        None,
+        description="Bearer token for the endpoints (vLLM's `--api-key`). Never logged; set it "
+        "in the environment rather than in a file.",
     )
     model: str | None = Field(
-        None, description="Served model name; default: the endpoint's first model."
+        None,
+        description="Served model name sent with every request (vLLM's `--served-model-name`). "
+        "Unset: the endpoint's first model. With `modelFamily` `auto` it also picks the prompt "
+        "dialect.",
     )
     model_family: ModelFamily = Field(
-        "auto", description="Prompt dialect; `auto` guesses from the model name."
+        "auto",
+        description="Prompt dialect the model was trained with; `auto` guesses it from the "
+        "model's name. Set it when the served name does not tell (a renamed or fine-tuned "
+        "model).",
     )
-    temperature: float = Field(0.6, ge=0, le=2)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(8192, gt=0)
+    temperature: float = Field(
+        0.6,
+        ge=0,
+        le=2,
+        description="Sampling temperature of the model's answers, 0 to 2: higher gives more "
+        "varied candidates, lower repeats the likeliest proof. Left at 0.6, the model family's "
+        "published value is used (see `familySampling`); raise it when the samples of a hole "
+        "come back as duplicates.",
+    )
+    top_p: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="Nucleus sampling: each token is drawn from the likeliest tokens that make "
+        "up this share of the probability (above 0, at most 1). Left at 0.95, the model "
+        "family's published value is used (see `familySampling`); rarely worth changing.",
+    )
+    max_tokens: int = Field(
+        8192,
+        gt=0,
+        description="Most tokens one answer may have, reasoning included. Left at 8192, the "
+        "model family's published length is used, fitted to the context (see "
+        "`familySampling`); lower it to make each sample cheaper, at the risk of cutting long "
+        "reasoning short.",
+    )
     samples_per_request: int = Field(
         4,
         gt=0,
         le=256,
-        description="`n` of one request. A server that gives fewer choices (Ollama gives one) "
-        "is asked for the rest with further requests.",
+        description="Answers asked for in one request (`n`), which vLLM generates sharing the "
+        "prompt's cache. A server that gives fewer choices (Ollama gives one) is asked for the "
+        "rest with further requests. Raise it on a large GPU; lower it when requests time out.",
     )
-    request_timeout: float = Field(300.0, gt=0, description="Seconds for one endpoint request.")
-    max_retries: int = Field(2, ge=0)
-    endpoint_concurrency: int = Field(4, gt=0, description="Endpoint requests in flight at once.")
+    request_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds one endpoint request may take in all, streaming included. Raise it "
+        "for a slow GPU or long reasoning.",
+    )
+    max_retries: int = Field(
+        2,
+        ge=0,
+        description="Retries of one request on the same endpoint after a passing failure (HTTP "
+        "429, 502, 503 or 504, a stream cut short), with growing waits, before the next endpoint "
+        "is tried. 0: go to the next endpoint at once.",
+    )
+    endpoint_concurrency: int = Field(
+        4,
+        gt=0,
+        description="Endpoint requests in flight at once, across holes. Raise it when the "
+        "server has room (vLLM batches them); lower it on a shared or rate-limited server.",
+    )
     # Search
-    tactics: list[str] = Field(default_factory=lambda: list(DEFAULT_TACTICS))
-    budget_samples: int = Field(16, ge=0, description="Model samples per hole.")
-    budget_seconds: float = Field(120.0, gt=0, description="Wall time per hole.")
-    allow_native_decide: bool = Field(
-        False, description="Accept proofs that depend on Lean.ofReduceBool."
+    tactics: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TACTICS),
+        description="Lean tactics tried, in order, on every hole before any model is asked (the "
+        "symbolic cascade). Left at this default, the plan for your project's Lean and Mathlib "
+        "versions is used instead; set your own list to try fewer tactics (faster) or your "
+        "project's own.",
     )
-    fix_rounds: int = Field(1, ge=0, le=8, description="Error-fix rounds per rejected sample.")
-    hover_suggestions: bool = Field(True, description="Search replacements for failing tactics.")
-    hover_samples: int = Field(2, ge=0, description="Model samples per failing tactic (hover).")
-    decompose_depth: int = Field(2, ge=0, le=6, description="How deep proof sketches may nest.")
-    sketch_samples: int = Field(2, ge=1, description="Sketches asked for per decomposition.")
-    negation_samples: int = Field(2, ge=0, description="Model samples spent on a lemma's negation.")
+    budget_samples: int = Field(
+        16,
+        ge=0,
+        description="Model samples per hole, error-fix rounds and sketches included. Raise it "
+        "for hard holes, lower it to save GPU time; 0: only the symbolic tactics.",
+    )
+    budget_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds of wall time one hole's search may take; then it ends unsolved.",
+    )
+    allow_native_decide: bool = Field(
+        False,
+        description="Accept proofs that depend on `Lean.ofReduceBool` (`native_decide`), which "
+        "trusts compiled code besides the kernel. Turn it on only where your project accepts "
+        "`native_decide` already.",
+    )
+    fix_rounds: int = Field(
+        1,
+        ge=0,
+        le=8,
+        description="Error-fix rounds per rejected sample (0 to 8): the model gets Lean's error "
+        "back and answers again. 0 spends the budget on fresh samples only.",
+    )
+    hover_suggestions: bool = Field(
+        True,
+        description="Search replacements for a failing tactic and list those Lean accepts in "
+        "its hover. Turn it off to save Lean and GPU time.",
+    )
+    hover_samples: int = Field(
+        2,
+        ge=0,
+        description="Model samples per failing tactic, for the hover's replacements; 0: only the "
+        "symbolic tactics.",
+    )
+    decompose_depth: int = Field(
+        2,
+        ge=0,
+        le=6,
+        description="How deep proof sketches may nest (0 to 6): a hard hole is split into "
+        "sub-lemmas, which may be split again. 0: no sketches.",
+    )
+    sketch_samples: int = Field(
+        2, ge=1, description="Proof sketches asked for each time a hole is decomposed."
+    )
+    negation_samples: int = Field(
+        2,
+        ge=0,
+        description="Model samples spent on the negation of a sketch's lemma, so that a false "
+        "lemma is dropped before samples are spent proving it; 0: only Lean's tactics try.",
+    )
     # Verification
-    repl_pool_size: int = Field(2, gt=0)
-    repl_memory_mb: int | None = Field(8192, description="Address-space limit per REPL process.")
-    repl_timeout: float = Field(60.0, gt=0, description="Seconds per REPL command.")
+    repl_pool_size: int = Field(
+        2,
+        gt=0,
+        description="Lean REPL processes that check candidates in parallel. Each holds the "
+        "file's environment in memory (several GB with Mathlib): raise it on a machine with "
+        "many cores and the memory for them, lower it to 1 on a small one.",
+    )
+    repl_memory_mb: int | None = Field(
+        8192,
+        description="Address-space limit of each REPL process, in MB (unset: none): a candidate "
+        "that needs more fails instead of swapping the machine. Raise it for large files.",
+    )
+    repl_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one REPL command (one candidate's check) may run before it fails. "
+        "Raise it for files that are slow to elaborate.",
+    )
     max_document_mb: float = Field(
-        4.0, gt=0, description="Larger documents are passed to Lean but not searched."
+        4.0,
+        gt=0,
+        description="Documents larger than this many MB are passed to Lean but not searched.",
     )
     # Storage and logs
-    cache_path: Path = Field(default_factory=_default_cache)
-    log_level: str = Field("INFO")
+    cache_path: Path = Field(
+        default_factory=_default_cache,
+        description="SQLite file of verified proofs, so that a hole solved once is offered at "
+        "once next time (the key holds the toolchain, Mathlib's version, the statement, the goal "
+        "and the model). Default: `$XDG_CACHE_HOME/lean-sidecar/proofs.sqlite`. Move it to "
+        "another disk, or delete the file to empty the cache.",
+    )
+    log_level: str = Field(
+        "INFO",
+        description="How much the sidecar logs: `DEBUG`, `INFO`, `WARNING` or `ERROR`. `DEBUG` "
+        "for a bug report. `fill` and `eval` log less unless `--log-level` is given.",
+    )
     log_file: Path | None = Field(
         None,
-        description="Write the log to this file instead of stderr (the VS Code shim route sets "
-        "it: the Lean extension shows anything on stderr as an error).",
+        description="Write the log to this file instead of stderr. The VS Code shim route sets "
+        "it (`sidecar.log` in the extension's storage folder), because the Lean extension shows "
+        "anything on its server's stderr as an error.",
     )
     # Prover families (appended)
     family_sampling: bool = Field(
         True,
-        description="Use the model family's published sampling where temperature, topP and "
-        "maxTokens are left at their generic defaults.",
+        description="Use the model family's published sampling (see provers.md) where "
+        "`temperature`, `topP` and `maxTokens` keep their generic defaults; a value you set "
+        "wins. `false` sends the settings as they are.",
     )
     context_tokens: int | None = Field(
-        None, gt=0, description="The endpoint's --max-model-len, when smaller than the model's."
+        None,
+        gt=0,
+        description="The endpoint's `--max-model-len`, when you serve the model with a smaller "
+        "context than its own; `maxTokens` is fitted to it.",
     )
     # Endpoint faults (appended)
     stall_timeout: float = Field(
@@ -148,24 +288,34 @@ class Settings(BaseModel):
     max_answer_bytes: int = Field(
         1_000_000,
         gt=0,
-        description="Largest answer per sample (text plus reasoning), cut off while streaming.",
+        description="Largest answer per sample in bytes (text plus reasoning), cut off while "
+        "streaming.",
     )
     endpoint_cooldown: float = Field(
-        30.0, ge=0, description="Seconds a failing endpoint is skipped (the next one is used)."
+        30.0,
+        ge=0,
+        description="Seconds a failing endpoint is skipped (the next one is used).",
     )
     max_proof_chars: int = Field(
-        100_000, gt=0, description="Longer candidate proofs are refused before Lean."
+        100_000,
+        gt=0,
+        description="Longer candidate proofs are refused before Lean (checked first; verified "
+        "prover proofs reach about 50,000 characters).",
     )
     repl_sandbox: bool = Field(
         True,
-        description="Run every Lean REPL in a sandbox (no network, read-only files, no secrets); "
-        "off runs model output unconfined.",
+        description="Run every Lean REPL in a sandbox (bubblewrap: no network, read-only file "
+        "system, home hidden, no secrets). Turned off, a model's candidates are not checked at "
+        "all unless you also set `allowUnsandboxed`; only the symbolic tactics run.",
     )
     allow_unsandboxed: bool = Field(
         False,
-        description="Check a model's candidates in Lean even where no sandbox works (or "
-        "replSandbox is off): model output then runs with your privileges. Off, only the "
-        "symbolic tactics run there.",
+        description="Check a model's candidates in Lean even where no sandbox works (neither "
+        "bubblewrap nor user namespaces) or `replSandbox` is off. Model output then runs with "
+        "your privileges: anything that slips past the gate can read your files and reach the "
+        "network. Off (the default), such a machine runs only the symbolic tactics, and you are "
+        "told once why. In VS Code this setting, like the paths and `replSandbox`, can only be "
+        "set in your user settings, never by a workspace.",
     )
     # Editors (appended)
     editor_search_command: str | None = Field(
@@ -209,8 +359,10 @@ class Settings(BaseModel):
 
     @field_validator("endpoints")
     @classmethod
-    def _strip_slash(cls, v: list[str]) -> list[str]:
-        return [u.rstrip("/") for u in v]
+    def _urls(cls, v: list[str]) -> list[str]:
+        """Each an http(s) URL with a host, without its trailing slash: `gpu:8000` would
+        otherwise fail later, at every request, as "cannot connect"."""
+        return [_endpoint_url(u) for u in v]
 
     def merged(
         self,
@@ -243,10 +395,12 @@ class Settings(BaseModel):
             try:
                 checked = Settings.model_validate(trial).model_dump()
             except ValidationError as exc:
-                why = exc.errors()[0].get("msg")
+                why = str(exc.errors()[0].get("msg")).removeprefix("Value error, ")
                 if strict:
                     shown = spell(name) if spell else name
-                    raise SettingsError(f"invalid value {value!r} for {shown}: {why}") from None
+                    # a list's validator names the item at fault
+                    what = "" if isinstance(value, list) else f" {value!r}"
+                    raise SettingsError(f"invalid value{what} for {shown}: {why}") from None
                 log.warning("%s: invalid value for %s ignored: %s", source, name, why)
                 continue
             if editor and checked[name] == defaults[name]:
@@ -270,6 +424,23 @@ class Settings(BaseModel):
         """What may be logged or shown: secrets are masked by SecretStr."""
         data: JsonObject = json.loads(self.model_dump_json())
         return data
+
+
+def _endpoint_url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises on a port that is no number
+    except ValueError as exc:
+        raise ValueError(f"{raw!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        example = url if "://" in url else f"http://{url}"
+        if "://" in url:
+            example = "http://" + url.split("://", 1)[1]
+        raise ValueError(f"{raw!r} is not a URL: write it with http:// or https://, e.g. {example}")
+    if not host:
+        raise ValueError(f"{raw!r} has no host name, e.g. http://127.0.0.1:8000")
+    return url
 
 
 class SettingsError(ValueError):

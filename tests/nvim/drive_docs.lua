@@ -1,7 +1,7 @@
 -- Headless Neovim as a user with docs/neovim.md's snippets in their init.lua (tests/test_neovim.py
 -- writes it): open a Lean file, list the holes, fill a sorry after ℝ ≤ 𝔽 with the keymap, trace an
 -- unsolved one, open a second file of the same project (same client), fill every sorry, cancel a
--- search that hangs.
+-- search that hangs, and check that the snippet's settings (its endpoint) reached the sidecar.
 -- Environment: PROJECT, CLIENT_NAME. Exit code 0 on success, 1 on failure.
 local T = LEAN_SIDECAR_TEST
 local project = os.getenv("PROJECT")
@@ -165,11 +165,27 @@ if not vim.wait(10000, function() return note_since(n, "^lean%-sidecar: no proof
 end
 ok("cancel stopped the running search: " .. cancelled)
 
--- 7. nothing deprecated was called, and no warning other than ours
+-- 7. the snippet's settings reached the sidecar: it has the endpoint of its init_options (the
+-- test sets no LEAN_SIDECAR_ENDPOINTS), whether or not anything answers there
+local answer
+vim.lsp.buf_request(slow, "workspace/executeCommand",
+  { command = "leanSidecar.checkEndpoint", arguments = { {} } }, function(err, result, ctx)
+    if ctx.client_id == attached(slow).id then answer = { err = err, result = result } end
+  end)
+if not vim.wait(20000, function() return answer ~= nil end, 50) then fail("checkEndpoint: no answer") end
+local status = answer.result or {}
+local where = tostring(status.endpoint or status.error or "")
+if answer.err or not status.configured or not where:find("127.0.0.1:8000", 1, true) then
+  fail("the sidecar has not the snippet's endpoint: " .. vim.inspect(answer))
+end
+ok("the snippet's endpoint reached the sidecar: " .. where:sub(1, 60))
+
+-- 8. nothing deprecated was called, and no warning other than ours
 if #T.deprecated > 0 then fail("deprecated calls: " .. vim.inspect(T.deprecated)) end
 for _, note in ipairs(T.notes) do
   -- ours: the sidecar's window/showMessage, which Neovim prefixes with the client's name
-  local ours = note.msg:find("^lean%-sidecar: ") or note.msg:find("^LSP%[lean_sidecar%] lean%-sidecar: ")
+  local ours = note.msg:find("^lean%-sidecar: ")
+    or note.msg:find("^LSP%[" .. vim.pesc(name) .. "%] lean%-sidecar: ")
   if note.level >= vim.log.levels.WARN and not ours then
     fail("unexpected warning: " .. note.msg)
   end

@@ -4,6 +4,7 @@ known prover with the right settings, and print what the sidecar needs to use it
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -96,11 +97,43 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if args.dry_run:
         return 0
-    if importlib.util.find_spec("vllm") is None or shutil.which("vllm") is None:
+    vllm = _vllm_command()
+    if vllm is None:
         print(
-            "error: vLLM is not installed here: pip install 'lean-sidecar[gpu]' on the GPU machine",
+            f"error: {NO_VLLM.format(python=sys.executable, vllm=_vllm_requirement())}",
             file=sys.stderr,
         )
         return 2
-    os.execvp(argv[0], argv)  # replaces this process: signals and exit code are vLLM's
+    os.execv(vllm, [vllm, *argv[1:]])  # replaces this process: signals and exit code are vLLM's
     return 0  # pragma: no cover
+
+
+# lean-sidecar is not on PyPI: installing "lean-sidecar[gpu]" from there would install whatever
+# someone else publishes under that name. vLLM goes into the environment lean-sidecar runs in.
+NO_VLLM = (
+    "vLLM is not installed in the Python environment lean-sidecar runs in ({python}). Install "
+    "it there: {python} -m pip install '{vllm}' (or, in the lean-sidecar checkout: "
+    ".venv/bin/pip install -e '.[gpu]')"
+)
+
+
+def _vllm_command() -> str | None:
+    """The `vllm` of this environment (beside its Python, whether or not its `bin` is on PATH),
+    else the one on PATH; None when vLLM cannot be imported here."""
+    if importlib.util.find_spec("vllm") is None:
+        return None
+    beside = os.path.join(os.path.dirname(sys.executable), "vllm")
+    return beside if os.access(beside, os.X_OK) else shutil.which("vllm")
+
+
+def _vllm_requirement() -> str:
+    """The vLLM that the `gpu` extra asks for (``vllm>=0.10``), from the installed metadata."""
+    try:
+        requires = importlib.metadata.requires("lean-sidecar") or []
+    except importlib.metadata.PackageNotFoundError:
+        requires = []
+    for req in requires:
+        spec, _, marker = req.partition(";")
+        if spec.strip().startswith("vllm") and "gpu" in marker:
+            return spec.strip()
+    return "vllm"
