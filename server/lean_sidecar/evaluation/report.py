@@ -8,7 +8,8 @@ alone, as a reference line), the time to the first verified proof (a histogram o
 equal width, logarithmic when the times span more than two decades), and what found the
 first proof of each solved problem (stages only; the unsolved are counted in the title).
 
-Needs matplotlib (``pip install 'lean-sidecar[eval]'``); eval_cli checks before importing this.
+Needs matplotlib (the ``eval`` extra: ``pip install -e '.[eval]'`` in the checkout); eval_cli
+checks before importing this.
 """
 
 from __future__ import annotations
