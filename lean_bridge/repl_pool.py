@@ -420,6 +420,10 @@ class ReplPool:
         finally:
             self._idle.put_nowait(slot)
 
+    def session(self) -> contextlib.AbstractAsyncContextManager[ReplSession]:
+        """One REPL of the pool held for a sequence of requests (tactic-mode steps)."""
+        return session(self)
+
 
 class ReplSession:
     """One REPL held for a sequence of requests: proof-state ids live in the process that made

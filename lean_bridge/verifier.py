@@ -29,9 +29,9 @@ from lean_bridge.diagnostics import uses_sorry
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.lean_lexer import mask_non_code
+from lean_bridge.lean_repl import LeanRepl
 from lean_bridge.lean_versions import Version, native_axioms
 from lean_bridge.parse_record import check_parse, expected_commands
-from lean_bridge.repl_pool import ReplPool
 
 #: Which link of the trust chain refused (docs/security.md): the text gate before Lean, the
 #: REPL itself (no answer, a lost environment), the parse of record, Lean's verdict (errors, a
@@ -75,7 +75,7 @@ def mark_other_holes(site: HoleSite, filled: str, marker: str) -> str:
 class Verifier:
     def __init__(
         self,
-        pool: ReplPool,
+        pool: LeanRepl,
         allow_native_decide: bool = False,
         lean_version: Version | None = None,
     ) -> None:

@@ -29,8 +29,9 @@ def test_generated_files_are_up_to_date() -> None:
 def test_every_server_setting_is_contributed_without_empty_defaults() -> None:
     props = json.loads(PACKAGE.read_text())["contributes"]["configuration"]["properties"]
     for name in Settings.model_fields:
-        if name == "api_key":
+        if name in ("api_key", "verifier_api_key"):
             assert "leanSidecar.apiKey" not in props  # SecretStorage only
+            assert "leanSidecar.verifierApiKey" not in props  # the environment only
             continue
         head, *rest = name.split("_")
         key = "leanSidecar." + head + "".join(p.capitalize() for p in rest)
@@ -72,6 +73,7 @@ def test_settings_that_choose_what_runs_cannot_come_from_a_workspace() -> None:
         "pythonPath", "serverCommand", "upstream", "lakePath", "replPath", "replSandbox",
         "allowNativeDecide", "allowUnsandboxed", "logFile", "cachePath",
         "mcpShare", "mcpHost", "mcpPort", "mcpTokenFile",
+        "verifierServers",  # whose Lean decides what is proved
     }  # fmt: skip
     for name in risky:
         assert props[f"leanSidecar.{name}"].get("scope") == "machine", name

@@ -37,8 +37,9 @@ DOC_DEFAULTS = {
     "mcp_token_file": "~/.config/lean-sidecar/mcp-token",
 }
 
-# Server settings the editor must not set: the API key lives in VS Code's SecretStorage.
-SERVER_ONLY = {"api_key"}
+# Server settings the editor must not set: the API key lives in VS Code's SecretStorage; the
+# verifier servers' key is read from LEAN_SIDECAR_VERIFIER_API_KEY only.
+SERVER_ONLY = {"api_key", "verifier_api_key"}
 
 # Settings of the extension itself (how to start the sidecar), not of the server.
 EXTENSION_ONLY: dict[str, dict[str, Any]] = {
@@ -86,13 +87,15 @@ MACHINE_SCOPED = frozenset(
         "leanSidecar.mcpHost",
         "leanSidecar.mcpPort",
         "leanSidecar.mcpTokenFile",
+        # remote verification: a workspace must not choose whose Lean decides what is proved
+        "leanSidecar.verifierServers",
     }
 )
 UNTRUSTED_WORKSPACES = {
     "supported": "limited",
     "description": "In an untrusted workspace lean-sidecar ignores the workspace's settings that "
     "choose what runs or weaken a defence (interpreter, server command, Lean and REPL paths, "
-    "sandbox, native evaluation, log and cache files, serving agents over MCP).",
+    "sandbox, native evaluation, log and cache files, serving agents over MCP, verifier servers).",
     "restrictedConfigurations": sorted(MACHINE_SCOPED),
 }
 

@@ -26,6 +26,7 @@ from lean_sidecar.search.build import build_engine
 from lean_sidecar.settings import Settings
 
 STAGES = ("cascade", "samples", "fix", "decompose")
+EXIT_LOST = 3  # Lean went away mid-run (every verifier server): what is done is kept
 
 
 def add_eval_parser(
@@ -222,6 +223,7 @@ async def evaluate(args: argparse.Namespace, settings: Settings, stages: list[st
         start_repl=bool(todo),
         use_cache=False,
         use_endpoint=settings.budget_samples > 0,
+        batch=True,
     )
     try:
         for notice in built.notices:
@@ -241,10 +243,19 @@ async def evaluate(args: argparse.Namespace, settings: Settings, stages: list[st
             solved += row["status"] == "solved"
             bar.show(f"{problem.name}: {row['status']} ({solved} solved)")
 
-        await run_problems(todo, engine, out, args.concurrency, on_done)
+        await run_problems(todo, engine, out, args.concurrency, on_done, built.verifier_lost)
         bar.finish()
     finally:
         await built.close()
+    lost = built.verifier_lost()
+    if lost is not None:
+        kept = len(read_results(out))
+        print(
+            f"error: eval stopped: {lost}. The {kept} finished problem(s) are in {out}; run the "
+            "same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_LOST
     if todo or info["finished"] is None:
         info["finished"] = now()
     names = {p.name for p in problems}

@@ -352,12 +352,46 @@ class Settings(BaseModel):
         "others could read is replaced with a new token.",
     )
 
-    @field_validator("endpoints", mode="before")
+    # Beyond one machine (appended): Lean on verifier servers, requests spread over endpoints
+    verifier_servers: list[str] = Field(
+        default_factory=list,
+        description="Kimina Lean Server base URLs that run every Lean check instead of the local "
+        "REPL pool, round-robin over those that answer (health: `GET /health`). The gate, the "
+        "parse of record and the axiom audit still run here; a server that cannot return Lean's "
+        "info tree, or runs another Lean version than the project, is refused. "
+        "docs/remote-verification.md.",
+    )
+    verifier_api_key: SecretStr | None = Field(
+        None,
+        description="Bearer token for the verifier servers (their LEAN_SERVER_API_KEY). Never "
+        "logged.",
+    )
+    verifier_concurrency: int = Field(
+        8,
+        gt=0,
+        description="Checks in flight at once per verifier server (about its number of REPLs, "
+        "Kimina's LEAN_SERVER_MAX_REPLS).",
+    )
+    verifier_retry_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long checks wait for a verifier server to answer again when none does; "
+        "then `eval` stops, keeping the problems it finished (rerun it to resume).",
+    )
+    endpoint_routing: Literal["auto", "failover", "spread"] = Field(
+        "auto",
+        description="`failover`: the first healthy endpoint takes every request, the next when "
+        "it fails; `spread`: round-robin over the healthy endpoints (replicas of one model), "
+        "`endpointConcurrency` requests each; `auto`: `eval` spreads, the editor and `fill` "
+        "fail over.",
+    )
+
+    @field_validator("endpoints", "verifier_servers", mode="before")
     @classmethod
     def _endpoints(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
 
-    @field_validator("endpoints")
+    @field_validator("endpoints", "verifier_servers")
     @classmethod
     def _urls(cls, v: list[str]) -> list[str]:
         """Each an http(s) URL with a host, without its trailing slash: `gpu:8000` would
@@ -505,7 +539,7 @@ def _parse_env_value(name: str, raw: str) -> Json:
 
 # Variables that hold secrets: read once, then gone from this process's environment (and from
 # its /proc/<pid>/environ), so that nothing started later, or reading /proc, can find them.
-SECRET_FIELDS = ("api_key",)
+SECRET_FIELDS = ("api_key", "verifier_api_key")
 _kept: dict[str, str] = {}
 
 

@@ -5,6 +5,9 @@ import * as vscode from "vscode";
 /** Prompt dialects, as package.json's `modelFamily` enum lists them. */
 export type ModelFamily = "auto" | "kimina" | "kimina-preview" | "deepseek-v2-cot" | "deepseek-v2" | "goedel-v2";
 
+/** How requests go to several endpoints, as package.json's `endpointRouting` enum lists them. */
+export type EndpointRouting = "auto" | "failover" | "spread";
+
 /** Every leanSidecar.* setting as VS Code answers it: the user's value, else package.json's
  * default; null means unset (the server's default or LEAN_SIDECAR_* applies). VS Code does not
  * enforce the schema on a hand-edited settings.json, so code that acts on a value (config.ts)
@@ -25,6 +28,7 @@ export interface Settings {
   editorSearchCommand: string | null;
   endpointConcurrency: number;
   endpointCooldown: number;
+  endpointRouting: EndpointRouting;
   endpoints: string[] | null;
   familySampling: boolean;
   fixRounds: number;
@@ -59,6 +63,9 @@ export interface Settings {
   temperature: number;
   topP: number;
   upstream: string[] | null;
+  verifierConcurrency: number;
+  verifierRetrySeconds: number;
+  verifierServers: string[] | null;
 }
 
 type JsonType<T> = [T] extends [boolean] ? "boolean" : [T] extends [string] ? "string"
@@ -84,6 +91,7 @@ export const SETTING_TYPES: { readonly [K in keyof Settings]-?: SchemaType<Setti
   editorSearchCommand: ["string", "null"],
   endpointConcurrency: "integer",
   endpointCooldown: "number",
+  endpointRouting: "string",
   endpoints: ["array", "null"],
   familySampling: "boolean",
   fixRounds: "integer",
@@ -118,6 +126,9 @@ export const SETTING_TYPES: { readonly [K in keyof Settings]-?: SchemaType<Setti
   temperature: "number",
   topP: "number",
   upstream: ["array", "null"],
+  verifierConcurrency: "integer",
+  verifierRetrySeconds: "number",
+  verifierServers: ["array", "null"],
 };
 
 /** The `leanSidecar` section now. Read again where a value may have changed since activation

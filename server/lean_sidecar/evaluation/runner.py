@@ -1,5 +1,6 @@
 """Run the pipeline over problems, appending one JSON line per finished problem, so that a
-killed run continues where it stopped."""
+killed run continues where it stopped. A run whose Lean went away (every verifier server
+stopped answering) stops the same way: the problems it could not finish get no line."""
 
 from __future__ import annotations
 
@@ -75,13 +76,21 @@ async def run_problems(
     out: Path,
     concurrency: int,
     on_done: Callable[[Problem, ResultRow], None],
+    halted: Callable[[], str | None] = lambda: None,
 ) -> None:
+    """``halted``: why nothing more can be checked (None while Lean is there). From then on no
+    problem starts, and one that ends unsolved is not written: its search was cut, not done,
+    so a rerun searches it again (one that was solved is written: its proof was checked)."""
     semaphore = asyncio.Semaphore(concurrency)
     lock = asyncio.Lock()
 
     async def one(problem: Problem) -> None:
         async with semaphore:
+            if halted() is not None:
+                return
             row = await solve_problem(problem, engine)
+        if halted() is not None and row["status"] != "solved":
+            return
         async with lock:
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -5,6 +5,8 @@ Several endpoints may be configured; the first one whose circuit is closed and w
 (failover to the next). ``n`` samples go in one request so vLLM shares the prompt's prefix; a
 server that gives fewer choices than asked (Ollama gives one, older llama.cpp refuses ``n``) has
 the difference made up by further requests, each under the concurrency limit (endpoint_choices).
+With ``spread`` (``endpointRouting``), requests go round-robin to the healthy endpoints instead
+(replicas of one model), ``concurrency`` in flight per endpoint.
 Every stream has a no-bytes timeout (``stall_timeout``) besides the total ``timeout``; 429 and
 502/503/504 are retried, honouring ``Retry-After`` only within what is left of the total; answers
 are capped in size while they stream. Each failure is an `EndpointError` with a stable ``kind``
@@ -89,6 +91,7 @@ class EndpointClient:
         max_answer_bytes: int = 1_000_000,
         cooldown: float = 30.0,
         breaker_failures: int = 3,
+        spread: bool = False,
     ) -> None:
         if not urls:
             raise ValueError("no endpoint configured")
@@ -109,7 +112,9 @@ class EndpointClient:
         self.cooldown = cooldown
         self.breaker_failures = breaker_failures
         self._redact = Redactor(api_key, *passwords)
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self.spread = spread
+        self._turn = 0  # where the next round-robin pick starts (spread)
+        self._semaphore = asyncio.Semaphore(concurrency * (len(self.urls) if spread else 1))
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.AsyncClient(
             headers=headers,
@@ -209,8 +214,14 @@ class EndpointClient:
 
     async def _pick(self, tried: set[str], errors: list[EndpointError]) -> str:
         """The next endpoint to use, skipping ``tried`` and open circuits; when none is left,
-        raise the first failure (the preferred endpoint's) with the others attached."""
-        for url in self.urls:
+        raise the first failure (the preferred endpoint's) with the others attached. Spread:
+        each first pick starts one endpoint further (round-robin)."""
+        order = self.urls
+        if self.spread and not tried:
+            k = self._turn % len(self.urls)
+            self._turn += 1
+            order = self.urls[k:] + self.urls[:k]
+        for url in order:
             if url in tried:
                 continue
             tried.add(url)
@@ -435,8 +446,10 @@ class EndpointClient:
         return self._error(url, kind, detail, status=r.status_code, retry_after=retry_after)
 
 
-def client_from(settings: Settings) -> EndpointClient | None:
-    """The endpoint client the settings describe, or ``None`` when no endpoint is configured."""
+def client_from(settings: Settings, *, batch: bool = False) -> EndpointClient | None:
+    """The endpoint client the settings describe, or ``None`` when no endpoint is configured.
+    ``batch`` (``eval``): requests are spread over the endpoints when ``endpointRouting`` is
+    ``auto``."""
     if not settings.endpoints:
         return None
     key = settings.api_key.get_secret_value() if settings.api_key else None
@@ -450,4 +463,6 @@ def client_from(settings: Settings) -> EndpointClient | None:
         min_token_rate=settings.min_token_rate,
         max_answer_bytes=settings.max_answer_bytes,
         cooldown=settings.endpoint_cooldown,
+        spread=settings.endpoint_routing == "spread"
+        or (settings.endpoint_routing == "auto" and batch),
     )

@@ -18,7 +18,8 @@ from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import checkable, fill
 from lean_bridge.hole_site import HoleSite, sites_in
 from lean_bridge.holes import TextModel
-from lean_bridge.repl_pool import ReplPool, ReplUnavailable
+from lean_bridge.lean_repl import LeanRepl
+from lean_bridge.repl_pool import ReplUnavailable
 from lean_bridge.verifier import Verifier
 from lean_sidecar.search.engine import HoleResult, SearchEngine
 from lean_sidecar.search.helper_site import SEPARATOR
@@ -52,7 +53,7 @@ class FileFill:
         return sum(1 for h in self.holes if h.result is not None and h.result.status == "solved")
 
 
-async def file_holes(text: str, pool: ReplPool, *, at: int | None = None) -> list[FileHole]:
+async def file_holes(text: str, pool: LeanRepl, *, at: int | None = None) -> list[FileHole]:
     """Every sorry inside a declaration, with the goal the REPL reports at its position; with
     ``at`` (an offset), only those of the declaration around it (one REPL command, not one per
     declaration of the file: an agent asking about one hole)."""
