@@ -298,7 +298,7 @@ class RemotePool:
     async def _release(self, server: _Server) -> None:
         server.in_flight -= 1
         async with self._changed:
-            self._changed.notify_all()
+            self._changed.notify(1)  # one slot: one waiter (health changes wake them all)
 
     async def _send(self, code: str, timeout: float, infotree: bool) -> tuple[_Server, Answer]:
         """One snippet, on the next server that answers; a server's own failure moves it on."""

@@ -22,6 +22,10 @@ CASES = [
         ["bench/mcp_shared.py", "--rounds", "1", "--repl-latency", "0"],
         "holes answered from: editor",
     ),
+    (
+        ["bench/verifier_scaling.py", "--problems", "4", "--latency", "0.05", "--servers", "1"],
+        "sidecar's own cost per remote check",
+    ),
 ]
 
 

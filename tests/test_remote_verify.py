@@ -476,3 +476,47 @@ async def test_spread_endpoints_take_requests_in_turn() -> None:
         await failover.close()
         for ep in eps:
             await ep.stop()
+
+
+def test_the_documented_eval_command_runs_as_written(tmp_path: Path) -> None:
+    """docs/remote-verification.md's eval block, run by bash as it stands, with its variables
+    pointing at stand-ins: two verifier servers, two endpoints (requests spread over both)."""
+    import re
+    import sys
+
+    from tests.standins.openai_endpoint import StandInEndpoint
+
+    doc = (ROOT / "docs" / "remote-verification.md").read_text()
+    marker = "<!-- tested: tests/test_remote_verify.py::test_the_documented_eval_command_runs_as_written -->"
+    block = re.search(re.escape(marker) + r"\n```sh\n(.*?)```", doc, re.S)
+    assert block is not None, "the tested block is gone from the doc"
+    servers, bench, problems, ep, url = eval_setup(tmp_path, 2, 0.0)
+    second = StandInEndpoint(script=json.loads(json.dumps(ep.script)))
+    url2 = second.start_in_thread()
+    _, base = eval_command(tmp_path, bench, url)
+    env = {
+        **base,
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "BENCH": str(bench),
+        "PROJECT": str(tmp_path / "proj"),
+        "GPU1": url,
+        "GPU2": url2,
+        "LEAN_SIDECAR_VERIFIER_SERVERS": ",".join(s.url for s in servers),
+    }
+    try:
+        done = subprocess.run(
+            ["bash", "-c", block.group(1)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        for s in servers:
+            s.kill()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "solved 13/20 (65.0%)" in done.stdout
+    assert len(rows(tmp_path / "runs" / "remote.jsonl")) == 20
+    assert ep.generation_requests() and second.generation_requests(), "spread over both endpoints"
+    assert servers[0].checked() and servers[1].checked(), "checks on both servers"
