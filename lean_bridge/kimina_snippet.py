@@ -47,8 +47,9 @@ BODY_MARK = "-- lean-sidecar"
 #: the header of a file without imports (Lean imports ``Init`` implicitly; Kimina reuses a
 #: REPL's environment 0 only when the header is not blank, else it would be the previous body's)
 NO_IMPORTS = "Init"
-_IMPORT = re.compile(r"\s*import[ \t]+([^\s]+)")
-_HEADER_WORDS = re.compile(r"\s*(prelude|module|public|meta|private)\b")
+_IMPORT = re.compile(r"\s*import\s+([^\s]+)")
+_PRELUDE = re.compile(r"\s*(?:prelude|module)\b")
+_MODIFIED_IMPORT = re.compile(r"\s*(?:(?:public|meta|private)\s+)+import\b")
 # What `str.splitlines()` splits on besides "\n" (and "\r\n", which it reads as one break).
 _OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -89,7 +90,7 @@ def split_imports(prefix: str) -> tuple[list[str], str]:
     masked = mask_non_code(prefix)
     at, imports = 0, []
     while True:
-        if _HEADER_WORDS.match(masked, at):
+        if _MODIFIED_IMPORT.match(masked, at) or (at == 0 and _PRELUDE.match(masked)):
             raise NotSendable(
                 "a file with a `prelude`, `module` or modified `import` header cannot be checked "
                 "on a Kimina Lean Server (its splitter reads plain `import` lines only)",

@@ -71,6 +71,8 @@ def test_a_check_is_one_snippet_whose_header_the_splitter_keeps_as_it_is() -> No
         "#print axioms t",
     ]
     assert snip.ends == (snip.starts[1], snip.starts[2], snip.starts[2] + 1)
+    after = build_snippet("import Mathlib\nprivate def f := 1\n", ["#check f"])
+    assert after.code == "import Mathlib\n-- lean-sidecar\n\nprivate def f := 1\n#check f\n"
     assert build_snippet("theorem x : True := trivial\n", ["#check x"]).code.startswith(
         "import Init\n-- lean-sidecar\n"
     ), "a file without imports still has a header (Kimina reuses env 0 only behind one)"
@@ -81,6 +83,7 @@ def test_a_check_is_one_snippet_whose_header_the_splitter_keeps_as_it_is() -> No
     [
         ("import Mathlib.Tactic\n", "theorem t : True := trivial", True, "widens"),
         ("prelude\nimport Init.Core\n", "theorem t : True := trivial", True, "prelude"),
+        ("public import Mathlib\n", "theorem t : True := trivial", True, "modified"),
         ("import Mathlib\r\nopen Real\r\n\r", "theorem t : True := trivial", True, r"U\+000D"),
         ("import Mathlib\n", "theorem t : True := by\u2028  trivial", False, r"U\+2028"),
     ],
