@@ -358,13 +358,15 @@ class Settings(BaseModel):
         description="Kimina Lean Server base URLs that run every Lean check instead of the local "
         "REPL pool, round-robin over those that answer (health: `GET /health`). The gate, the "
         "parse of record and the axiom audit still run here; a server that cannot return Lean's "
-        "info tree, or runs another Lean version than the project, is refused. "
+        "info tree, or runs another Lean version than the project, is refused. A user setting "
+        "only in VS Code: a workspace cannot choose whose Lean decides. See "
         "docs/remote-verification.md.",
     )
     verifier_api_key: SecretStr | None = Field(
         None,
-        description="Bearer token for the verifier servers (their LEAN_SERVER_API_KEY). Never "
-        "logged.",
+        description="Bearer token for the verifier servers (their `LEAN_SERVER_API_KEY`), a "
+        "secret like `apiKey`: read once from the environment, never logged, written or put in "
+        "a URL; not an editor setting.",
     )
     verifier_concurrency: int = Field(
         8,
@@ -376,7 +378,8 @@ class Settings(BaseModel):
         30.0,
         ge=0,
         description="How long checks wait for a verifier server to answer again when none does; "
-        "then `eval` stops, keeping the problems it finished (rerun it to resume).",
+        "then `eval` stops with exit code 3, keeping the problems it finished (rerun it to "
+        "resume).",
     )
     endpoint_routing: Literal["auto", "failover", "spread"] = Field(
         "auto",
