@@ -13,8 +13,10 @@ verdict for this project).
 Health: a server that cannot be reached, breaks a connection or does not answer in time is taken
 out of the rotation (a warning names it and where its checks go) and probed again every few
 seconds; the check it was running goes to the next server. When none answers for
-``retry_seconds``, the pool is *lost*: every check from then on raises ``VerifierLost``, which a
-runner reads as "stop, keep what is done, resume later" rather than as a candidate's failure.
+``retry_seconds``, the pool is *lost*: every check raises ``VerifierLost`` while none answers,
+which a runner reads as "stop, keep what is done, resume later" rather than as a candidate's
+failure. ``lost`` stays said (a batch run that lost Lean does not trust what it was doing then);
+a long-lived user (the editor) checks again as soon as a server answers again.
 A 429 (every REPL of the server busy) waits and retries; a server's 5xx on one check is that
 check's failure after a retry (a REPL that a candidate crashed answers so).
 """
@@ -248,7 +250,7 @@ class RemotePool:
 
     async def _watch(self, server: _Server) -> None:
         """Probe ``server`` until it answers as it must, then put it back in the rotation."""
-        while self.lost is None:
+        while True:
             await asyncio.sleep(PROBE_EVERY)
             try:
                 await self._probe(server)
@@ -267,11 +269,11 @@ class RemotePool:
 
     async def _acquire(self) -> _Server:
         while True:
-            if self.lost is not None:
-                raise VerifierLost(self.lost)
             n = len(self._servers)
             up = [s for s in self._servers if s.down is None]
             if not up:
+                if self.lost is not None:
+                    raise VerifierLost(self.lost)
                 now = time.monotonic()
                 if self._all_down_since is None:
                     self._all_down_since = now

@@ -330,6 +330,16 @@ async def test_a_server_killed_mid_run_hands_its_checks_to_the_others(
         with pytest.raises(VerifierLost, match="no verifier server answered for 2 s"):
             await v.check(site, "omega")
         assert pool.lost is not None and servers[1].url in pool.lost
+        # a long-lived user (the editor) checks again once a server is back; the loss stays said
+        # (a batch run that lost Lean stops regardless: its runner reads `lost`)
+        await asyncio.to_thread(servers[1].start)
+        for _ in range(100):
+            try:
+                verdict = await v.check(site, "omega")
+                break
+            except VerifierLost:
+                await asyncio.sleep(0.2)
+        assert verdict.ok and pool.lost is not None
     finally:
         await pool.close()
         for s in servers:
