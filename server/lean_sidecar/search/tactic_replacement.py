@@ -20,7 +20,6 @@ from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.hole_fill import checkable, replacement
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import Hole, TextModel, insertion_column
-from lean_bridge.repl_pool import session
 from lean_bridge.repl_results import repl_position
 from lean_sidecar.prover.endpoint import EndpointError, Sample
 from lean_sidecar.prover.extract import extract_script, final_code_block
@@ -149,7 +148,7 @@ async def replace_tactic(
     s = engine.settings
     closers: list[Suggestion] = []
     progress: list[Suggestion] = []
-    async with session(engine.verifier.pool) as repl:
+    async with engine.verifier.session() as repl:
         res = await repl.command(text[: decl.start], decl_text)
         target = res.sorry_at(*repl_position(decl_text, at - site.decl.start))
         if target is None or target.proof_state is None:
