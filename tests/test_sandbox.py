@@ -133,7 +133,7 @@ def run_hostile(world: dict[str, Any], enabled: bool) -> tuple[dict[str, Any], d
     try:
         res = asyncio.run(go())
         assert res.error is None, res.error
-        report: dict[str, Any] = json.loads(str(res.messages[0]["data"]))
+        report: dict[str, Any] = json.loads(res.lean_messages[0].data)
         report["on_host"] = {k: p.exists() for k, p in targets.items()}
         return report, targets
     finally:
