@@ -25,6 +25,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -351,6 +352,7 @@ def sandboxed_server_class() -> type[LeanServer]:
     class SandboxedLeanServer(LeanServer):  # type: ignore[misc]
         policy: SandboxPolicy = SandboxPolicy()
         private_tmp: Path | None = None
+        sandbox_proc: subprocess.Popen[str] | None = None
 
         def start(self) -> None:
             command = repl_command(self.config)
@@ -369,11 +371,14 @@ def sandboxed_server_class() -> type[LeanServer]:
                 bufsize=1,
             )
             set_repl_process(self, proc)
+            self.sandbox_proc = proc
             if not self.is_alive():
                 out, err = self.get_stdout_stderr()
                 raise ChildProcessError(f"the Lean REPL could not be started: {out} {err}")
 
         def kill(self) -> None:
+            if self.sandbox_proc is not None:
+                stop_inside_out(self.sandbox_proc)
             super().kill()
             self._drop_tmp()
 
@@ -383,6 +388,33 @@ def sandboxed_server_class() -> type[LeanServer]:
                 self.private_tmp = None
 
     return SandboxedLeanServer
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux ``/proc``; elsewhere none)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            out += [int(c) for c in task.read_text().split()]
+    return out
+
+
+def stop_inside_out(proc: subprocess.Popen[str], timeout: float = 1.0) -> None:
+    """Kill what ``proc`` (the sandbox) started, then reap ``proc``: bwrap's init (or
+    unshare's forked child) dies with its whole PID namespace, the sandbox process reaps it and
+    exits, and nothing is left behind. Terminating from the outside in (lean-interact's
+    ``kill``) signals that init, which ignores SIGTERM, then its parent: the init dies with its
+    parent and waits as a zombie for the host's init to reap it, and lean-interact waits a
+    second on it for every REPL stopped or replaced."""
+    if proc.poll() is not None:
+        return
+    started = children(proc.pid)
+    for pid in started:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout)
 
 
 def start_server(config: LeanREPLConfig, policy: SandboxPolicy) -> LeanServer:

@@ -245,3 +245,29 @@ def test_local_lake_dependencies_outside_the_project_stay_readable(tmp_path: Pat
     assert (proj / "../foo").absolute() in policy.readable
     assert proj.absolute() in policy.readable
     assert Path.home() not in policy.readable
+
+
+@needs_sandbox
+async def test_a_stopped_repl_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Stopping a REPL (the pool's close, a replacement) kills what the sandbox started first,
+    so each sandbox process is reaped by the one that started it: none is left, not even as a
+    zombie waiting for the host's init (which lean-interact would wait a second on)."""
+    import psutil
+
+    from tests.search_helpers import make_pool
+
+    pool = make_pool(tmp_path, size=1)
+    try:
+        await pool.command("", "theorem t : True := trivial")
+        root = psutil.Process(pool._slots[0].server.sandbox_proc.pid)
+        tree = [root, *root.children(recursive=True)]
+        assert len(tree) > 1  # the sandbox's own processes, then the REPL
+        await pool._replace(pool._slots[0])
+        assert not [p.pid for p in tree if psutil.pid_exists(p.pid)]
+        replacement = pool._slots[0].server.sandbox_proc.pid
+        assert replacement != root.pid
+        root = psutil.Process(replacement)
+        tree = [root, *root.children(recursive=True)]
+    finally:
+        await pool.close()
+    assert not [p.pid for p in tree if psutil.pid_exists(p.pid)]
