@@ -271,3 +271,33 @@ async def test_a_stopped_repl_leaves_no_process_behind(tmp_path: Path) -> None:
     finally:
         await pool.close()
     assert not [p.pid for p in tree if psutil.pid_exists(p.pid)]
+
+
+@pytest.mark.skipif(
+    MECHANISM == "none"
+    or shutil.which("unshare") is None
+    or not sandbox._probe(sandbox._unshare_base(shutil.which("unshare") or "unshare")),
+    reason="unshare cannot create a network namespace here",
+)
+def test_unshare_prelude_lists_what_it_hides_when_it_runs(tmp_path: Path) -> None:
+    """The unshare prelude lists the entries of a hidden folder that holds something kept (here
+    /tmp, which holds the REPL's private folder) when it runs, not when the REPL's command is
+    built: its size does not grow with /tmp (thousands of entries passed the kernel's limit on
+    one argument), an entry made since is hidden too, and one removed since (another pool's
+    folder, closed meanwhile) does not keep the REPL from starting."""
+    import subprocess
+
+    gone = Path(tempfile.mkdtemp(prefix="lean-sidecar-gone-", dir="/tmp"))
+    policy = sandbox.SandboxPolicy(writable=(tmp_path,))
+    inside = 'cat "$0"; echo started'
+    late = Path("/tmp") / f"lean-sidecar-late-{os.getpid()}"
+    argv = sandbox._unshare_argv(["/bin/sh", "-c", inside, str(late)], policy, tmp_path)
+    script = argv[argv.index("-c") + 1]
+    assert str(gone) not in script and str(tmp_path) in script
+    gone.rmdir()
+    late.write_text("made after the command was built\n")
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    finally:
+        late.unlink()
+    assert (done.returncode, done.stdout) == (0, "started\n"), done.stderr
