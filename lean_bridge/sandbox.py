@@ -25,6 +25,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -134,32 +135,49 @@ def _unshare_base(unshare: str) -> list[str]:
 def _unshare_hiding(policy: SandboxPolicy, private_tmp: Path) -> str:
     """A shell prelude, run inside the unshare namespaces, that lays an empty tmpfs over each
     hidden folder (home, /tmp, /run, …) — or, where the REPL must see something inside one (the
-    project, the toolchain, its private folder), over each of its other entries."""
+    project, the toolchain, its private folder), over each of its other entries.
+
+    Those other entries are listed when the prelude runs, not when the command is built: /tmp
+    may hold thousands (a prelude naming each one passed the kernel's limit on one argument),
+    and changes meanwhile (an entry made since is hidden too; one removed since needs no
+    hiding). Any other failure to mount stops the REPL from starting."""
     keep = {p.resolve() for p in (*policy.readable, *policy.writable, private_tmp) if p.exists()}
     lines: list[str] = []
 
     def hide(d: Path) -> None:
         inside = [k for k in keep if k == d or d in k.parents]
         if not inside:
-            lines.append(f"mount -t tmpfs tmpfs {shlex.quote(str(d))}")
+            lines.append(_mount_unless_gone("-t tmpfs tmpfs", shlex.quote(str(d))))
             return
         if d in inside:
             return  # the folder itself is kept, with all it holds
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
-            return
-        for entry in entries:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
+        # The entries on the way to what is kept: kept themselves, or folders to hide in turn.
+        on_way = sorted({d / k.relative_to(d).parts[0] for k in inside})
+        for entry in on_way:
+            if entry not in keep:
                 hide(entry)
-            elif not any(k == entry for k in keep):
-                lines.append(f"mount --bind /dev/null {shlex.quote(str(entry))}")
+        folder = shlex.quote(str(d))
+        skip = "|".join(shlex.quote(str(e)) for e in on_way)
+        lines.extend(
+            [
+                f"for e in {folder}/* {folder}/.[!.]* {folder}/..?*; do",
+                f'  case "$e" in {skip}) continue ;; esac',
+                '  if [ -L "$e" ]; then continue; fi',
+                '  if [ -d "$e" ]; then ' + _mount_unless_gone("-t tmpfs tmpfs", '"$e"'),
+                '  elif [ -e "$e" ]; then ' + _mount_unless_gone("--bind /dev/null", '"$e"'),
+                "  fi",
+                "done",
+            ]
+        )
 
     for d in _hidden_dirs(os.environ.get("HOME")):
         hide(Path(d).resolve())
     return "set -e\n" + "\n".join(lines) + '\nexec "$@"\n'
+
+
+def _mount_unless_gone(how: str, target: str) -> str:
+    """``mount`` over ``target`` (a shell word); failing only where the target still exists."""
+    return f"mount {how} {target} || [ ! -e {target} ]"
 
 
 def _unshare_argv(argv: Sequence[str], policy: SandboxPolicy, private_tmp: Path) -> list[str]:
@@ -351,6 +369,7 @@ def sandboxed_server_class() -> type[LeanServer]:
     class SandboxedLeanServer(LeanServer):  # type: ignore[misc]
         policy: SandboxPolicy = SandboxPolicy()
         private_tmp: Path | None = None
+        sandbox_proc: subprocess.Popen[str] | None = None
 
         def start(self) -> None:
             command = repl_command(self.config)
@@ -369,11 +388,14 @@ def sandboxed_server_class() -> type[LeanServer]:
                 bufsize=1,
             )
             set_repl_process(self, proc)
+            self.sandbox_proc = proc
             if not self.is_alive():
                 out, err = self.get_stdout_stderr()
                 raise ChildProcessError(f"the Lean REPL could not be started: {out} {err}")
 
         def kill(self) -> None:
+            if self.sandbox_proc is not None:
+                stop_inside_out(self.sandbox_proc)
             super().kill()
             self._drop_tmp()
 
@@ -383,6 +405,33 @@ def sandboxed_server_class() -> type[LeanServer]:
                 self.private_tmp = None
 
     return SandboxedLeanServer
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux ``/proc``; elsewhere none)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            out += [int(c) for c in task.read_text().split()]
+    return out
+
+
+def stop_inside_out(proc: subprocess.Popen[str], timeout: float = 1.0) -> None:
+    """Kill what ``proc`` (the sandbox) started, then reap ``proc``: bwrap's init (or
+    unshare's forked child) dies with its whole PID namespace, the sandbox process reaps it and
+    exits, and nothing is left behind. Terminating from the outside in (lean-interact's
+    ``kill``) signals that init, which ignores SIGTERM, then its parent: the init dies with its
+    parent and waits as a zombie for the host's init to reap it, and lean-interact waits a
+    second on it for every REPL stopped or replaced."""
+    if proc.poll() is not None:
+        return
+    started = children(proc.pid)
+    for pid in started:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout)
 
 
 def start_server(config: LeanREPLConfig, policy: SandboxPolicy) -> LeanServer:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from lean_interact.interface import Message
@@ -29,9 +31,10 @@ from lean_bridge.diagnostics import uses_sorry
 from lean_bridge.hole_fill import checkable, fill, hole_mode
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.lean_lexer import mask_non_code
-from lean_bridge.lean_repl import LeanRepl
+from lean_bridge.lean_repl import LeanRepl, TacticRepl
 from lean_bridge.lean_versions import Version, native_axioms
 from lean_bridge.parse_record import check_parse, expected_commands
+from lean_bridge.repl_results import CommandResult
 
 #: Which link of the trust chain refused (docs/security.md): the text gate before Lean, the
 #: REPL itself (no answer, a lost environment), the parse of record, Lean's verdict (errors, a
@@ -82,6 +85,18 @@ class Verifier:
         self.pool = pool
         self.allow_native_decide = allow_native_decide
         self.native_axioms = native_axioms(lean_version)  # the allow-list is per Lean version
+
+    @property
+    def project_dir(self) -> Path | None:
+        return self.pool.settings.project_dir
+
+    async def command(self, prefix: str, cmd: str, timeout: float | None = None) -> CommandResult:
+        """One REPL command in the environment of ``prefix`` (no verdict: the caller reads it)."""
+        return await self.pool.command(prefix, cmd, timeout)
+
+    def session(self) -> AbstractAsyncContextManager[TacticRepl]:
+        """One REPL of the pool held for a sequence of requests (tactic-mode steps)."""
+        return self.pool.session()
 
     async def check(self, site: HoleSite, script: str) -> Verdict:
         gate = check_candidate(script, allow_native_decide=self.allow_native_decide)

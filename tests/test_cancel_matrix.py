@@ -32,7 +32,12 @@ FILL = PROJECT / "Fill.lean"
 STATEMENT = "theorem div_self' (x : ℝ) (h : 0 < x) : x / x = 1 := by"
 TMP = Path(tempfile.mkdtemp(prefix="lean-sidecar-cancel-"))
 SLOW_FACTS = TMP / "slow_repl_facts.json"
-SLOW_FACTS.write_text(json.dumps({**json.loads(REPL_FACTS.read_text()), "latency": 1.5}))
+# Seconds the REPL takes per command: a check (the file's prefix, the declaration, the axiom
+# audit: three commands) runs for 3 * LATENCY, far longer than a cancel takes to arrive.
+LATENCY = 0.5
+SLOW_FACTS.write_text(json.dumps({**json.loads(REPL_FACTS.read_text()), "latency": LATENCY}))
+# A result the cancel failed to stop would be offered once that check ends: poll past it.
+LATE = 3 * LATENCY + 1.0
 LAKE, REPL = make_toolchain(TMP / "tc", SLOW_FACTS, TMP / "repl.log")
 DEADLINE = 30.0  # generous: the machine may be busy; the 1 s bound is measured, not waited on
 ANSWER = lean_answer(STATEMENT, "  field_simp")
@@ -185,8 +190,8 @@ async def test_cancel_stops_the_work(client: LanguageClient, way: str, state: st
     if way == "didClose":  # reopened: nothing of the old search may come back
         open_doc(client, FILL, version=3)
     await holes(client, uri)
-    # A late result would arrive within the REPL's check (two commands of 1.5 s): poll past it.
-    end = time.monotonic() + 4.0
+    # A late result would arrive within the REPL's check (see LATE): poll past it.
+    end = time.monotonic() + LATE
     line = 7 if way == "edit_above" else 6
     while time.monotonic() < end:
         offered = [a["title"] for a in await code_actions(client, uri, line)]

@@ -1,6 +1,9 @@
 """Deeper search with scripted model answers; the tests check the attempt tree, not only the
 final text: (a) one error-fix round, (b) decomposition two levels deep, (c) a false lemma dropped
-by the negation filter before any sample is spent on it, (d) a repeated sub-goal solved once."""
+by the negation filter before any sample is spent on it, (d) a repeated sub-goal solved once.
+
+Search logic on the in-process fakes (tests/fakes: Lean's verdicts from deep_facts.json, the
+scripted samples); the real HTTP client where the assertion is about its streams."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.endpoint import EndpointClient
 from lean_sidecar.search.engine import Attempt, HoleResult, SearchEngine
 from lean_sidecar.settings import Settings
 from tests.conftest import PROJECT
-from tests.search_helpers import lean_answer, make_pool, repl_received, site_and_task
+from tests.fakes import FakeEndpoint, FakeVerifier
+from tests.search_helpers import lean_answer, site_and_task
 from tests.standins.openai_endpoint import StandInEndpoint
 
 FACTS = PROJECT / "deep_facts.json"
@@ -27,12 +30,10 @@ def statement_prompt(last_line: str) -> str:
 
 async def run(
     tmp: Path, text: str, goal: str, script: list[dict], **overrides
-) -> tuple[HoleResult, StandInEndpoint, object]:
-    pool = make_pool(tmp, FACTS)
-    ep = StandInEndpoint(script=script)
-    url = await ep.start()
+) -> tuple[HoleResult, FakeEndpoint, FakeVerifier]:
+    lean = FakeVerifier.from_file(FACTS)
+    ep = FakeEndpoint(script=script)
     settings = Settings(
-        endpoints=[url],
         tactics=overrides.pop("tactics", ["omega", "positivity", "nlinarith"]),
         budget_samples=overrides.pop("budget", 24),
         samples_per_request=2,
@@ -44,13 +45,11 @@ async def run(
         cache_path=tmp / "c.sqlite",
         **overrides,
     )
-    engine = SearchEngine(settings, Verifier(pool), EndpointClient([url]), None)
+    engine = SearchEngine(settings, lean, ep, None)
     site, task = site_and_task(text, 0, goal)
     result = await engine.search(site, goal, task)
-    await engine.endpoint.close()  # type: ignore[union-attr]
-    await ep.stop()
-    await pool.close()
-    return result, ep, pool
+    await ep.close()
+    return result, ep, lean
 
 
 def kinds(attempts: list[Attempt]) -> list[tuple[str, str]]:
@@ -111,7 +110,7 @@ async def test_b_only_decomposition_succeeds_two_levels_deep(tmp_path: Path) -> 
             "responses": [{"texts": [lean_answer(lemma1, "  linarith")]}],
         },
     ]
-    result, ep, pool = await run(
+    result, ep, lean = await run(
         tmp_path, text, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x", script, fix_rounds=0
     )
     assert result.status == "solved", [a.to_json() for a in result.attempts]
@@ -151,7 +150,7 @@ async def test_c_a_false_lemma_is_dropped_before_any_sample_is_spent_on_it(tmp_p
             "responses": [{"texts": [lean_answer(stmt, "  linarith")]}],
         },
     ]
-    result, ep, pool = await run(
+    result, ep, lean = await run(
         tmp_path, text, "n : ℕ\nh : 0 < n\n⊢ n ≤ 2 * n", script, fix_rounds=0, tactics=["omega"]
     )
     assert result.status == "solved" and result.found[0].how == "sketch"
@@ -180,7 +179,7 @@ async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
             "responses": [{"texts": [lean_answer(stmt, "  nlinarith")]}],
         },
     ]
-    result, ep, pool = await run(
+    result, ep, lean = await run(
         tmp_path,
         text,
         "n : ℕ\n⊢ 0 ≤ n * n ∧ 0 ≤ n * n",
@@ -196,19 +195,11 @@ async def test_d_a_repeated_sub_goal_is_solved_once(tmp_path: Path) -> None:
     first = {a.candidate: a.outcome for a in lemmas[0].children}
     assert first["positivity"] == "verified" and first["omega"] in ("rejected", "cancelled")
     assert kinds(lemmas[1].children) == [("memo", "verified")]
-    in_sketch = [
-        r
-        for r in repl_received(pool)
-        if "constructor" in r.get("cmd", "") and "positivity" in r.get("cmd", "")
-    ]
+    in_sketch = [c for c in lean.cmds() if "constructor" in c and "positivity" in c]
     # The first lemma's capped cascade check and its verification, then the final whole-proof
     # check; the second lemma (the same goal) costs nothing.
     assert len(in_sketch) == 3
-    negations = [
-        r["cmd"]
-        for r in repl_received(pool)
-        if "sidecar_negation" in r.get("cmd", "") and "#print axioms" not in r["cmd"]
-    ]
+    negations = [c for c in lean.cmds() if "sidecar_negation" in c and "#print axioms" not in c]
     # omega and positivity on each negation: once for the whole goal (before any sample), once
     # for the lemma goal the two lemmas share.
     on_lemma = [c for c in negations if "∧" not in c]
@@ -285,7 +276,7 @@ async def test_cancel_deep_inside_a_sketch_closes_every_stream(tmp_path: Path) -
             "responses": [{"texts": [lean_answer(stmt, "  nlinarith [h]")]}],
         },
     ]
-    pool = make_pool(tmp_path, FACTS)
+    lean = FakeVerifier.from_file(FACTS)
     ep = StandInEndpoint(script=script)
     url = await ep.start()
     settings = Settings(
@@ -297,7 +288,7 @@ async def test_cancel_deep_inside_a_sketch_closes_every_stream(tmp_path: Path) -
         fix_rounds=0,
         cache_path=tmp_path / "c.sqlite",
     )
-    engine = SearchEngine(settings, Verifier(pool), EndpointClient([url]), None)
+    engine = SearchEngine(settings, lean, EndpointClient([url]), None)
     site, task = site_and_task(text, 0, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x")
     search = asyncio.ensure_future(engine.search(site, "x : ℕ\nh : 3 ≤ x\n⊢ 2 ≤ x * x - x", task))
     hanging = []
@@ -318,4 +309,3 @@ async def test_cancel_deep_inside_a_sketch_closes_every_stream(tmp_path: Path) -
     assert all(r.disconnected for r in hanging)
     await engine.endpoint.close()  # type: ignore[union-attr]
     await ep.stop()
-    await pool.close()

@@ -264,14 +264,15 @@ def test_refusals_of_n_are_recognised_and_nothing_else() -> None:
 
 # ---- a whole search against Ollama: the budget is spent in full, a shortfall is reported ----
 async def test_a_search_on_ollama_spends_its_whole_budget(tmp_path: Path) -> None:
-    from lean_bridge.verifier import Verifier
+    """Lean's verdicts come from the in-process fake (the REPL facts): what is tested here is
+    the search against a server that answers one choice at a time."""
     from lean_sidecar.search.cache import ProofCache
     from lean_sidecar.search.engine import SearchEngine
     from lean_sidecar.settings import Settings
-    from tests.search_helpers import lean_answer, make_pool, site_and_task
+    from tests.fakes import FakeVerifier
+    from tests.search_helpers import REPL_FACTS, lean_answer, site_and_task
     from tests.test_search_engine import GOAL, STATEMENT, TEXT
 
-    pool = make_pool(tmp_path)
     ep = OllamaStandIn(parallel=1)
     url = await ep.start()
     wrong, good = lean_answer(STATEMENT, "  linarith"), lean_answer(STATEMENT, "  field_simp")
@@ -296,9 +297,8 @@ async def test_a_search_on_ollama_spends_its_whole_budget(tmp_path: Path) -> Non
             ep.script = [{"match": "div_self'", "responses": script}]
             ep._counters.clear()
             client = EndpointClient([url], max_retries=0, concurrency=1)
-            engine = SearchEngine(
-                settings, Verifier(pool), client, ProofCache(tmp_path / f"{status}.sqlite")
-            )
+            lean = FakeVerifier.from_file(REPL_FACTS)
+            engine = SearchEngine(settings, lean, client, ProofCache(tmp_path / f"{status}.sqlite"))
             result = await engine.search(site, GOAL, task)
             await client.close()
             assert result.status == status and result.samples == samples
@@ -308,4 +308,3 @@ async def test_a_search_on_ollama_spends_its_whole_budget(tmp_path: Path) -> Non
         assert ep.max_active == 1
     finally:
         await ep.stop()
-        await pool.close()

@@ -2,7 +2,8 @@
 an unsolved hole says that Lean ran out of time, not just "unsolved".
 
 The stand-in REPL hangs on the body its facts file lists under "slow" (as a real REPL does on a
-tactic that loops); the pool's timeout is 2 s here so that the case takes seconds."""
+tactic that loops); the pool's timeout is 2 s here so that the case takes seconds. The contrast
+(no timeout, no such message) is search logic alone: it runs on the in-process fake of Lean."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 from lean_bridge.verifier import Verifier
 from lean_sidecar.search.engine import SearchEngine
 from lean_sidecar.settings import Settings
-from tests.search_helpers import make_pool, site_and_task
+from tests.fakes import FakeVerifier
+from tests.search_helpers import REPL_FACTS, make_pool, site_and_task
 
 TEXT = "import Mathlib\n\ntheorem tactic_mode (a b : Nat) (h : a ≤ b) : a < b + 1 := by\n  sorry\n"
 GOAL = "a b : Nat\nh : a ≤ b\n⊢ a < b + 1"
@@ -33,13 +35,8 @@ async def test_an_unsolved_hole_says_that_lean_ran_out_of_time(tmp_path: Path) -
     assert tactic.detail == "Lean timed out: no answer within 2 s (repl_timeout)"
 
 
-async def test_a_hole_without_timeouts_stays_a_plain_unsolved(tmp_path: Path) -> None:
-    pool = make_pool(tmp_path, size=1, timeout=5)
-    await pool.start()
-    try:
-        engine = SearchEngine(Settings(tactics=["rfl"]), Verifier(pool))
-        site, task = site_and_task(TEXT, 0, GOAL)
-        result = await engine.search(site, GOAL, task)
-    finally:
-        await pool.close()
+async def test_a_hole_without_timeouts_stays_a_plain_unsolved() -> None:
+    engine = SearchEngine(Settings(tactics=["rfl"]), FakeVerifier.from_file(REPL_FACTS))
+    site, task = site_and_task(TEXT, 0, GOAL)
+    result = await engine.search(site, GOAL, task)
     assert result.status == "unsolved" and result.error is None

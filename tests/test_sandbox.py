@@ -133,7 +133,7 @@ def run_hostile(world: dict[str, Any], enabled: bool) -> tuple[dict[str, Any], d
     try:
         res = asyncio.run(go())
         assert res.error is None, res.error
-        report: dict[str, Any] = json.loads(str(res.messages[0]["data"]))
+        report: dict[str, Any] = json.loads(res.lean_messages[0].data)
         report["on_host"] = {k: p.exists() for k, p in targets.items()}
         return report, targets
     finally:
@@ -245,3 +245,59 @@ def test_local_lake_dependencies_outside_the_project_stay_readable(tmp_path: Pat
     assert (proj / "../foo").absolute() in policy.readable
     assert proj.absolute() in policy.readable
     assert Path.home() not in policy.readable
+
+
+@needs_sandbox
+async def test_a_stopped_repl_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Stopping a REPL (the pool's close, a replacement) kills what the sandbox started first,
+    so each sandbox process is reaped by the one that started it: none is left, not even as a
+    zombie waiting for the host's init (which lean-interact would wait a second on)."""
+    import psutil
+
+    from tests.search_helpers import make_pool
+
+    pool = make_pool(tmp_path, size=1)
+    try:
+        await pool.command("", "theorem t : True := trivial")
+        root = psutil.Process(pool._slots[0].server.sandbox_proc.pid)
+        tree = [root, *root.children(recursive=True)]
+        assert len(tree) > 1  # the sandbox's own processes, then the REPL
+        await pool._replace(pool._slots[0])
+        assert not [p.pid for p in tree if psutil.pid_exists(p.pid)]
+        replacement = pool._slots[0].server.sandbox_proc.pid
+        assert replacement != root.pid
+        root = psutil.Process(replacement)
+        tree = [root, *root.children(recursive=True)]
+    finally:
+        await pool.close()
+    assert not [p.pid for p in tree if psutil.pid_exists(p.pid)]
+
+
+@pytest.mark.skipif(
+    MECHANISM == "none"
+    or shutil.which("unshare") is None
+    or not sandbox._probe(sandbox._unshare_base(shutil.which("unshare") or "unshare")),
+    reason="unshare cannot create a network namespace here",
+)
+def test_unshare_prelude_lists_what_it_hides_when_it_runs(tmp_path: Path) -> None:
+    """The unshare prelude lists the entries of a hidden folder that holds something kept (here
+    /tmp, which holds the REPL's private folder) when it runs, not when the REPL's command is
+    built: its size does not grow with /tmp (thousands of entries passed the kernel's limit on
+    one argument), an entry made since is hidden too, and one removed since (another pool's
+    folder, closed meanwhile) does not keep the REPL from starting."""
+    import subprocess
+
+    gone = Path(tempfile.mkdtemp(prefix="lean-sidecar-gone-", dir="/tmp"))
+    policy = sandbox.SandboxPolicy(writable=(tmp_path,))
+    inside = 'cat "$0"; echo started'
+    late = Path("/tmp") / f"lean-sidecar-late-{os.getpid()}"
+    argv = sandbox._unshare_argv(["/bin/sh", "-c", inside, str(late)], policy, tmp_path)
+    script = argv[argv.index("-c") + 1]
+    assert str(gone) not in script and str(tmp_path) in script
+    gone.rmdir()
+    late.write_text("made after the command was built\n")
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    finally:
+        late.unlink()
+    assert (done.returncode, done.stdout) == (0, "started\n"), done.stderr

@@ -20,9 +20,9 @@ from lean_sidecar.evaluation.run_info import now, run_info
 from lean_sidecar.evaluation.runner import run_problems
 from lean_sidecar.evaluation.summary import format_summary, read_results, repair_tail, summarize
 from lean_sidecar.fill_cli import ProgressBar
-from lean_sidecar.prover.endpoint import EndpointClient
 from lean_sidecar.prover.endpoint_errors import EndpointError
 from lean_sidecar.search.build import build_engine
+from lean_sidecar.search.protocols import ModelEndpoint
 from lean_sidecar.settings import Settings
 
 STAGES = ("cascade", "samples", "fix", "decompose")
@@ -153,7 +153,7 @@ def differences(earlier: list[RunInfo], now: RunInfo) -> list[str]:
     return out
 
 
-async def served_model(endpoint: EndpointClient) -> str | None:
+async def served_model(endpoint: ModelEndpoint) -> str | None:
     """The model the first reachable endpoint serves (what requests without a model get)."""
     for url in endpoint.urls:
         try:

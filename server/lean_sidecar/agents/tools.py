@@ -102,7 +102,7 @@ class AgentTools:
             )
         engine = await self._engine()
         assert engine.verifier is not None  # _engine
-        rows = await file_holes(f.text, engine.verifier.pool)
+        rows = await file_holes(f.text, engine.verifier)
         index = LineIndex(f.text)
         return HolesOut(path=f.shown, source="repl", holes=[_repl_hole(index, r) for r in rows])
 
@@ -195,7 +195,7 @@ class AgentTools:
             site = _sorry_at(f.text, args.position)
             rows = [await self._repl_hole(f, site, engine)]
         else:
-            rows = await file_holes(f.text, engine.verifier.pool)
+            rows = await file_holes(f.text, engine.verifier)
         if not rows:
             return FillOut(
                 path=f.shown, diff="", written=False, solved=0, total=0, holes=[], notices=[]
@@ -325,7 +325,7 @@ class AgentTools:
         """``site`` with the goal the REPL reports there (one command: its declaration)."""
         engine = engine or await self._engine()
         assert engine.verifier is not None
-        rows = await file_holes(f.text, engine.verifier.pool, at=site.start)
+        rows = await file_holes(f.text, engine.verifier, at=site.start)
         row = next((r for r in rows if r.site.start == site.start), None)
         if row is None:  # sites_in found it, so file_holes does: the same reading of the text
             raise AgentError("position", "that sorry is outside every declaration")

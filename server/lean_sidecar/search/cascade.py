@@ -19,10 +19,11 @@ from lean_interact.interface import Message
 from lean_bridge.candidate_filter import DEFAULT_MAX_CHARS, check_candidate
 from lean_bridge.hole_fill import checkable, fill
 from lean_bridge.hole_site import HoleSite
-from lean_bridge.verifier import Verdict, Verifier
+from lean_bridge.verifier import Verdict
 from lean_sidecar.prover.cascade_plan import CascadeStep
 from lean_sidecar.prover.helpers import Helpers
 from lean_sidecar.search.helper_site import gate_helpers, with_helpers
+from lean_sidecar.search.protocols import LeanVerifier
 from lean_sidecar.search.trace import Attempt, AttemptKind, FoundHook
 
 LEAN_DEFAULT_HEARTBEATS = 200_000
@@ -32,7 +33,7 @@ class Checker:
     """Every candidate goes through here: the gate (off the event loop), one verifier call,
     one attempt in the trace."""
 
-    def __init__(self, verifier: Verifier, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(self, verifier: LeanVerifier, max_chars: int = DEFAULT_MAX_CHARS) -> None:
         self.verifier = verifier
         self.max_chars = max_chars
 
@@ -136,7 +137,7 @@ class Cascade:
                 return f"refused before Lean: {gate.reason}", []
         filled = fill(site.text, site.start, site.end, script, site.mode)
         decl_text, _ = checkable(filled, site.decl, len(filled) - len(site.text))
-        res = await self._checker.verifier.pool.command(
+        res = await self._checker.verifier.command(
             site.text[: site.decl.start], step.wrap(decl_text), timeout=step.seconds
         )
         if res.error is not None:

@@ -11,13 +11,13 @@ from lean_bridge.hole_fill import checkable, dedent_script, fill
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.holes import TextModel
 from lean_bridge.sorry_scan import scan_sorries
-from lean_bridge.verifier import Verifier
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
+from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.sketch import check_sketch, negation_statement, sketch_request
 from lean_sidecar.prover.task import ProofTask, build_task
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import normalize_goal
 from lean_sidecar.search.cascade import Cascade
+from lean_sidecar.search.protocols import LeanVerifier, ModelEndpoint
 from lean_sidecar.search.sampling import Sampler, SamplingParams, read_answer
 from lean_sidecar.search.trace import Attempt, How, Partial, Refuted
 from lean_sidecar.settings import Settings
@@ -98,8 +98,8 @@ class Decomposer:
     def __init__(
         self,
         settings: Settings,
-        endpoint: EndpointClient,
-        verifier: Verifier,
+        endpoint: ModelEndpoint,
+        verifier: LeanVerifier,
         cascade: Cascade,
         sampler: Sampler,
         family: str,
@@ -167,7 +167,7 @@ class Decomposer:
         filled = fill(site.text, site.start, site.end, sketch, site.mode)
         delta = len(filled) - len(site.text)
         decl_text, _ = checkable(filled, site.decl, delta)
-        res = await self._verifier.pool.command(filled[: site.decl.start], decl_text)
+        res = await self._verifier.command(filled[: site.decl.start], decl_text)
         errors = res.lean_errors()
         if res.error or errors:
             node.outcome = "rejected"

@@ -20,15 +20,15 @@ from pathlib import Path
 from lean_bridge.candidate_filter import check_candidate
 from lean_bridge.hole_site import HoleSite
 from lean_bridge.repl_pool import REPL_TIMED_OUT, REPL_TIMEOUT_SETTING, ReplUnavailable
-from lean_bridge.verifier import Verifier
 from lean_sidecar.prover.cascade_plan import CascadeStep, imports_mathlib, plan_for_project
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError
+from lean_sidecar.prover.endpoint import EndpointError
 from lean_sidecar.prover.families import guess_family
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget, SolveContext
 from lean_sidecar.search.cache import ProofCache, normalize_goal
 from lean_sidecar.search.cascade import Cascade, Checker, steps_from_tactics
 from lean_sidecar.search.decompose import Decomposer, refute_goal, script_from_region
+from lean_sidecar.search.protocols import LeanVerifier, ModelEndpoint
 from lean_sidecar.search.sampling import Sampler, SamplingParams
 from lean_sidecar.search.trace import (
     Attempt,
@@ -62,8 +62,8 @@ class SearchEngine:
     def __init__(
         self,
         settings: Settings,
-        verifier: Verifier | None,
-        endpoint: EndpointClient | None = None,
+        verifier: LeanVerifier | None,
+        endpoint: ModelEndpoint | None = None,
         cache: ProofCache | None = None,
     ) -> None:
         self.settings = settings
@@ -269,11 +269,11 @@ def timed_out(result: HoleResult, seconds: float) -> str | None:
 
 
 def cascade_steps(
-    settings: Settings, verifier: Verifier
+    settings: Settings, verifier: LeanVerifier
 ) -> list[CascadeStep] | Callable[[str], list[CascadeStep]]:
     """The user's ``tactics`` when set; else the plan for the project's Lean and Mathlib (a
     file that imports Mathlib has Mathlib's tactics, whatever the manifest says)."""
-    project = verifier.pool.settings.project_dir
+    project = verifier.project_dir
     if settings.tactics != DEFAULT_TACTICS or project is None:
         return steps_from_tactics(settings.tactics, settings.repl_timeout)
     plans = {

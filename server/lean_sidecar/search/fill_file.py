@@ -18,11 +18,10 @@ from lean_bridge.declarations import find_declarations
 from lean_bridge.hole_fill import checkable, fill
 from lean_bridge.hole_site import HoleSite, sites_in
 from lean_bridge.holes import TextModel
-from lean_bridge.lean_repl import LeanRepl
 from lean_bridge.repl_pool import ReplUnavailable
-from lean_bridge.verifier import Verifier
 from lean_sidecar.search.engine import HoleResult, SearchEngine
 from lean_sidecar.search.helper_site import SEPARATOR
+from lean_sidecar.search.protocols import LeanCommands, LeanVerifier
 from lean_sidecar.search.search_hole import search_hole
 from lean_sidecar.search.trace import HoleStatus
 
@@ -53,7 +52,7 @@ class FileFill:
         return sum(1 for h in self.holes if h.result is not None and h.result.status == "solved")
 
 
-async def file_holes(text: str, pool: LeanRepl, *, at: int | None = None) -> list[FileHole]:
+async def file_holes(text: str, lean: LeanCommands, *, at: int | None = None) -> list[FileHole]:
     """Every sorry inside a declaration, with the goal the REPL reports at its position; with
     ``at`` (an offset), only those of the declaration around it (one REPL command, not one per
     declaration of the file: an agent asking about one hole)."""
@@ -69,7 +68,7 @@ async def file_holes(text: str, pool: LeanRepl, *, at: int | None = None) -> lis
         group = by_decl[start]
         decl = group[0].decl
         decl_text, _ = checkable(text, decl, 0)
-        res = await pool.command(text[: decl.start], decl_text)
+        res = await lean.command(text[: decl.start], decl_text)
         goals = res.goals_at(decl_text, decl, [s.start for s in group])
         for site, goal in zip(group, goals, strict=True):
             line = model.index.pos(site.start).line + 1
@@ -89,7 +88,7 @@ async def fill_file(
     verifier = engine.verifier
     if verifier is None:
         raise ReplUnavailable("no Lean REPL: nothing can be verified")
-    holes = await file_holes(text, verifier.pool)
+    holes = await file_holes(text, verifier)
     return await fill_holes(text, holes, engine, max_found=max_found, progress=progress)
 
 
@@ -120,7 +119,7 @@ async def fill_holes(
     return FileFill(holes, await assemble(text, holes, verifier))
 
 
-async def assemble(text: str, holes: list[FileHole], verifier: Verifier) -> str:
+async def assemble(text: str, holes: list[FileHole], verifier: LeanVerifier) -> str:
     """Apply every found proof, from the end of the file backwards, with the helper lemmas it
     needs inserted above its declaration (as the verifier checked them), then check each
     declaration whose holes are all filled once more as a whole, its helpers included; a

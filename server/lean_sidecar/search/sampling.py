@@ -8,13 +8,14 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from lean_bridge.hole_site import HoleSite
-from lean_sidecar.prover.endpoint import EndpointClient, EndpointError, GenerationRequest, Sample
+from lean_sidecar.prover.endpoint import EndpointError, GenerationRequest, Sample
 from lean_sidecar.prover.extract import Extracted, extract_script, final_code_block
 from lean_sidecar.prover.families import DIALECTS, full_statement, settings_request
 from lean_sidecar.prover.feedback import fix_turn
 from lean_sidecar.prover.task import ProofTask
 from lean_sidecar.search.budget import Budget
 from lean_sidecar.search.cascade import Checker
+from lean_sidecar.search.protocols import ModelEndpoint
 from lean_sidecar.search.trace import Attempt, AttemptKind, FoundHook, Progress
 from lean_sidecar.settings import Settings
 
@@ -55,7 +56,7 @@ def completion_prefix(task: ProofTask, family: str) -> str | None:
 
 class Sampler:
     def __init__(
-        self, settings: Settings, endpoint: EndpointClient, checker: Checker, family: str
+        self, settings: Settings, endpoint: ModelEndpoint, checker: Checker, family: str
     ) -> None:
         self._s = settings
         self._endpoint = endpoint

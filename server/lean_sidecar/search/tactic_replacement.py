@@ -148,7 +148,7 @@ async def replace_tactic(
     s = engine.settings
     closers: list[Suggestion] = []
     progress: list[Suggestion] = []
-    async with engine.verifier.pool.session() as repl:
+    async with engine.verifier.session() as repl:
         res = await repl.command(text[: decl.start], decl_text)
         target = res.sorry_at(*repl_position(decl_text, at - site.decl.start))
         if target is None or target.proof_state is None:
