@@ -13,8 +13,6 @@ from lean_sidecar import __version__
 from lean_sidecar.eval_cli import add_eval_parser
 from lean_sidecar.fill_cli import add_fill_parser
 from lean_sidecar.gpu.serve_cli import add_endpoint_parser
-from lean_sidecar.lsp.root import build_server
-from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
 from lean_sidecar.mcp_cli import add_mcp_parser, editor_agents
 from lean_sidecar.settings import CLI_FLAGS, Settings, SettingsError, load_settings
 
@@ -58,6 +56,10 @@ def _setup_logging(level: str, log_file: Path | None = None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # The language server's modules load with the command that runs it, not with every command.
+    from lean_sidecar.lsp.root import build_server
+    from lean_sidecar.lsp.transport import serve_stdio, serve_tcp
+
     try:
         extra = {"upstream": shlex.split(args.upstream)} if args.upstream else None
     except ValueError as exc:

@@ -9,12 +9,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lean_sidecar.agents.editor import EditorAgents
-from lean_sidecar.agents.standalone import run_mcp
 from lean_sidecar.doctor import can_search, run_checks
 from lean_sidecar.doctor_endpoint import Check
 from lean_sidecar.settings import Settings
+
+if TYPE_CHECKING:  # the MCP SDK is imported by the commands that use it, not by every command
+    from lean_sidecar.agents.editor import EditorAgents
 
 
 def doctor(settings: Settings, project: Path) -> tuple[Sequence[Check], bool]:
@@ -24,6 +26,8 @@ def doctor(settings: Settings, project: Path) -> tuple[Sequence[Check], bool]:
 
 def editor_agents() -> EditorAgents:
     """The share ``serve`` hands to the language server (it does nothing unless mcpShare)."""
+    from lean_sidecar.agents.editor import EditorAgents
+
     return EditorAgents(doctor)
 
 
@@ -72,6 +76,8 @@ def add_mcp_parser(
         setup_logging(settings.log_level if args.log_level else "WARNING", settings.log_file)
         root = (args.project or find_root(Path.cwd())).resolve()
         with contextlib.suppress(KeyboardInterrupt):
+            from lean_sidecar.agents.standalone import run_mcp
+
             return asyncio.run(run_mcp(settings, root, http=args.http, doctor=doctor))
         return 0
 
