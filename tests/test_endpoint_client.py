@@ -263,3 +263,19 @@ async def test_credentials_in_the_url_become_basic_auth_and_are_never_logged(
     shown = caplog.text + str(err.value) + repr(client) + await client.healthy()
     assert "HTTP Request" in caplog.text and "s3cret-pass-123" not in shown and token not in shown
     await client.close()
+
+
+async def test_a_dead_endpoints_reason_is_said_once_however_often_it_is_picked() -> None:
+    """The circuit keeps an endpoint's last failure to quote it while the endpoint is skipped;
+    the note the pick adds must not pile up on it ("… (no healthy endpoint left) (not retried
+    …) (no healthy endpoint left)", what the editor used to show on the third search)."""
+    client = EndpointClient(["http://127.0.0.1:9"])
+    seen = []
+    for _ in range(3):
+        with pytest.raises(EndpointError) as err:
+            await client.generate(chat(1))
+        seen.append(str(err.value))
+    for message in seen:
+        assert message.count("(no healthy endpoint left)") == 1, message
+    assert "not retried for another" in seen[-1]  # the open circuit still says so, once
+    await client.close()

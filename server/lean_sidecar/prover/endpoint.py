@@ -237,9 +237,7 @@ class EndpointClient:
                 errors.append(exc)
                 continue
             return url
-        main = self._combined(errors)
-        main.detail += " (no healthy endpoint left)"
-        raise main
+        raise self._combined(errors).noted("(no healthy endpoint left)")
 
     # ---- generation --------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> Generation:

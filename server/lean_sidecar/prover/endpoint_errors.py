@@ -84,6 +84,20 @@ class EndpointError(Exception):
         self.others: list[EndpointError] = []
         super().__init__(message)
 
+    def noted(self, note: str) -> EndpointError:
+        """A copy with ``note`` after its detail. The circuit keeps the original as the
+        endpoint's last failure: a note added in place would be added again at every pick."""
+        copy = EndpointError(
+            f"{self.detail} {note}",
+            kind=self.kind,
+            endpoint=self.endpoint,
+            status=self.status,
+            retry_after=self.retry_after,
+            advice=self.advice,
+        )
+        copy.others = list(self.others)
+        return copy
+
     @property
     def retryable(self) -> bool:
         if self.kind is FailureKind.SERVER_ERROR:
