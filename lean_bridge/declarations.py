@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lean_bridge.lean_commands import (
     DECLARATION_KEYWORDS,
@@ -37,6 +37,19 @@ class Declaration:
     @property
     def display_name(self) -> str:
         return self.name or self.kind
+
+    def with_head_moved(self, n: int, grown: int | None = None) -> Declaration:
+        """This declaration after ``n`` characters were inserted between its start and its
+        keyword (helper theorems carried with a proof), the whole command ``grown`` longer
+        (``n`` when nothing else changed). Its start stays: the text above it is unchanged."""
+        return replace(
+            self,
+            keyword_start=self.keyword_start + n,
+            name_start=self.name_start + n,
+            name_end=self.name_end + n,
+            end=self.end + (n if grown is None else grown),
+            assign=None if self.assign is None else self.assign + n,
+        )
 
     def statement(self, text: str) -> str:
         """The declaration up to and including ``:=``; what a model must not change."""

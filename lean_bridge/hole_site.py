@@ -55,19 +55,10 @@ class HoleSite:
         after its start: helper theorems carried with a proof), ``helpers`` more of them. The
         declaration keeps its start, so the REPL's prefix (everything above it) is unchanged."""
         n = len(insert)
-        d = self.decl
-        decl = replace(
-            d,
-            keyword_start=d.keyword_start + n,
-            name_start=d.name_start + n,
-            name_end=d.name_end + n,
-            end=d.end + n,
-            assign=None if d.assign is None else d.assign + n,
-        )
         return replace(
             self,
             text=self.text[:at] + insert + self.text[at:],
-            decl=decl,
+            decl=self.decl.with_head_moved(n),
             start=self.start + n,
             end=self.end + n,
             other_holes=tuple((a + n, b + n) for a, b in self.other_holes),

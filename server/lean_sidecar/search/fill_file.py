@@ -9,7 +9,6 @@ holes marked), with the same gate and axiom audit. A declaration that fails keep
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -158,15 +157,7 @@ async def assemble(text: str, holes: list[FileHole], verifier: LeanVerifier) -> 
             # Each proof was checked with the other holes marked; together they are checked
             # again as the whole declaration with its helpers, with the same axiom audit (the
             # declaration keeps its start: the helpers are elaborated in the same command).
-            n, grown = len(insert), len(candidate) - len(out)
-            shifted = dataclasses.replace(
-                decl,
-                keyword_start=decl.keyword_start + n,
-                name_start=decl.name_start + n,
-                name_end=decl.name_end + n,
-                end=decl.end + grown,
-                assign=None if decl.assign is None else decl.assign + n,
-            )
+            shifted = decl.with_head_moved(len(insert), len(candidate) - len(out))
             failure: tuple[HoleStatus, str] | None = (
                 None  # (status, why) of every hole in the group
             )
